@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pagecache/blkdev.h - layer 6: block devices and block I/O.
+ *
+ * A struct pc_block_device is an image file or a raw block device opened
+ * (by default) with O_DIRECT, so this library's page cache is the only cache
+ * and nothing is cached twice; where the host filesystem refuses O_DIRECT
+ * (tmpfs) it falls back to buffered host I/O and says so in its stats.
+ *
+ * I/O is described by struct pc_bio: a starting sector (512 B units), an
+ * operation, and page segments. pc_submit_bio() hands it to an engine:
+ *   - "uring": io_uring through liburing; one SQE per bio (readv/writev),
+ *     a completion thread reaps CQEs and runs bi_end_io;
+ *   - "pread": a pool of threads doing preadv/pwritev, used where io_uring
+ *     is unavailable (old kernel, seccomp) or when asked for.
+ * A plug (pc_blk_start_plug) collects the bios a thread submits and sends
+ * them to the engine in one batch at pc_blk_finish_plug.
+ *
+ * Completion: bi_end_io runs exactly once per bio, on an engine thread (or
+ * on the submitter for errors detected at submission). It must not sleep on
+ * page locks or I/O. bi_status is 0 or a negative errno.
+ *
+ * Safety: a bio that reaches past the end of the device, or a write to a
+ * read-only device, is failed with -EIO (resp. -EROFS) without touching
+ * the device: nothing is ever written outside it.
+ */
+#ifndef PAGECACHE_BLKDEV_H
+#define PAGECACHE_BLKDEV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+#include "compiler.h"
+#include "iov_iter.h"
+#include "filemap.h"
+#include "writeback.h"
+
+struct pc_engine;
+
+enum pc_engine_kind { PC_ENGINE_AUTO = 0, PC_ENGINE_URING, PC_ENGINE_PREAD };
+
+/* Operations (low byte of bi_opf) and flags. */
+enum pc_req_op { PC_REQ_OP_READ = 0, PC_REQ_OP_WRITE = 1, PC_REQ_OP_FLUSH = 2 };
+enum {
+	PC_REQ_FUA = 1 << 8,	/* write through to stable storage before completing */
+	PC_REQ_SYNC = 1 << 9,	/* someone waits for it */
+	PC_REQ_META = 1 << 10,	/* metadata (statistics only) */
+	PC_REQ_PREFLUSH = 1 << 11, /* flush the device cache before the write */
+};
+#define PC_BIO_OP(bio) ((enum pc_req_op)((bio)->bi_opf & 0xff))
+
+/* Largest bio: 256 segments (1 MiB of 4 KiB pages). */
+#define PC_BIO_MAX_VECS 256
+
+struct pc_bio;
+typedef void (*pc_bio_end_io_t)(struct pc_bio *bio);
+
+/*
+ * struct pc_bio
+ * @bi_sector:  first sector on the device (512 B units).
+ * @bi_size:    total bytes (sum of segment lengths); a multiple of 512.
+ * @bi_opf:     pc_req_op | PC_REQ_* flags.
+ * @bi_status:  0 or -errno, set before bi_end_io runs.
+ * @bi_vcnt:    segments used; @bi_max_vecs capacity; @bi_io_vec the array.
+ * @bi_end_io:  completion callback (see above); owns the bio from then on
+ *              and must pc_bio_put() it.
+ * @bi_private: for the submitter.
+ * @bi_next:    plug/engine queue link, private to the block layer.
+ */
+struct pc_bio {
+	struct pc_block_device *bi_bdev;
+	sector_t bi_sector;
+	uint32_t bi_size;
+	unsigned bi_opf;
+	int bi_status;
+	unsigned short bi_vcnt;
+	unsigned short bi_max_vecs;
+	struct pc_bio_vec *bi_io_vec;
+	pc_bio_end_io_t bi_end_io;
+	void *bi_private;
+	struct pc_bio *bi_next;
+	struct pc_bio_vec bi_inline_vecs[];
+};
+
+/* Allocate a bio for up to @nr_vecs segments (clamped to PC_BIO_MAX_VECS). Never NULL
+ * (aborts only if malloc of a few KiB fails, i.e. the process is out of memory).
+ * One malloc: the struct and its inline vecs. Every field is zero except
+ * bi_bdev = @bdev, bi_io_vec = bi_inline_vecs and bi_max_vecs; the caller
+ * sets bi_sector, bi_opf, bi_end_io, bi_private and adds pages. @nr_vecs may
+ * be 0 (a FLUSH bio). The caller owns the bio until pc_submit_bio(). No lock. */
+PC_EXPORT struct pc_bio *pc_bio_alloc(struct pc_block_device *bdev, unsigned nr_vecs);
+/* Free a bio from pc_bio_alloc() (NULL is ignored). Does not touch its
+ * pages: page references and locks are the owner's business. Callable from
+ * bi_end_io. Never blocks. */
+PC_EXPORT void pc_bio_put(struct pc_bio *bio);
+/*
+ * Append a segment. Returns @len if added, 0 if the bio is full (caller
+ * submits it and starts another). @off + @len <= PC_PAGE_SIZE; @len a
+ * multiple of 512 (the device's logical block size when direct).
+ * A segment that continues the previous one in the same page is merged into
+ * it. The bio takes no page reference. Invalid arguments (NULL bio or page,
+ * @len 0, outside the page, bi_size overflowing 32 bits) also return 0: a
+ * caller that gets 0 on an empty bio must fail rather than retry.
+ * Not thread-safe on one bio (the owner builds it alone); never blocks.
+ */
+PC_EXPORT unsigned pc_bio_add_page(struct pc_bio *bio, struct pc_page *page, unsigned len, unsigned off);
+/*
+ * Hand the bio to the engine (or the current plug). Never blocks for I/O
+ * completion, may block briefly when the engine queue is full (never on an
+ * engine thread, i.e. from a bi_end_io: there the bio is queued instead).
+ * bi_status is cleared first. Checked before any I/O, failures completing
+ * the bio at once on the calling thread (bi_end_io runs before this returns):
+ *   -EIO     READ/WRITE with bi_size 0, or reaching past bd_size;
+ *   -EROFS   WRITE or FLUSH on a read-only device;
+ *   -EINVAL  no bi_bdev, bad opcode, segments not matching bi_size, a
+ *            segment NULL/outside its page/not a multiple of 512 bytes, or
+ *            (O_DIRECT) position or size not a multiple of
+ *            bd_logical_block_size;
+ *   injected faults (pc_bdev_inject_fault) with their error.
+ * Host errors arrive later as bi_status (-EIO, -ENOSPC, ...). PC_REQ_FUA
+ * makes a write durable before completion, PC_REQ_PREFLUSH flushes the host
+ * file before the write; both are ignored on reads. The bio is owned by the
+ * block layer until bi_end_io runs. No lock may be held that bi_end_io takes.
+ */
+PC_EXPORT void pc_submit_bio(struct pc_bio *bio);
+/* Submit and wait; returns bi_status. Caller still owns and puts the bio.
+ * bi_end_io and bi_private are borrowed during the call and restored before
+ * return. Dispatches the calling thread's plug first, then bypasses it (so
+ * waiting inside a plug cannot deadlock). Sleeps: no page lock or spinning
+ * lock the completion path needs may be held. */
+PC_EXPORT int pc_submit_bio_wait(struct pc_bio *bio);
+
+/* Plugging: bios submitted by this thread between start and finish are
+ * queued and sent to the engine together at finish (or when 32 are queued).
+ * The plug is per thread (like the kernel's current->plug), usually on the
+ * caller's stack, and must be finished by the thread that started it before
+ * the plug's storage goes away. Plugs nest: only the outermost one collects,
+ * inner start/finish pairs do nothing. A plug may hold bios of several
+ * devices; each device gets its own batch. Unlike the kernel we cannot flush
+ * the plug when the thread sleeps: a plugging thread that is about to wait
+ * for I/O it submitted must call pc_blk_flush_plug() (pc_submit_bio_wait
+ * does it itself). */
+#define PC_BLK_PLUG_MAX 32
+struct pc_blk_plug {
+	struct pc_bio *head, *tail;
+	unsigned count;
+	struct pc_blk_plug *prev;	/* unused (kept for layout); always NULL */
+};
+/* Start plugging on the calling thread (no-op apart from init if a plug is
+ * already active). Never blocks. */
+PC_EXPORT void pc_blk_start_plug(struct pc_blk_plug *plug);
+/* Dispatch what @plug collected and stop plugging (no-op for a nested
+ * plug). May block briefly like pc_submit_bio. */
+PC_EXPORT void pc_blk_finish_plug(struct pc_blk_plug *plug);
+/* Dispatch the calling thread's active plug now, keeping it active. Call
+ * before sleeping on I/O submitted under a plug. No-op without a plug. */
+PC_EXPORT void pc_blk_flush_plug(void);
+
+/* Make completed writes durable (fdatasync of the image/device), on the
+ * calling thread. Subject to fault injection of PC_REQ_OP_FLUSH (the fault
+ * error is returned, nothing is synced); counted in flushes (and errors on
+ * failure). Returns 0, -EROFS on a read-only device (nothing was written
+ * through it), or the -errno of fdatasync (-EIO: written data may be lost).
+ * Sleeps; any thread; no lock needed. */
+PC_EXPORT int pc_blkdev_issue_flush(struct pc_block_device *bdev);
+
+/*
+ * Fault injection (the test_io.c idea): make the @nth (1-based, counted from
+ * now) bio of @op and the next @count-1 of them fail with @err (negative
+ * errno) without touching the device. @nth = 0 disarms.
+ * Bios are counted when they pass pc_submit_bio's checks (a bio failed
+ * for its range is not counted); the failed ones complete on the submitter.
+ * @count 0 is taken as 1, @err >= 0 as -EIO; an unknown @op is ignored.
+ * After the last fault the op is disarmed. Re-arming replaces the previous
+ * setting. Thread-safe (bd_fault_lock); costs one atomic load per bio when
+ * nothing is armed.
+ */
+PC_EXPORT void pc_bdev_inject_fault(struct pc_block_device *bdev, enum pc_req_op op, unsigned long nth,
+				    unsigned long count, int err);
+
+/* Statistics for --stats. Monotonic counters of completed bios:
+ * read/write_bios and _bytes count successful READ/WRITE bios; flushes counts
+ * FLUSH bios and pc_blkdev_issue_flush calls (successful or not); errors
+ * counts every bio or flush completed with an error, including those failed
+ * at submission and injected faults; injected_faults counts the latter. */
+struct pc_bdev_stats {
+	uint64_t read_bios, read_bytes;
+	uint64_t write_bios, write_bytes;
+	uint64_t flushes;
+	uint64_t errors;
+	uint64_t injected_faults;
+};
+
+/* Options for pc_bdev_open. */
+enum {
+	PC_BDEV_RDONLY = 1 << 0,
+	PC_BDEV_NO_DIRECT = 1 << 1,	/* never use O_DIRECT */
+};
+
+/*
+ * struct pc_block_device
+ * @bd_path:      the path opened (owned).
+ * @bd_fd:        host file descriptor.
+ * @bd_size:      device size in bytes (a multiple of 512; the tail is ignored).
+ * @bd_logical_block_size: smallest I/O unit and alignment, bytes (512 or 4096).
+ * @bd_direct:    true if opened with O_DIRECT.
+ * @bd_direct_note: why O_DIRECT is off, for --stats ("" if on).
+ * @bd_readonly:  writes fail with -EROFS.
+ * @bd_engine_name: "uring" or "pread".
+ * @bd_block_size: block size of @bd_mapping's buffers (bytes; set by
+ *                pc_set_blocksize, default 1024).
+ * @bd_mapping:   the block device's own address_space (the buffer cache),
+ *                initialised by pc_bdev_attach_cache() (buffer layer).
+ * @bd_bdi:       the flusher that writes this device's dirty pages, and
+ *                those of every file of the filesystem on it.
+ */
+struct pc_block_device {
+	char *bd_path;
+	int bd_fd;
+	uint64_t bd_size;
+	unsigned bd_logical_block_size;
+	bool bd_direct;
+	bool bd_readonly;
+	char bd_direct_note[96];
+	const char *bd_engine_name;
+	unsigned bd_block_size;
+	struct pc_address_space bd_mapping;
+	bool bd_mapping_ready;
+	struct pc_backing_dev bd_bdi;
+	struct pc_engine *bd_engine;
+	/* fault injection and statistics: private to src/block */
+	pthread_mutex_t bd_fault_lock;
+	struct { unsigned long nth, count; int err; } bd_fault[3];
+	_Atomic uint64_t bd_stat[7];
+	/* private to src/block (added after the public layout) */
+	_Atomic long bd_inflight;	/* bios submitted, end_io not yet returned */
+	_Atomic unsigned bd_fault_armed; /* bit per op: bd_fault[op] armed */
+};
+
+/*
+ * pc_bdev_open - open @path (image file or block device).
+ * @engine: PC_ENGINE_AUTO tries io_uring then falls back to pread threads.
+ *          With AUTO, the environment variable PC_ENGINE=pread|uring picks
+ *          one (uring still falls back to pread if unavailable).
+ * @flags:  PC_BDEV_*.
+ * Returns 0 and *@out, or -errno: -ENOENT/-EACCES from open, -EINVAL if
+ * the size is under 1 KiB or @engine was forced and is unavailable
+ * (-EOPNOTSUPP for uring unavailable). The caller closes with
+ * pc_bdev_close() after all I/O has completed.
+ * Also -EINVAL for a path that is neither a regular file nor a block
+ * device, -ENOMEM, or -errno of thread creation.
+ *
+ * O_DIRECT is used unless PC_BDEV_NO_DIRECT; when the host refuses it (open
+ * or a probe read fails with EINVAL, or statx reports no direct I/O) the
+ * device silently uses buffered host I/O and bd_direct_note says why. The
+ * logical block size is BLKSSZGET for a block device, statx's
+ * dio_offset_align (or a 512-byte probe read) for a file, 512 when buffered.
+ * The pread engine uses 4 threads (PC_PREAD_THREADS=1..64 overrides).
+ * Test hook: PC_BDEV_TEST_REFUSE_DIRECT=1 in the environment makes the
+ * O_DIRECT open behave as if the host had refused it (EINVAL).
+ * bd_mapping and bd_bdi are left zeroed (bd_mapping_ready false) for the
+ * buffer and writeback layers. Sleeps; any thread.
+ */
+PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
+			   struct pc_block_device **out);
+/*
+ * pc_bdev_close - wait until no bio of @bdev is in flight (bios sitting in a
+ * plug that is never finished would make this wait forever), stop the
+ * engine's threads, close the host file and free @bdev (NULL is ignored).
+ * Does not sync: call pc_blkdev_issue_flush first for durability. bd_mapping
+ * and bd_bdi must already have been torn down by their layers. Must not be
+ * called from a bi_end_io or with I/O still being submitted.
+ */
+PC_EXPORT void pc_bdev_close(struct pc_block_device *bdev);
+/* Copy the counters into *@st (lock-free; each counter is exact, the set is
+ * not a snapshot while I/O runs). */
+PC_EXPORT void pc_bdev_get_stats(struct pc_block_device *bdev, struct pc_bdev_stats *st);
+
+#endif /* PAGECACHE_BLKDEV_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pagecache/mpage.h - layer 7b: multi-page block I/O (seed 003, fs/mpage.c).
+ *
+ * For pages whose blocks are mapped by get_block and not "confused"
+ * (contiguous on disk within the page, no partially mapped buffers), build
+ * the largest bio of disk-contiguous pages instead of one I/O per block.
+ * Holes at the end of a page are zeroed; a hole in the middle, or
+ * discontiguous blocks, make the page fall back to the per-buffer paths
+ * (pc_block_read_full_page / pc_block_write_full_page). A BH_Boundary block
+ * submits the bio at once so the metadata read that follows is not queued
+ * behind it. On writeback the part of the EOF page past i_size is zeroed
+ * every time.
+ */
+#ifndef PAGECACHE_MPAGE_H
+#define PAGECACHE_MPAGE_H
+
+#include "buffer_head.h"
+
+/* a_ops->readahead for block filesystems. */
+PC_EXPORT void pc_mpage_readahead(struct pc_readahead_control *rac, pc_get_block_t get_block);
+/* a_ops->readpage for block filesystems. Page locked; unlocked at completion. */
+PC_EXPORT int pc_mpage_readpage(struct pc_page *page, pc_get_block_t get_block);
+/*
+ * a_ops->writepages: write the dirty pages of @mapping per @wbc, batching
+ * disk-contiguous pages into bios of up to PC_BIO_MAX_VECS pages. When a
+ * page needs blocks allocated, get_block is asked (create=1) for the whole
+ * run of consecutive dirty pages that follows it (bounded by i_size), so
+ * one call can allocate a large extent. Returns 0 or -errno.
+ */
+PC_EXPORT int pc_mpage_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc,
+				  pc_get_block_t get_block);
+/* a_ops->writepage through the same path (one page). */
+PC_EXPORT int pc_mpage_writepage(struct pc_page *page, pc_get_block_t get_block,
+				 struct pc_writeback_control *wbc);
+
+#endif /* PAGECACHE_MPAGE_H */

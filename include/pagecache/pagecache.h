@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pagecache/pagecache.h - the POSIX-like public API.
+ *
+ * pagecache is the Linux page cache as a C library: mount a filesystem
+ * image (ext2/3/4 through libext2fs for metadata, this library's page
+ * cache for all file data) or a memory filesystem, then use file
+ * descriptors much as with the kernel.
+ *
+ * Conventions:
+ *   - every function returns 0 or a non-negative count on success and a
+ *     negative errno on failure; errno is never set;
+ *   - every function is thread-safe; file descriptors are process-wide
+ *     (one table for all mounts) and may be used from any thread;
+ *   - sizes and offsets are bytes;
+ *   - paths are absolute within the mount ("/a/b"; a missing leading '/' is
+ *     accepted), components separated by '/', no "." or ".." resolution
+ *     beyond what the filesystem's directories contain, symlinks are not
+ *     followed except by pc_stat's caller choice (pc_lstat does not).
+ *
+ * Example (examples/hello_ramfs.c):
+ *     struct pc_mount *m;
+ *     pc_mount("ramfs", NULL, NULL, &m);
+ *     int fd = pc_open(m, "/hello", O_CREAT | O_RDWR, 0644);
+ *     pc_pwrite(fd, "hi", 2, 0);
+ *     pc_close(fd);
+ *     pc_umount(m);
+ */
+#ifndef PAGECACHE_PAGECACHE_H
+#define PAGECACHE_PAGECACHE_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifndef PC_EXPORT
+#define PC_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pc_mount;
+struct pc_cache;
+
+/*
+ * struct pc_mount_opts - options for pc_mount; NULL means all defaults.
+ * @cache:      an existing pool to share (see mm.h pc_cache_create); NULL
+ *              makes the mount create its own of @cache_size bytes.
+ * @cache_size: bytes, for a private pool (0: 256 MiB).
+ * @engine:     0 auto (io_uring, else pread threads), 1 io_uring, 2 pread.
+ * @readonly:   mount read-only (the image is opened O_RDONLY).
+ * @no_direct:  do not open the image with O_DIRECT.
+ * @ra_kb:      maximum readahead window in KiB (0: 2048).
+ */
+struct pc_mount_opts {
+	struct pc_cache *cache;
+	size_t cache_size;
+	int engine;
+	bool readonly;
+	bool no_direct;
+	unsigned ra_kb;
+};
+
+/*
+ * pc_mount - mount @source with filesystem @fstype ("ext4" for ext2/3/4
+ * images, "ext2"/"ext3" are aliases; "ramfs" with @source NULL).
+ * On success returns 0 and *@out (owned by the caller until pc_umount).
+ * Errors: -ENODEV unknown @fstype; -ENOENT/-EACCES opening @source;
+ * -EINVAL not a valid filesystem; -EUCLEAN corrupt metadata; -EOPNOTSUPP an
+ * incompatible feature this library does not support; -EROFS the journal
+ * needs recovery (mount read-only, or run e2fsck); -ENOMEM.
+ * pc_mount_error() gives a one-line explanation of the last failure in
+ * the calling thread.
+ */
+PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_mount_opts *opts,
+		       struct pc_mount **out);
+PC_EXPORT const char *pc_mount_error(void);
+/*
+ * pc_umount - write back every dirty page and inode, make it durable, close
+ * the device and free the mount. Open descriptors of the mount are closed.
+ * Returns 0 or the first -errno met while writing back (-EIO: some data
+ * did not reach the disk). The mount is freed in any case.
+ */
+PC_EXPORT int pc_umount(struct pc_mount *m);
+
+/* Open @path with O_RDONLY/O_WRONLY/O_RDWR and O_CREAT, O_EXCL, O_TRUNC,
+ * O_APPEND, O_SYNC, O_DSYNC, O_DIRECTORY, O_NOFOLLOW. Returns fd >= 0 or
+ * -ENOENT, -EEXIST, -EISDIR, -ENOTDIR, -EROFS, -ENOSPC, -EMFILE,
+ * -ENAMETOOLONG, -ELOOP (symlink with O_NOFOLLOW), -EINVAL (bad flags). */
+PC_EXPORT int pc_open(struct pc_mount *m, const char *path, int flags, mode_t mode);
+/* Close. Returns 0, or -EBADF. Writeback errors are reported by fsync, not here. */
+PC_EXPORT int pc_close(int fd);
+
+/* Read/write at an offset (bytes); return bytes transferred (short at EOF)
+ * or -EBADF, -EISDIR, -EINVAL (negative offset), -EIO, -ENOSPC, -EFBIG,
+ * -EFAULT (NULL buffer with a non-zero count). */
+PC_EXPORT ssize_t pc_pread(int fd, void *buf, size_t count, off_t offset);
+PC_EXPORT ssize_t pc_pwrite(int fd, const void *buf, size_t count, off_t offset);
+PC_EXPORT ssize_t pc_preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+PC_EXPORT ssize_t pc_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+/* At and advancing the file position (O_APPEND writes go to EOF). */
+PC_EXPORT ssize_t pc_read(int fd, void *buf, size_t count);
+PC_EXPORT ssize_t pc_write(int fd, const void *buf, size_t count);
+/* SEEK_SET, SEEK_CUR, SEEK_END. Returns the new position or -EINVAL. */
+PC_EXPORT off_t pc_lseek(int fd, off_t offset, int whence);
+
+/* Make the file's data (and metadata; fdatasync: only what is needed to
+ * read the data back) durable. Returns 0, or -EIO (or another -errno) if
+ * any writeback of this file failed since this descriptor last reported
+ * (each error is reported once per open file, as Linux does). */
+PC_EXPORT int pc_fsync(int fd);
+PC_EXPORT int pc_fdatasync(int fd);
+/* Change the size; the cut-off part reads as zeros if the file grows
+ * again. -EINVAL (negative), -EFBIG, -EROFS, -EBADF (not open for writing). */
+PC_EXPORT int pc_ftruncate(int fd, off_t length);
+PC_EXPORT int pc_truncate(struct pc_mount *m, const char *path, off_t length);
+PC_EXPORT int pc_fstat(int fd, struct stat *st);
+
+/* Path operations. Errors as their POSIX namesakes, negative. */
+PC_EXPORT int pc_stat(struct pc_mount *m, const char *path, struct stat *st);
+PC_EXPORT int pc_lstat(struct pc_mount *m, const char *path, struct stat *st);
+PC_EXPORT int pc_mkdir(struct pc_mount *m, const char *path, mode_t mode);
+PC_EXPORT int pc_unlink(struct pc_mount *m, const char *path);
+PC_EXPORT int pc_rmdir(struct pc_mount *m, const char *path);
+PC_EXPORT int pc_rename(struct pc_mount *m, const char *from, const char *to);
+PC_EXPORT int pc_symlink(struct pc_mount *m, const char *target, const char *linkpath);
+/* Copies the target without a NUL; returns its length (truncated to @size). */
+PC_EXPORT ssize_t pc_readlink(struct pc_mount *m, const char *path, char *buf, size_t size);
+PC_EXPORT int pc_chmod(struct pc_mount *m, const char *path, mode_t mode);
+PC_EXPORT int pc_chown(struct pc_mount *m, const char *path, uid_t uid, gid_t gid);
+/* Set access and modification times (NULL: now). */
+PC_EXPORT int pc_utimens(struct pc_mount *m, const char *path, const struct timespec times[2]);
+
+/* Directory listing. */
+struct pc_dir;
+struct pc_dirent {
+	uint64_t d_ino;
+	unsigned char d_type;	/* DT_REG, DT_DIR, DT_LNK, ... or DT_UNKNOWN */
+	char d_name[256];
+};
+/* Returns 0 and *@out, or -ENOENT, -ENOTDIR. */
+PC_EXPORT int pc_opendir(struct pc_mount *m, const char *path, struct pc_dir **out);
+/* 1 and *@ent filled, 0 at the end, or -errno. "." and ".." included. */
+PC_EXPORT int pc_readdir(struct pc_dir *dir, struct pc_dirent *ent);
+PC_EXPORT int pc_closedir(struct pc_dir *dir);
+
+/* Filesystem statistics (bytes are f_bsize units). */
+struct pc_statfs {
+	uint64_t f_bsize;	/* block size, bytes */
+	uint64_t f_blocks;	/* total blocks */
+	uint64_t f_bfree;	/* free blocks */
+	uint64_t f_bavail;	/* free blocks for unprivileged users */
+	uint64_t f_files;	/* total inodes */
+	uint64_t f_ffree;	/* free inodes */
+	uint64_t f_namelen;	/* longest name */
+};
+PC_EXPORT int pc_statfs(struct pc_mount *m, struct pc_statfs *st);
+/* Write back everything dirty in the mount and make it durable. 0 or -errno. */
+PC_EXPORT int pc_sync(struct pc_mount *m);
+
+/*
+ * struct pc_mount_stats - what --stats prints. Page counts are 4 KiB pages.
+ */
+struct pc_mount_stats {
+	uint64_t cache_pages, peak_pages;
+	uint64_t hits, misses, readahead_pages;
+	uint64_t pages_written, evictions, dirty_throttled, alloc_waits;
+	uint64_t read_bios, read_bytes, write_bios, write_bytes, flushes, io_errors;
+	const char *engine;		/* "uring" or "pread" (NULL for ramfs) */
+	bool direct;			/* image opened with O_DIRECT */
+	const char *direct_note;	/* why not, or "" */
+};
+PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st);
+
+/* Testing: make the @nth next write bio to the device (and @count-1 more)
+ * fail with -EIO. 0 or -EINVAL (no block device). */
+PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth, unsigned long count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PAGECACHE_PAGECACHE_H */

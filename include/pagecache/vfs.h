@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pagecache/vfs.h - layer 10: the small VFS that filesystems plug into.
+ *
+ * A filesystem type (struct pc_fs_type) fills a super_block at mount; the
+ * VFS keeps an inode cache per super_block, resolves paths component by
+ * component through i_op->lookup, and runs file I/O through f_op (which for
+ * block and memory filesystems is the generic page-cache code).
+ *
+ * Locking (outer first, see docs/locking.md): sb->s_vfs_rename_mutex (rename
+ * only) -> directory inode i_rwsem (exclusive for namespace changes, shared
+ * for lookup) -> file inode i_rwsem (exclusive for write/truncate, shared
+ * for read) -> page locks -> tree lock -> filesystem metadata lock.
+ *
+ * Reference counting: pc_iget/pc_igrab take a reference, pc_iput drops it.
+ * The flusher may hold a temporary reference on an inode whose count was
+ * zero: it takes it under i_lock only if PC_I_FREEING is clear, and pc_iput
+ * decides eviction under i_lock (setting PC_I_FREEING), so the two never
+ * race.
+ * An inode with i_nlink == 0 is evicted (its data freed) when its last
+ * reference goes; other inodes stay cached until unmount.
+ */
+#ifndef PAGECACHE_VFS_H
+#define PAGECACHE_VFS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include "compiler.h"
+#include "list.h"
+#include "filemap.h"
+#include "writeback.h"
+#include "blkdev.h"
+
+struct pc_super_block;
+struct pc_inode;
+struct pc_file;
+struct pc_mount_opts;
+struct pc_statfs;
+
+/* Attribute change for i_op->setattr (the kernel's iattr). */
+enum {
+	PC_ATTR_MODE = 1 << 0, PC_ATTR_UID = 1 << 1, PC_ATTR_GID = 1 << 2,
+	PC_ATTR_SIZE = 1 << 3, PC_ATTR_ATIME = 1 << 4, PC_ATTR_MTIME = 1 << 5,
+	PC_ATTR_CTIME = 1 << 6,
+};
+struct pc_iattr {
+	unsigned ia_valid;
+	mode_t ia_mode;
+	uid_t ia_uid;
+	gid_t ia_gid;
+	loff_t ia_size;
+	struct timespec ia_atime, ia_mtime, ia_ctime;
+};
+
+/* Directory iteration context: ->actor returns false to stop. @pos is the
+ * filesystem's cookie for the next entry (opaque, resumable).
+ * Protocol (as the kernel's dir_emit): when f_op->iterate calls ->actor
+ * for an entry, ctx->pos is that entry's own position; if the actor
+ * returns true the filesystem moves ctx->pos past the entry, if it returns
+ * false iterate returns 0 leaving ctx->pos at the entry, so the next call
+ * starts with it again. Position 0 is the start of the directory ("." and
+ * ".." are emitted by the filesystem like any other entry). */
+struct pc_dir_context;
+typedef bool (*pc_filldir_t)(struct pc_dir_context *ctx, const char *name, size_t namelen,
+			     uint64_t ino, unsigned d_type);
+struct pc_dir_context {
+	pc_filldir_t actor;
+	loff_t pos;
+};
+
+/*
+ * struct pc_super_operations - per filesystem type.
+ * @alloc_inode:   allocate a filesystem inode embedding struct pc_inode and
+ *                 initialise it with pc_inode_init_once(); NULL on ENOMEM.
+ *                 NULL op: the VFS allocates a bare struct pc_inode.
+ * @destroy_inode: free it. The VFS has already torn down inode->i_data
+ *                 (pc_address_space_destroy) and taken the inode off every
+ *                 list; only the filesystem's own state is left to free.
+ *                 NULL op: free(inode).
+ * @read_inode:    fill a new inode (i_ino set) from disk: mode, size, times,
+ *                 i_op, i_fop, i_mapping->a_ops. 0 or -errno (-ENOENT,
+ *                 -EUCLEAN for a corrupt inode, -EIO).
+ * @write_inode:   write dirty inode metadata. 0 or -errno.
+ * @evict_inode:   last reference gone (or unmount): drop the pages
+ *                 (pc_truncate_inode_pages) and, if i_nlink == 0, free the
+ *                 inode's blocks and the inode on disk. Called with no
+ *                 lock held, the inode unhashed, I_FREEING set and off the
+ *                 bdi's dirty list. NULL op: the VFS truncates the pages.
+ *                 At unmount every cached inode is evicted after pc_sync,
+ *                 whatever its i_nlink.
+ * @sync_fs:       make metadata durable (@wait: flush the device). 0 or -errno.
+ * @statfs:        fill *@buf.
+ * @put_super:     unmount: write back and release everything.
+ */
+struct pc_super_operations {
+	struct pc_inode *(*alloc_inode)(struct pc_super_block *sb);
+	void (*destroy_inode)(struct pc_inode *inode);
+	int (*read_inode)(struct pc_inode *inode);
+	int (*write_inode)(struct pc_inode *inode, struct pc_writeback_control *wbc);
+	void (*evict_inode)(struct pc_inode *inode);
+	int (*sync_fs)(struct pc_super_block *sb, int wait);
+	int (*statfs)(struct pc_super_block *sb, struct pc_statfs *buf);
+	void (*put_super)(struct pc_super_block *sb);
+};
+
+/*
+ * struct pc_inode_operations - namespace operations. Names are not
+ * NUL-terminated (@name, @len). Directory i_rwsem held exclusive for
+ * create/mkdir/unlink/rmdir/symlink/link/rename (both dirs), shared for
+ * lookup. On success the create-like operations return the new inode
+ * referenced in *@out (already hashed in the inode cache).
+ * @lookup: 0 and *@ino, or -ENOENT.
+ * @unlink/@rmdir: @victim is the child's inode (referenced by the caller);
+ *          the operation drops its i_nlink; -ENOTEMPTY for rmdir.
+ * @rename: @flags 0; replaces an existing target (whose inode @victim is
+ *          passed, or NULL) per rename(2); -ENOTEMPTY, -EISDIR, -ENOTDIR.
+ * @readlink: copy the target (no NUL) into @buf; returns its length.
+ * @setattr: apply @attr; PC_ATTR_SIZE truncates (inode i_rwsem held excl).
+ */
+struct pc_inode_operations {
+	int (*lookup)(struct pc_inode *dir, const char *name, size_t len, uint64_t *ino);
+	int (*create)(struct pc_inode *dir, const char *name, size_t len, mode_t mode,
+		      struct pc_inode **out);
+	int (*mkdir)(struct pc_inode *dir, const char *name, size_t len, mode_t mode,
+		     struct pc_inode **out);
+	int (*unlink)(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim);
+	int (*rmdir)(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim);
+	int (*rename)(struct pc_inode *odir, const char *oname, size_t olen, struct pc_inode *ndir,
+		      const char *nname, size_t nlen, struct pc_inode *source,
+		      struct pc_inode *victim, unsigned flags);
+	int (*symlink)(struct pc_inode *dir, const char *name, size_t len, const char *target,
+		       struct pc_inode **out);
+	ssize_t (*readlink)(struct pc_inode *inode, char *buf, size_t size);
+	int (*setattr)(struct pc_inode *inode, const struct pc_iattr *attr);
+};
+
+/*
+ * struct pc_file_operations
+ * @read_iter/@write_iter: I/O at iocb->ki_pos; return bytes or -errno.
+ *          write_iter takes the inode lock itself (generic versions do).
+ * @fsync:  write back [start, end] (bytes) and the metadata (all of it,
+ *          or only what reading the data needs when @datasync), wait, and
+ *          report writeback errors once per open file. 0 or -errno.
+ * @iterate: directory listing from ctx->pos. 0 or -errno.
+ * @open/@release: optional.
+ * @fallocate: optional (-EOPNOTSUPP).
+ */
+struct pc_file_operations {
+	ssize_t (*read_iter)(struct pc_kiocb *iocb, struct pc_iov_iter *to);
+	ssize_t (*write_iter)(struct pc_kiocb *iocb, struct pc_iov_iter *from);
+	int (*fsync)(struct pc_file *file, loff_t start, loff_t end, int datasync);
+	int (*iterate)(struct pc_file *file, struct pc_dir_context *ctx);
+	int (*open)(struct pc_inode *inode, struct pc_file *file);
+	int (*release)(struct pc_inode *inode, struct pc_file *file);
+	int (*fallocate)(struct pc_file *file, int mode, loff_t offset, loff_t len);
+};
+
+/*
+ * struct pc_inode
+ * @i_size:    bytes; read with pc_i_size_read() anywhere, written with
+ *             pc_i_size_write() under i_rwsem exclusive (or page lock in
+ *             write_end, which runs under it).
+ * @i_blkbits: log2 of the filesystem block size.
+ * @i_blocks:  512-byte sectors allocated.
+ * @i_rwsem:   the inode lock (exclusive: write, truncate, namespace
+ *             changes in a directory; shared: read, lookup).
+ * @i_lock:    protects i_state, i_io_list membership with the bdi list_lock.
+ * @i_count:   references.
+ * @i_data:    the file's page cache; @i_mapping points to it.
+ * @i_private: for the filesystem.
+ */
+struct pc_inode {
+	uint64_t i_ino;
+	mode_t i_mode;
+	uid_t i_uid;
+	gid_t i_gid;
+	unsigned int i_nlink;
+	_Atomic loff_t i_size;
+	struct timespec i_atime, i_mtime, i_ctime;
+	uint64_t i_blocks;
+	unsigned i_blkbits;
+	unsigned i_flags;
+	pthread_rwlock_t i_rwsem;
+	pthread_mutex_t i_lock;
+	_Atomic int i_count;
+	unsigned long i_state;
+	unsigned long long dirtied_when;
+	struct pc_list_head i_io_list;
+	struct pc_list_head i_hash;
+	struct pc_list_head i_sb_list;
+	struct pc_address_space i_data;
+	struct pc_address_space *i_mapping;
+	struct pc_super_block *i_sb;
+	const struct pc_inode_operations *i_op;
+	const struct pc_file_operations *i_fop;
+	void *i_private;
+};
+
+static inline loff_t pc_i_size_read(const struct pc_inode *inode)
+{
+	return atomic_load_explicit(&((struct pc_inode *)inode)->i_size, memory_order_acquire);
+}
+static inline void pc_i_size_write(struct pc_inode *inode, loff_t size)
+{
+	atomic_store_explicit(&inode->i_size, size, memory_order_release);
+}
+static inline void pc_inode_lock(struct pc_inode *inode) { pthread_rwlock_wrlock(&inode->i_rwsem); }
+static inline void pc_inode_unlock(struct pc_inode *inode) { pthread_rwlock_unlock(&inode->i_rwsem); }
+static inline void pc_inode_lock_shared(struct pc_inode *inode) { pthread_rwlock_rdlock(&inode->i_rwsem); }
+static inline void pc_inode_unlock_shared(struct pc_inode *inode) { pthread_rwlock_unlock(&inode->i_rwsem); }
+
+/*
+ * struct pc_file - an open file.
+ * @f_flags:  O_* flags from open (O_ACCMODE, O_APPEND, O_SYNC, O_DSYNC, O_DIRECT).
+ * @f_pos:    position for pc_read/pc_write, under @f_pos_lock.
+ * @f_ra:     readahead state.
+ * @f_wb_err: errseq sample of the mapping (fsync reports errors since).
+ */
+struct pc_file {
+	struct pc_inode *f_inode;
+	struct pc_address_space *f_mapping;
+	unsigned f_flags;
+	loff_t f_pos;
+	pthread_mutex_t f_pos_lock;
+	struct pc_file_ra_state f_ra;
+	uint32_t f_wb_err;
+	const struct pc_file_operations *f_op;
+	void *private_data;
+	_Atomic int f_count;
+};
+
+/*
+ * struct pc_super_block
+ * @s_blocksize:  filesystem block size in bytes (@s_blocksize_bits its log2).
+ * @s_maxbytes:   largest file size the format allows (write -> -EFBIG).
+ * @s_bdev:       the block device, or NULL (ramfs).
+ * @s_bdi:        the flusher for this filesystem's inodes (the bdev's, or
+ *                one owned by the sb for memory filesystems).
+ * @s_cache:      the page frame pool.
+ * @s_readonly:   mounted read-only: writes fail with -EROFS.
+ * @s_fs_info:    the filesystem's private data.
+ */
+struct pc_super_block {
+	const struct pc_super_operations *s_op;
+	const struct pc_fs_type *s_type;
+	unsigned long s_blocksize;
+	unsigned s_blocksize_bits;
+	loff_t s_maxbytes;
+	struct pc_block_device *s_bdev;
+	struct pc_backing_dev *s_bdi;
+	struct pc_cache *s_cache;
+	bool s_readonly;
+	uint64_t s_root_ino;
+	struct pc_inode *s_root;
+	pthread_mutex_t s_inode_lock;		/* inode hash and s_inodes */
+	struct pc_list_head *s_inode_hash;	/* buckets */
+	unsigned s_inode_hash_bits;
+	struct pc_list_head s_inodes;
+	pthread_mutex_t s_vfs_rename_mutex;
+	void *s_fs_info;
+	pc_errseq_t s_wb_err;		/* every writeback error of the fs (syncfs) */
+	uint32_t s_wb_err_since;	/* pc_sync's cursor into s_wb_err */
+};
+
+/*
+ * struct pc_fs_type - a filesystem implementation.
+ * @fill_super: open @source (image path, directory... or NULL), read the
+ *   superblock, set s_op, s_blocksize*, s_maxbytes, s_root_ino, s_bdi, and
+ *   anything private. The VFS has set s_cache and s_readonly and reads the
+ *   root inode afterwards. 0 or -errno with everything it opened released
+ *   (-EINVAL bad superblock, -EUCLEAN corrupt, -EOPNOTSUPP unknown
+ *   incompatible feature, -EROFS journal needs recovery and read-write
+ *   was asked...). @msg (may be NULL) receives a human-readable reason.
+ */
+struct pc_fs_type {
+	const char *name;
+	int (*fill_super)(struct pc_super_block *sb, const char *source,
+			  const struct pc_mount_opts *opts, char *msg, size_t msglen);
+};
+
+/* ---- inode cache and helpers for filesystems (src/vfs/inode.c) ---- */
+
+/* Referenced inode @ino of @sb, reading it via s_op->read_inode if not
+ * cached. 0 and *@out, or -errno from read_inode. */
+PC_EXPORT int pc_iget(struct pc_super_block *sb, uint64_t ino, struct pc_inode **out);
+/* A new in-memory inode for a just-allocated on-disk inode @ino: allocated
+ * through s_op->alloc_inode, initialised, referenced, hashed. The caller
+ * fills mode/ops. NULL on ENOMEM. */
+PC_EXPORT struct pc_inode *pc_new_inode(struct pc_super_block *sb, uint64_t ino);
+PC_EXPORT struct pc_inode *pc_igrab(struct pc_inode *inode);
+PC_EXPORT void pc_iput(struct pc_inode *inode);
+/* Initialise the generic fields of a freshly allocated inode (alloc_inode helpers). */
+PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block *sb);
+PC_EXPORT void pc_inode_set_ops(struct pc_inode *inode, const struct pc_inode_operations *iop,
+				const struct pc_file_operations *fop,
+				const struct pc_address_space_operations *aops);
+/* Update times to now (bit mask of PC_ATTR_ATIME/MTIME/CTIME) and mark dirty. */
+PC_EXPORT void pc_inode_touch(struct pc_inode *inode, unsigned which);
+/* Generic fsync: write back and wait the range, write the inode if dirty
+ * (all of it, or only size changes for @datasync), sync_fs, report
+ * errors once per open file. */
+PC_EXPORT int pc_generic_file_fsync(struct pc_file *file, loff_t start, loff_t end, int datasync);
+/* Generic read_iter/write_iter: pc_generic_file_read_iter/write_iter
+ * (filemap.h), and O_DIRECT dispatch to a_ops->direct_IO when present. */
+
+/*
+ * pc_setattr_copy - apply the MODE/UID/GID/ATIME/MTIME/CTIME parts of
+ * @attr to the in-memory inode and mark it dirty (PC_I_DIRTY_SYNC).
+ * PC_ATTR_SIZE is ignored here: a setattr op handles it itself (e.g. with
+ * pc_truncate_setsize). The file type bits of i_mode are kept. Inode lock
+ * held exclusive. Used as the default when i_op->setattr is NULL.
+ */
+PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *attr);
+
+/* ---- filesystem types ---- */
+
+/*
+ * ramfs: memory only (fs/ramfs/ramfs.c). Its files live in the page cache
+ * and nowhere else, so its size is bounded by the cache: when every frame
+ * is pinned by ramfs data, writes fail with -ENOSPC. Pages written to
+ * ramfs are pinned (a reference held through PG_private) rather than left
+ * dirty, so they never count against the dirty thresholds and reclaim
+ * never drops them; truncate and unlink release them.
+ */
+extern const struct pc_fs_type pc_ramfs_fs_type;
+/*
+ * ext2/3/4 through libext2fs (fs/ext4). Defined only when the library is
+ * built with libext2fs (PC_HAVE_EXT2FS in the build's config.h); pc_mount
+ * answers -ENODEV for "ext4" otherwise.
+ */
+extern const struct pc_fs_type pc_ext4_fs_type;
+
+#endif /* PAGECACHE_VFS_H */

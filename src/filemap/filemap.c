@@ -1,0 +1,941 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * src/filemap/filemap.c - the page cache proper and generic file I/O.
+ *
+ * Numbered invariants (every test defends one of them):
+ *  I1. A page is in at most one mapping's tree, at index page->index, and
+ *      the tree holds exactly one reference on it while it is there.
+ *  I2. page->mapping changes only with the page locked and the tree lock
+ *      held (insert: a new page nobody else can see yet).
+ *  I3. PG_dirty <=> DIRTY mark, PG_writeback <=> WRITEBACK mark, both
+ *      changed together under the tree lock; nr_dirty/nr_writeback of the
+ *      pool count them.
+ *  I4. A page leaves the cache only locked, clean, not under writeback,
+ *      and (reclaim) with its refcount frozen from exactly 2 to 0 so no
+ *      lock-free lookup can resurrect it.
+ *  I5. PG_uptodate is set only after the data is in the page (release) and
+ *      never cleared on a page a reader may be copying from, except by
+ *      truncate/invalidate which remove the page.
+ *  I6. A reader copies only from an uptodate page and only bytes below the
+ *      i_size it read after the page became uptodate: it never shows data
+ *      past EOF or a page still being read.
+ *  I7. No caller's buffer is copied while holding a lock the copy might
+ *      need: write_begin locks the page, the copy is "atomic" (may stop
+ *      short), write_end commits only what was copied.
+ *
+ * Page state machine (function behind each transition):
+ *   free --pc_page_alloc--> allocated (ref 1)
+ *   allocated --pc_add_to_page_cache_lru--> cached, locked, !uptodate
+ *   cached !uptodate --readpage/readahead I/O end: SetPageUptodate+unlock--> clean
+ *   clean --write_end: pc_set_page_dirty--> dirty
+ *   dirty --pc_clear_page_dirty_for_io + pc_set_page_writeback--> writeback
+ *   writeback --pc_end_page_writeback--> clean (or dirty, if redirtied)
+ *   clean --pc_remove_mapping (reclaim) | pc_delete_from_page_cache (truncate,
+ *           invalidate)--> unhashed --last pc_put_page--> free
+ *
+ * Lock order (outer first): inode i_rwsem -> page lock (ascending index)
+ *   -> mapping->tree_lock -> pool lru_lock / free_lock.
+ *   generic_perform_write: i_rwsem -> write_begin's page lock;
+ *   write_cache_pages: page lock -> (writepage) filesystem lock;
+ *   pc_remove_mapping: page lock -> tree_lock;
+ *   pc_set_page_dirty: page lock -> tree_lock -> bdi list_lock (inode dirty).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include "rcu_internal.h"
+#include <pagecache/filemap.h>
+#include <pagecache/writeback.h>
+#include <pagecache/vfs.h>
+#include <pagecache/buffer_head.h>
+
+static bool filemap_remove_mapping_hook(struct pc_page *page);
+
+PC_EXPORT void pc_address_space_init(struct pc_address_space *mapping, struct pc_inode *host,
+				     struct pc_cache *cache,
+				     const struct pc_address_space_operations *a_ops,
+				     struct pc_backing_dev *bdi)
+{
+	static const struct pc_address_space_operations empty_aops;
+	struct pc_cache_hooks hooks = { .remove_mapping = filemap_remove_mapping_hook };
+
+	memset(mapping, 0, sizeof(*mapping));
+	mapping->host = host;
+	mapping->cache = cache;
+	pc_page_tree_init(&mapping->tree);
+	pthread_mutex_init(&mapping->tree_lock, NULL);
+	mapping->a_ops = a_ops ? a_ops : &empty_aops;
+	mapping->bdi = bdi;
+	if (cache)
+		pc_cache_set_hooks(cache, &hooks);
+}
+
+PC_EXPORT void pc_address_space_destroy(struct pc_address_space *mapping)
+{
+	PC_BUG_ON(atomic_load(&mapping->nrpages) != 0);
+	pc_page_tree_destroy(&mapping->tree);
+	pthread_mutex_destroy(&mapping->tree_lock);
+}
+
+PC_EXPORT void pc_pagevec_release(struct pc_pagevec *pv)
+{
+	for (unsigned i = 0; i < pv->nr; i++)
+		pc_put_page(pv->pages[i]);
+	pv->nr = 0;
+}
+
+PC_EXPORT void pc_zero_user_segment(struct pc_page *page, unsigned start, unsigned end)
+{
+	if (end > start)
+		memset((char *)pc_page_address(page) + start, 0, end - start);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups                                                            */
+/* ------------------------------------------------------------------ */
+
+PC_EXPORT struct pc_page *pc_find_get_page(struct pc_address_space *mapping, pgoff_t index)
+{
+	struct pc_page *page;
+	void *_Atomic *slot;
+
+	pc_rcu_lock();
+repeat:
+	page = NULL;
+	slot = pc_page_tree_lookup_slot(&mapping->tree, index);
+	if (slot) {
+		page = atomic_load_explicit(slot, memory_order_acquire);
+		if (page) {
+			if (pc_unlikely((uintptr_t)page & PC_TREE_ENTRY_SPECIAL)) {
+				page = NULL;	/* placeholders are never returned */
+			} else {
+				if (!pc_page_get_speculative(page))
+					goto repeat;
+				if (pc_unlikely(page != atomic_load_explicit(slot, memory_order_acquire))) {
+					pc_put_page(page);
+					goto repeat;
+				}
+			}
+		}
+	}
+	pc_rcu_unlock();
+	return page;
+}
+
+PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pgoff_t index, unsigned tag)
+{
+	bool r;
+	pc_rcu_lock();
+	r = pc_page_tree_tag_get(&mapping->tree, index, tag);
+	pc_rcu_unlock();
+	return r;
+}
+
+PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pgoff_t index)
+{
+	struct pc_page *page;
+
+	for (;;) {
+		page = pc_find_get_page(mapping, index);
+		if (!page)
+			return NULL;
+		pc_lock_page(page);
+		if (pc_likely(page->mapping == mapping && page->index == index))
+			return page;
+		/* Truncated or reclaimed while we slept: look again. */
+		pc_unlock_page(page);
+		pc_put_page(page);
+	}
+}
+
+PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mapping, pgoff_t index,
+						 unsigned gfp)
+{
+	struct pc_page *page;
+	int err;
+
+	for (;;) {
+		page = pc_find_lock_page(mapping, index);
+		if (page)
+			return page;
+		page = pc_page_alloc(mapping->cache, gfp);
+		if (!page)
+			return NULL;
+		pc_set_bit(PG_locked, page);	/* new page: nobody else sees it */
+		err = pc_add_to_page_cache_lru(page, mapping, index);
+		if (!err)
+			return page;
+		pc_clear_bit(PG_locked, page);
+		pc_put_page(page);
+		if (err != -EEXIST)
+			return NULL;
+	}
+}
+
+PC_EXPORT struct pc_page *pc_grab_cache_page_write_begin(struct pc_address_space *mapping,
+							 pgoff_t index, unsigned flags)
+{
+	struct pc_page *page;
+
+	(void)flags;
+	/* Fast path: the page is cached (rewrites, appends within a page). */
+	page = pc_find_lock_page(mapping, index);
+	if (!page)
+		page = pc_find_or_create_page(mapping, index, 0);
+	if (page)
+		pc_wait_on_page_writeback(page);
+	return page;
+}
+
+static unsigned find_get_entries(struct pc_address_space *mapping, pgoff_t *start, pgoff_t end,
+				 int tag, unsigned nr, struct pc_page **pages)
+{
+	void *entries[PC_PAGEVEC_SIZE * 2];
+	pgoff_t idx[PC_PAGEVEC_SIZE * 2];
+	unsigned got = 0, n;
+	pgoff_t next = *start;
+
+	if (nr > PC_PAGEVEC_SIZE * 2)
+		nr = PC_PAGEVEC_SIZE * 2;
+	if (next > end)
+		return 0;
+	pc_rcu_lock();
+	do {
+		n = tag < 0 ? pc_page_tree_gang_lookup(&mapping->tree, next, end, entries, idx, nr)
+			    : pc_page_tree_gang_lookup_tag(&mapping->tree, next, end, tag, entries,
+							   idx, nr);
+		for (unsigned i = 0; i < n; i++) {
+			struct pc_page *page = entries[i];
+			void *_Atomic *slot;
+
+			if ((uintptr_t)page & PC_TREE_ENTRY_SPECIAL)
+				continue;
+			if (!pc_page_get_speculative(page))
+				continue;	/* being freed: it is leaving the tree */
+			slot = pc_page_tree_lookup_slot(&mapping->tree, idx[i]);
+			if (!slot || atomic_load_explicit(slot, memory_order_acquire) != page) {
+				pc_put_page(page);
+				continue;
+			}
+			pages[got++] = page;
+		}
+		/* Indexes never reach ~0 (s_maxbytes keeps files far below), so
+		 * the next start cannot wrap. */
+		if (n)
+			next = idx[n - 1] + 1;
+	} while (!got && n && next <= end);
+	pc_rcu_unlock();
+	*start = n ? next : end;
+	return got;
+}
+
+PC_EXPORT unsigned pc_find_get_pages_range(struct pc_address_space *mapping, pgoff_t *start,
+					   pgoff_t end, unsigned nr, struct pc_page **pages)
+{
+	return find_get_entries(mapping, start, end, -1, nr, pages);
+}
+
+PC_EXPORT unsigned pc_find_get_pages_range_tag(struct pc_address_space *mapping, pgoff_t *index,
+					       pgoff_t end, unsigned tag, unsigned nr,
+					       struct pc_page **pages)
+{
+	return find_get_entries(mapping, index, end, (int)tag, nr, pages);
+}
+
+PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_address_space *mapping,
+					       pgoff_t *start, pgoff_t end, int tag)
+{
+	pv->nr = find_get_entries(mapping, start, end, tag, PC_PAGEVEC_SIZE, pv->pages);
+	return pv->nr;
+}
+
+/* ------------------------------------------------------------------ */
+/* Insertion and removal                                              */
+/* ------------------------------------------------------------------ */
+
+PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_space *mapping,
+				       pgoff_t index)
+{
+	int err;
+
+	PC_BUG_ON(!PageLocked(page));
+	pc_get_page(page);		/* the tree's reference */
+	page->mapping = mapping;
+	page->index = index;
+	pthread_mutex_lock(&mapping->tree_lock);
+	err = pc_page_tree_insert(&mapping->tree, index, page);
+	if (!err)
+		atomic_fetch_add(&mapping->nrpages, 1);
+	pthread_mutex_unlock(&mapping->tree_lock);
+	if (err) {
+		page->mapping = NULL;
+		atomic_fetch_sub(&page->refcount, 1);
+		return err;
+	}
+	pc_lru_cache_add(page);
+	return 0;
+}
+
+static void account_clean(struct pc_address_space *mapping, struct pc_page *page)
+{
+	if (TestClearPageDirty(page))
+		pc_cache_account_dirty(mapping->cache, -1);
+}
+
+PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	PC_BUG_ON(!PageLocked(page));
+	if (!mapping)
+		return;
+	pthread_mutex_lock(&mapping->tree_lock);
+	pc_page_tree_delete(&mapping->tree, page->index);
+	page->mapping = NULL;
+	atomic_fetch_sub(&mapping->nrpages, 1);
+	account_clean(mapping, page);
+	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_put_page(page);		/* the tree's reference */
+}
+
+PC_EXPORT bool pc_try_to_release_page(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	PC_BUG_ON(!PageLocked(page));
+	if (PageWriteback(page))
+		return false;
+	if (mapping && mapping->a_ops->releasepage)
+		return mapping->a_ops->releasepage(page);
+	return pc_try_to_free_buffers(page);
+}
+
+PC_EXPORT void pc_do_invalidatepage(struct pc_page *page, unsigned offset, unsigned length)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	if (mapping && mapping->a_ops->invalidatepage)
+		mapping->a_ops->invalidatepage(page, offset, length);
+	else if (PagePrivate(page))
+		pc_block_invalidatepage(page, offset, length);
+}
+
+PC_EXPORT bool pc_remove_mapping(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	PC_BUG_ON(!PageLocked(page));
+	if (!mapping || PageDirty(page) || PageWriteback(page))
+		return false;
+	if (PagePrivate(page) && !pc_try_to_release_page(page))
+		return false;
+	pthread_mutex_lock(&mapping->tree_lock);
+	/* Only the tree and our caller may hold references (I4). */
+	if (PageDirty(page) || !pc_page_ref_freeze(page, 2)) {
+		pthread_mutex_unlock(&mapping->tree_lock);
+		return false;
+	}
+	pc_page_tree_delete(&mapping->tree, page->index);
+	page->mapping = NULL;
+	atomic_fetch_sub(&mapping->nrpages, 1);
+	pthread_mutex_unlock(&mapping->tree_lock);
+	return true;
+}
+
+static bool filemap_remove_mapping_hook(struct pc_page *page)
+{
+	return pc_remove_mapping(page);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dirty and writeback state                                          */
+/* ------------------------------------------------------------------ */
+
+void pc_bdi_mark_mapping_dirty(struct pc_backing_dev *bdi, struct pc_address_space *mapping);
+
+PC_EXPORT bool pc___set_page_dirty_nobuffers(struct pc_page *page)
+{
+	struct pc_address_space *mapping;
+
+	if (TestSetPageDirty(page))
+		return false;
+	mapping = page->mapping;
+	if (!mapping)
+		return true;
+	pthread_mutex_lock(&mapping->tree_lock);
+	if (page->mapping == mapping) {
+		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_DIRTY);
+		pc_cache_account_dirty(mapping->cache, 1);
+	}
+	pthread_mutex_unlock(&mapping->tree_lock);
+	if (mapping->host)
+		pc___mark_inode_dirty(mapping->host, PC_I_DIRTY_PAGES);
+	else if (mapping->bdi)
+		pc_bdi_mark_mapping_dirty(mapping->bdi, mapping);
+	return true;
+}
+
+PC_EXPORT bool pc_set_page_dirty(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	if (mapping && mapping->a_ops->set_page_dirty)
+		return mapping->a_ops->set_page_dirty(page);
+	return pc___set_page_dirty_nobuffers(page);
+}
+
+PC_EXPORT bool pc_clear_page_dirty_for_io(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	PC_BUG_ON(!PageLocked(page));
+	if (!PageDirty(page))
+		return false;
+	if (!mapping)
+		return TestClearPageDirty(page);
+	pthread_mutex_lock(&mapping->tree_lock);
+	bool was = TestClearPageDirty(page);
+	if (was) {
+		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
+		pc_cache_account_dirty(mapping->cache, -1);
+	}
+	pthread_mutex_unlock(&mapping->tree_lock);
+	return was;
+}
+
+PC_EXPORT void pc_redirty_page_for_writepage(struct pc_writeback_control *wbc, struct pc_page *page)
+{
+	if (wbc)
+		wbc->pages_skipped++;
+	pc_set_page_dirty(page);
+}
+
+PC_EXPORT void pc_cancel_dirty_page(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	if (!PageDirty(page))
+		return;
+	if (!mapping) {
+		ClearPageDirty(page);
+		return;
+	}
+	pthread_mutex_lock(&mapping->tree_lock);
+	if (TestClearPageDirty(page)) {
+		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
+		pc_cache_account_dirty(mapping->cache, -1);
+	}
+	pthread_mutex_unlock(&mapping->tree_lock);
+}
+
+PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+
+	PC_BUG_ON(!PageLocked(page));
+	if (!mapping) {
+		if (!TestSetPageWriteback(page))
+			pc_cache_account_writeback(page->cache, 1);
+		return;
+	}
+	pthread_mutex_lock(&mapping->tree_lock);
+	if (!TestSetPageWriteback(page)) {
+		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_WRITEBACK);
+		pc_cache_account_writeback(mapping->cache, 1);
+	}
+	pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_TOWRITE);
+	pthread_mutex_unlock(&mapping->tree_lock);
+}
+
+PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
+{
+	struct pc_address_space *mapping = page->mapping;
+	unsigned long old;
+
+	if (mapping) {
+		pthread_mutex_lock(&mapping->tree_lock);
+		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
+		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_WRITEBACK);
+		pthread_mutex_unlock(&mapping->tree_lock);
+	} else {
+		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
+	}
+	if (!(old & (1UL << PG_writeback)))
+		return;
+	pc_cache_account_writeback(page->cache, -1);
+	pc_cache_count(page->cache, PC_STAT_WRITTEN, 1);
+	if (old & (1UL << PG_waiters))
+		pc_wake_up_page_bit(page, PG_writeback);
+	pc_rotate_reclaimable_page(page);
+}
+
+PC_EXPORT void pc_mapping_set_error(struct pc_address_space *mapping, int err)
+{
+	if (!mapping || !err)
+		return;
+	pc_errseq_set(&mapping->wb_err, err);
+	if (mapping->host && mapping->host->i_sb)
+		pc_errseq_set(&mapping->host->i_sb->s_wb_err, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Range writeback and waiting                                        */
+/* ------------------------------------------------------------------ */
+
+PC_EXPORT int pc_filemap_fdatawrite_range(struct pc_address_space *mapping, loff_t start, loff_t end,
+					  int sync_mode)
+{
+	struct pc_writeback_control wbc = {
+		.nr_to_write = LONG_MAX,
+		.range_start = start,
+		.range_end = end,
+		.sync_mode = sync_mode,
+	};
+
+	if (!atomic_load(&mapping->nrpages) || !pc_page_tree_tagged(&mapping->tree, PC_TAG_DIRTY))
+		return 0;
+	return pc_do_writepages(mapping, &wbc);
+}
+
+PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_t start, loff_t end)
+{
+	pgoff_t index = start >> PC_PAGE_SHIFT;
+	pgoff_t last = end >> PC_PAGE_SHIFT;
+	struct pc_pagevec pv;
+	int err = 0;
+
+	if (end < start)
+		return 0;
+	while (index <= last && pc_page_tree_tagged(&mapping->tree, PC_TAG_WRITEBACK)) {
+		if (!pc_pagevec_lookup_range_tag(&pv, mapping, &index, last, PC_TAG_WRITEBACK))
+			break;
+		for (unsigned i = 0; i < pv.nr; i++) {
+			pc_wait_on_page_writeback(pv.pages[i]);
+			if (PageError(pv.pages[i]))
+				err = -EIO;
+		}
+		pc_pagevec_release(&pv);
+	}
+	return err;
+}
+
+PC_EXPORT int pc_filemap_write_and_wait_range(struct pc_address_space *mapping, loff_t start,
+					      loff_t end)
+{
+	uint32_t since = pc_errseq_sample(&mapping->wb_err);
+	int err, err2;
+
+	err = pc_filemap_fdatawrite_range(mapping, start, end, PC_WB_SYNC_ALL);
+	err2 = pc_filemap_fdatawait_range(mapping, start, end);
+	if (!err)
+		err = err2;
+	if (!err)
+		err = pc_errseq_check(&mapping->wb_err, since);
+	return err;
+}
+
+PC_EXPORT int pc_filemap_write_and_wait(struct pc_address_space *mapping)
+{
+	return pc_filemap_write_and_wait_range(mapping, 0, LLONG_MAX);
+}
+
+PC_EXPORT int pc_file_check_and_advance_wb_err(struct pc_file *file)
+{
+	return pc_errseq_check_and_advance(&file->f_mapping->wb_err, &file->f_wb_err);
+}
+
+PC_EXPORT int pc_file_write_and_wait_range(struct pc_file *file, loff_t start, loff_t end)
+{
+	struct pc_address_space *mapping = file->f_mapping;
+	int err, err2;
+
+	err = pc_filemap_fdatawrite_range(mapping, start, end, PC_WB_SYNC_ALL);
+	if (err != -EIO) {
+		err2 = pc_filemap_fdatawait_range(mapping, start, end);
+		if (!err && err2 != -EIO)
+			err = err2;
+	}
+	/* Report writeback errors once per open file (errseq), whichever
+	 * writer met them. -EIO from this call is also recorded there. */
+	err2 = pc_file_check_and_advance_wb_err(file);
+	return err2 ? err2 : (err == -EIO ? 0 : err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Read @page (locked, not uptodate) with readpage and wait for it. 0 or -EIO. */
+static int read_page_sync(struct pc_file *file, struct pc_address_space *mapping,
+			  struct pc_page *page)
+{
+	int err;
+
+	ClearPageError(page);
+	err = mapping->a_ops->readpage(file, page);
+	if (err)
+		return err == PC_AOP_TRUNCATED_PAGE ? -EAGAIN : err;
+	pc_wait_on_page_locked(page);
+	return PageUptodate(page) ? 0 : -EIO;
+}
+
+/*
+ * Make @page (referenced) uptodate. Returns 0, -EAGAIN if the page was
+ * truncated meanwhile (caller looks it up again), or -EIO.
+ */
+static int filemap_update_page(struct pc_file *file, struct pc_address_space *mapping,
+			       struct pc_page *page)
+{
+	pc_wait_on_page_locked(page);	/* readahead I/O in flight */
+	if (PageUptodate(page))
+		return 0;
+	pc_lock_page(page);
+	if (!page->mapping) {
+		pc_unlock_page(page);
+		return -EAGAIN;
+	}
+	if (PageUptodate(page)) {
+		pc_unlock_page(page);
+		return 0;
+	}
+	return read_page_sync(file, mapping, page);
+}
+
+PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
+{
+	struct pc_file *file = iocb->ki_filp;
+	struct pc_address_space *mapping = file->f_mapping;
+	struct pc_inode *inode = mapping->host;
+	struct pc_file_ra_state *ra = &file->f_ra;
+	loff_t pos = iocb->ki_pos;
+	ssize_t copied = 0;
+	int error = 0;
+	pgoff_t index, last_index, prev_index;
+	unsigned offset, prev_offset;
+
+	if (!pc_iov_iter_count(iter))
+		return 0;
+	if (pos < 0)
+		return -EINVAL;
+	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO)
+		return mapping->a_ops->direct_IO(iocb, iter);
+
+	index = pos >> PC_PAGE_SHIFT;
+	offset = pos & ~PC_PAGE_MASK;
+	last_index = (pos + pc_iov_iter_count(iter) + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
+	prev_index = ra->prev_pos >> PC_PAGE_SHIFT;
+	prev_offset = ra->prev_pos & ~PC_PAGE_MASK;
+
+	for (;;) {
+		struct pc_page *page;
+		loff_t isize;
+		pgoff_t end_index;
+		unsigned long nr, ret;
+
+		if (pc_i_size_read(inode) <= ((loff_t)index << PC_PAGE_SHIFT) + offset)
+			break;
+		page = pc_find_get_page(mapping, index);
+		if (pc_unlikely(!page)) {
+			pc_page_cache_sync_readahead(mapping, ra, file, index, last_index - index);
+			page = pc_find_get_page(mapping, index);
+			if (!page) {
+				/* Readahead could not allocate: read this one page. */
+				page = pc_find_or_create_page(mapping, index, 0);
+				if (!page) {
+					error = -ENOMEM;
+					break;
+				}
+				if (PageUptodate(page)) {
+					pc_unlock_page(page);
+				} else {
+					pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
+					error = read_page_sync(file, mapping, page);
+					if (error) {
+						pc_put_page(page);
+						if (error == -EAGAIN) {
+							error = 0;
+							continue;
+						}
+						break;
+					}
+					goto page_ok;
+				}
+			}
+		}
+		if (pc_unlikely(PageReadahead(page)))
+			pc_page_cache_async_readahead(mapping, ra, file, page, index,
+						      last_index - index);
+		if (pc_unlikely(!PageUptodate(page))) {
+			pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
+			error = filemap_update_page(file, mapping, page);
+			if (error) {
+				pc_put_page(page);
+				if (error == -EAGAIN) {
+					error = 0;
+					continue;
+				}
+				break;
+			}
+		} else {
+			pc_cache_count(mapping->cache, PC_STAT_HIT, 1);
+		}
+page_ok:
+		/* i_size must be read after the page is uptodate (I6). */
+		isize = pc_i_size_read(inode);
+		end_index = (isize - 1) >> PC_PAGE_SHIFT;
+		if (pc_unlikely(!isize || index > end_index)) {
+			pc_put_page(page);
+			break;
+		}
+		nr = PC_PAGE_SIZE;
+		if (index == end_index) {
+			nr = ((isize - 1) & ~PC_PAGE_MASK) + 1;
+			if (nr <= offset) {
+				pc_put_page(page);
+				break;
+			}
+		}
+		nr -= offset;
+		if (prev_index != index || offset != prev_offset)
+			pc_mark_page_accessed(page);
+		prev_index = index;
+
+		ret = pc_copy_page_to_iter(page, offset, nr, iter);
+		offset += ret;
+		index += offset >> PC_PAGE_SHIFT;
+		offset &= ~PC_PAGE_MASK;
+		prev_offset = offset;
+		pc_put_page(page);
+		copied += ret;
+		if (!pc_iov_iter_count(iter))
+			break;
+		if (ret < nr) {
+			error = -EFAULT;
+			break;
+		}
+	}
+	ra->prev_pos = ((loff_t)prev_index << PC_PAGE_SHIFT) | prev_offset;
+	iocb->ki_pos += copied;
+	return copied ? copied : error;
+}
+
+PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping, pgoff_t index,
+					       struct pc_file *file, int *err)
+{
+	struct pc_page *page;
+	int e;
+
+	for (;;) {
+		page = pc_find_get_page(mapping, index);
+		if (!page) {
+			page = pc_find_or_create_page(mapping, index, 0);
+			if (!page) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			if (PageUptodate(page)) {
+				pc_unlock_page(page);
+				return page;
+			}
+			e = read_page_sync(file, mapping, page);
+		} else {
+			e = filemap_update_page(file, mapping, page);
+		}
+		if (!e)
+			return page;
+		pc_put_page(page);
+		if (e != -EAGAIN) {
+			*err = e;
+			return NULL;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing (seeds 001, 004)                                           */
+/* ------------------------------------------------------------------ */
+
+PC_EXPORT int pc_pagecache_write_begin(struct pc_file *file, struct pc_address_space *mapping,
+				       loff_t pos, unsigned len, unsigned flags,
+				       struct pc_page **pagep, void **fsdata)
+{
+	return mapping->a_ops->write_begin(file, mapping, pos, len, flags, pagep, fsdata);
+}
+
+PC_EXPORT int pc_pagecache_write_end(struct pc_file *file, struct pc_address_space *mapping,
+				     loff_t pos, unsigned len, unsigned copied,
+				     struct pc_page *page, void *fsdata)
+{
+	return mapping->a_ops->write_end(file, mapping, pos, len, copied, page, fsdata);
+}
+
+PC_EXPORT ssize_t pc_generic_perform_write(struct pc_file *file, struct pc_iov_iter *i, loff_t pos)
+{
+	struct pc_address_space *mapping = file->f_mapping;
+	const struct pc_address_space_operations *a_ops = mapping->a_ops;
+	ssize_t written = 0;
+	long status = 0;
+	unsigned flags = 0;
+
+	do {
+		struct pc_page *page;
+		void *fsdata = NULL;
+		unsigned long offset = pos & ~PC_PAGE_MASK;
+		unsigned long bytes = PC_MIN(PC_PAGE_SIZE - offset, pc_iov_iter_count(i));
+		size_t copied;
+
+again:
+		/*
+		 * Fault the source in before locking the page: copying from a
+		 * buffer that needs this very page would deadlock (I7). The
+		 * copy below may still come up short; that is handled.
+		 */
+		if (pc_unlikely(pc_iov_iter_fault_in_readable(i, bytes))) {
+			status = -EFAULT;
+			break;
+		}
+		status = a_ops->write_begin(file, mapping, pos, bytes, flags, &page, &fsdata);
+		if (pc_unlikely(status < 0))
+			break;
+		copied = pc_copy_page_from_iter_atomic(page, offset, bytes, i);
+		status = a_ops->write_end(file, mapping, pos, bytes, copied, page, fsdata);
+		if (pc_unlikely(status < 0))
+			break;
+		copied = status;
+		pc_iov_iter_advance(i, copied);
+		if (pc_unlikely(copied == 0)) {
+			/*
+			 * Nothing was committed (short copy into a page that was
+			 * not uptodate). Retry with at most one segment, which
+			 * fault_in_readable can guarantee, so we cannot livelock
+			 * on a multi-segment write whose later segment faults.
+			 */
+			bytes = PC_MIN(PC_PAGE_SIZE - offset, pc_iov_iter_single_seg_count(i));
+			goto again;
+		}
+		pos += copied;
+		written += copied;
+		pc_balance_dirty_pages_ratelimited(mapping);
+	} while (pc_iov_iter_count(i));
+
+	return written ? written : status;
+}
+
+PC_EXPORT ssize_t pc_generic_write_checks(struct pc_kiocb *iocb, struct pc_iov_iter *from)
+{
+	struct pc_inode *inode = iocb->ki_filp->f_mapping->host;
+	loff_t maxbytes = inode->i_sb ? inode->i_sb->s_maxbytes : LLONG_MAX;
+	size_t count = pc_iov_iter_count(from);
+
+	if (!count)
+		return 0;
+	if (iocb->ki_flags & PC_IOCB_APPEND)
+		iocb->ki_pos = pc_i_size_read(inode);
+	if (iocb->ki_pos < 0)
+		return -EINVAL;
+	if (iocb->ki_pos >= maxbytes)
+		return -EFBIG;
+	if ((loff_t)count > maxbytes - iocb->ki_pos)
+		pc_iov_iter_truncate(from, maxbytes - iocb->ki_pos);
+	return pc_iov_iter_count(from);
+}
+
+PC_EXPORT ssize_t pc___generic_file_write_iter(struct pc_kiocb *iocb, struct pc_iov_iter *from)
+{
+	struct pc_file *file = iocb->ki_filp;
+	struct pc_address_space *mapping = file->f_mapping;
+	ssize_t written;
+
+	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO)
+		return mapping->a_ops->direct_IO(iocb, from);
+	pc_inode_touch(mapping->host, PC_ATTR_MTIME | PC_ATTR_CTIME);
+	written = pc_generic_perform_write(file, from, iocb->ki_pos);
+	if (written > 0)
+		iocb->ki_pos += written;
+	return written;
+}
+
+PC_EXPORT ssize_t pc_generic_write_sync(struct pc_kiocb *iocb, ssize_t count)
+{
+	struct pc_file *file = iocb->ki_filp;
+	int err;
+
+	if (count <= 0 || !(iocb->ki_flags & (PC_IOCB_DSYNC | PC_IOCB_SYNC)))
+		return count;
+	if (file->f_op && file->f_op->fsync)
+		err = file->f_op->fsync(file, iocb->ki_pos - count, iocb->ki_pos - 1,
+					!(iocb->ki_flags & PC_IOCB_SYNC));
+	else
+		err = pc_file_write_and_wait_range(file, iocb->ki_pos - count, iocb->ki_pos - 1);
+	return err ? err : count;
+}
+
+PC_EXPORT ssize_t pc_generic_file_write_iter(struct pc_kiocb *iocb, struct pc_iov_iter *from)
+{
+	struct pc_inode *inode = iocb->ki_filp->f_mapping->host;
+	ssize_t ret;
+
+	pc_inode_lock(inode);
+	ret = pc_generic_write_checks(iocb, from);
+	if (ret > 0)
+		ret = pc___generic_file_write_iter(iocb, from);
+	pc_inode_unlock(inode);
+	if (ret > 0)
+		ret = pc_generic_write_sync(iocb, ret);
+	return ret;
+}
+
+/* ---- memory filesystems (seed 001's simple_write_begin/end) ---- */
+
+PC_EXPORT int pc_simple_readpage(struct pc_file *file, struct pc_page *page)
+{
+	(void)file;
+	memset(pc_page_address(page), 0, PC_PAGE_SIZE);
+	SetPageUptodate(page);
+	pc_unlock_page(page);
+	return 0;
+}
+
+PC_EXPORT int pc_simple_write_begin(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
+				    unsigned len, unsigned flags, struct pc_page **pagep, void **fsdata)
+{
+	struct pc_page *page;
+	unsigned from = pos & ~PC_PAGE_MASK;
+
+	(void)file;
+	(void)fsdata;
+	page = pc_grab_cache_page_write_begin(mapping, pos >> PC_PAGE_SHIFT, flags);
+	if (!page)
+		return -ENOSPC;		/* the pool is full of pinned/dirty memory pages */
+	*pagep = page;
+	if (!PageUptodate(page) && len != PC_PAGE_SIZE) {
+		/* Only the parts we will not write need zeroing. */
+		pc_zero_user_segment(page, 0, from);
+		pc_zero_user_segment(page, from + len, PC_PAGE_SIZE);
+	}
+	return 0;
+}
+
+PC_EXPORT int pc_simple_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
+				  unsigned len, unsigned copied, struct pc_page *page, void *fsdata)
+{
+	struct pc_inode *inode = mapping->host;
+	loff_t last_pos = pos + copied;
+
+	(void)file;
+	(void)fsdata;
+	if (!PageUptodate(page)) {
+		/* Zero the part a short copy left stale; the rest was zeroed
+		 * in write_begin, so the whole page is now valid. */
+		if (copied < len)
+			pc_zero_user_segment(page, (pos & ~PC_PAGE_MASK) + copied,
+					     (pos & ~PC_PAGE_MASK) + len);
+		SetPageUptodate(page);
+	}
+	if (last_pos > pc_i_size_read(inode))
+		pc_i_size_write(inode, last_pos);
+	pc_set_page_dirty(page);
+	pc_unlock_page(page);
+	pc_put_page(page);
+	return copied;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * src/filemap/truncate.c - removing pages from the page cache: truncate,
+ * hole punching and invalidation.
+ *
+ * Truncate runs with the inode lock held exclusive, after i_size was
+ * changed, so no new page can appear past the new size through the write
+ * path; readers that raced see the new i_size after their page lookup and
+ * copy nothing past it (filemap.c, I6). Each page is locked, its writeback
+ * waited for, its private data invalidated, its dirty state cancelled and
+ * it is removed. Partial pages at the ends are zeroed in the cut range.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pagecache/filemap.h>
+#include <pagecache/writeback.h>
+#include <pagecache/vfs.h>
+
+static void truncate_complete_page(struct pc_page *page)
+{
+	if (PagePrivate(page))
+		pc_do_invalidatepage(page, 0, PC_PAGE_SIZE);
+	pc_cancel_dirty_page(page);
+	ClearPageMappedToDisk(page);
+	ClearPageUptodate(page);
+	pc_delete_from_page_cache(page);
+}
+
+/* Zero [start, end) of a cached page and drop buffers fully inside it. */
+static void truncate_partial_page(struct pc_address_space *mapping, pgoff_t index, unsigned start,
+				  unsigned end)
+{
+	struct pc_page *page = pc_find_lock_page(mapping, index);
+
+	if (!page)
+		return;
+	pc_wait_on_page_writeback(page);
+	pc_zero_user_segment(page, start, end);
+	if (PagePrivate(page))
+		pc_do_invalidatepage(page, start, end - start);
+	pc_unlock_page(page);
+	pc_put_page(page);
+}
+
+PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, loff_t lstart,
+					     loff_t lend)
+{
+	pgoff_t start, end;	/* whole pages [start, end) */
+	unsigned partial_start, partial_end;
+	struct pc_pagevec pv;
+	pgoff_t index;
+
+	if (!atomic_load(&mapping->nrpages))
+		return;
+	partial_start = lstart & ~PC_PAGE_MASK;
+	start = (lstart + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
+	if (lend == -1) {
+		end = ~(pgoff_t)0;
+		partial_end = 0;
+	} else {
+		end = (lend + 1) >> PC_PAGE_SHIFT;
+		partial_end = (lend + 1) & ~PC_PAGE_MASK;
+	}
+
+	index = start;
+	while (index < end) {
+		if (!pc_pagevec_lookup_range_tag(&pv, mapping, &index, end - 1, -1))
+			break;
+		for (unsigned i = 0; i < pv.nr; i++) {
+			struct pc_page *page = pv.pages[i];
+
+			pc_lock_page(page);
+			if (page->mapping != mapping || page->index >= end) {
+				pc_unlock_page(page);
+				continue;
+			}
+			pc_wait_on_page_writeback(page);
+			truncate_complete_page(page);
+			pc_unlock_page(page);
+		}
+		pc_pagevec_release(&pv);
+	}
+
+	if (partial_start) {
+		pgoff_t pidx = start - 1;
+		unsigned top = PC_PAGE_SIZE;
+		if (start > end) {
+			/* The range starts and ends inside one page. */
+			top = partial_end;
+		}
+		truncate_partial_page(mapping, pidx, partial_start, top);
+	}
+	if (partial_end && !(partial_start && start > end))
+		truncate_partial_page(mapping, end, 0, partial_end);
+}
+
+PC_EXPORT void pc_truncate_inode_pages(struct pc_address_space *mapping, loff_t lstart)
+{
+	pc_truncate_inode_pages_range(mapping, lstart, -1);
+}
+
+PC_EXPORT void pc_truncate_pagecache(struct pc_inode *inode, loff_t newsize)
+{
+	pc_truncate_inode_pages(inode->i_mapping, newsize);
+}
+
+PC_EXPORT void pc_truncate_setsize(struct pc_inode *inode, loff_t newsize)
+{
+	loff_t old = pc_i_size_read(inode);
+
+	pc_i_size_write(inode, newsize);
+	if (newsize > old) {
+		/* Growing: the old EOF page's tail must read (and be written) as
+		 * zeros; it already is (writeback and write_begin zero past EOF). */
+		pc_truncate_partial_page(inode->i_mapping, old);
+	}
+	pc_truncate_pagecache(inode, newsize);
+}
+
+PC_EXPORT int pc_truncate_partial_page(struct pc_address_space *mapping, loff_t from)
+{
+	unsigned off = from & ~PC_PAGE_MASK;
+
+	if (off)
+		truncate_partial_page(mapping, from >> PC_PAGE_SHIFT, off, PC_PAGE_SIZE);
+	return 0;
+}
+
+PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping, pgoff_t start,
+					       pgoff_t end)
+{
+	struct pc_pagevec pv;
+	pgoff_t index = start;
+	int ret = 0;
+
+	while (index <= end) {
+		if (!pc_pagevec_lookup_range_tag(&pv, mapping, &index, end, -1))
+			break;
+		for (unsigned i = 0; i < pv.nr; i++) {
+			struct pc_page *page = pv.pages[i];
+
+			pc_lock_page(page);
+			if (page->mapping != mapping) {
+				pc_unlock_page(page);
+				continue;
+			}
+			pc_wait_on_page_writeback(page);
+			if (PageDirty(page)) {
+				int err = pc_write_one_page(page);	/* unlocks */
+				if (err)
+					ret = err;
+				pc_lock_page(page);
+				pc_wait_on_page_writeback(page);
+				if (page->mapping != mapping) {
+					pc_unlock_page(page);
+					continue;
+				}
+			}
+			if (PageDirty(page) || (PagePrivate(page) && !pc_try_to_release_page(page))) {
+				ret = ret ? ret : -EBUSY;
+				pc_unlock_page(page);
+				continue;
+			}
+			ClearPageUptodate(page);
+			pc_delete_from_page_cache(page);
+			pc_unlock_page(page);
+		}
+		pc_pagevec_release(&pv);
+	}
+	return ret;
+}
+
+PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *mapping, pgoff_t start,
+						    pgoff_t end)
+{
+	struct pc_pagevec pv;
+	pgoff_t index = start;
+	unsigned long count = 0;
+
+	while (index <= end) {
+		if (!pc_pagevec_lookup_range_tag(&pv, mapping, &index, end, -1))
+			break;
+		for (unsigned i = 0; i < pv.nr; i++) {
+			struct pc_page *page = pv.pages[i];
+
+			if (!pc_trylock_page(page))
+				continue;
+			if (page->mapping == mapping && !PageDirty(page) && !PageWriteback(page) &&
+			    (!PagePrivate(page) || pc_try_to_release_page(page))) {
+				pc_delete_from_page_cache(page);
+				count++;
+			}
+			pc_unlock_page(page);
+		}
+		pc_pagevec_release(&pv);
+	}
+	return count;
+}
