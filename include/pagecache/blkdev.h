@@ -128,7 +128,8 @@ PC_EXPORT void pc_submit_bio(struct pc_bio *bio);
  * bi_end_io and bi_private are borrowed during the call and restored before
  * return. Dispatches the calling thread's plug first, then bypasses it (so
  * waiting inside a plug cannot deadlock). Sleeps: no page lock or spinning
- * lock the completion path needs may be held. */
+ * lock the completion path needs may be held, and never call it from a
+ * bi_end_io (an engine thread would wait for itself). */
 PC_EXPORT int pc_submit_bio_wait(struct pc_bio *bio);
 
 /* Plugging: bios submitted by this thread between start and finish are

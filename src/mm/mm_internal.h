@@ -5,6 +5,8 @@
 
 #include <pagecache/mm.h>
 
+#define PC_STAT_SHARDS 16
+
 struct pc_cache {
 	struct pc_page *pages;		/* descriptors, nr_pages of them */
 	void *base;			/* the frame pool, page aligned */
@@ -29,6 +31,9 @@ struct pc_cache {
 	_Atomic long nr_dirty, nr_writeback;
 	_Atomic uint64_t peak_used;
 	_Atomic uint64_t stat[16];
+	/* Hot counters (hits, misses) sharded per thread so concurrent
+	 * readers never write a shared cache line. */
+	struct { _Atomic uint64_t v[8]; } __attribute__((aligned(64))) shard[PC_STAT_SHARDS];
 };
 
 enum { ST_HIT, ST_MISS, ST_RA, ST_WRITTEN, ST_THROTTLED, ST_EVICT, ST_RECLAIM_WB, ST_ALLOC_WAIT };

@@ -250,8 +250,22 @@ PC_EXPORT void pc_cache_dirty_limits(struct pc_cache *c, long *background, long 
 		*hard = *background + 16;
 }
 
+static _Atomic unsigned shard_next;
+static __thread int my_shard = -1;
+
+static inline unsigned stat_shard(void)
+{
+	if (pc_unlikely(my_shard < 0))
+		my_shard = atomic_fetch_add(&shard_next, 1) % PC_STAT_SHARDS;
+	return (unsigned)my_shard;
+}
+
 PC_EXPORT void pc_cache_count(struct pc_cache *c, enum pc_stat_item item, long n)
 {
+	if (pc_likely(item == PC_STAT_HIT || item == PC_STAT_MISS)) {
+		atomic_fetch_add_explicit(&c->shard[stat_shard()].v[item], n, memory_order_relaxed);
+		return;
+	}
 	static const int map[] = { [PC_STAT_HIT] = ST_HIT, [PC_STAT_MISS] = ST_MISS,
 				   [PC_STAT_RA_PAGES] = ST_RA, [PC_STAT_WRITTEN] = ST_WRITTEN,
 				   [PC_STAT_THROTTLED] = ST_THROTTLED };
@@ -268,8 +282,10 @@ PC_EXPORT void pc_cache_get_stats(struct pc_cache *c, struct pc_cache_stats *st)
 	st->nr_active = c->nr_active;
 	st->nr_inactive = c->nr_inactive;
 	st->peak_pages = atomic_load(&c->peak_used);
-	st->hits = atomic_load(&c->stat[ST_HIT]);
-	st->misses = atomic_load(&c->stat[ST_MISS]);
+	for (unsigned i = 0; i < PC_STAT_SHARDS; i++) {
+		st->hits += atomic_load(&c->shard[i].v[PC_STAT_HIT]);
+		st->misses += atomic_load(&c->shard[i].v[PC_STAT_MISS]);
+	}
 	st->readahead_pages = atomic_load(&c->stat[ST_RA]);
 	st->pages_written = atomic_load(&c->stat[ST_WRITTEN]);
 	st->evictions = atomic_load(&c->stat[ST_EVICT]);
