@@ -14,9 +14,16 @@
  *     (one table for all mounts) and may be used from any thread;
  *   - sizes and offsets are bytes;
  *   - paths are absolute within the mount ("/a/b"; a missing leading '/' is
- *     accepted), components separated by '/', no "." or ".." resolution
- *     beyond what the filesystem's directories contain, symlinks are not
- *     followed except by pc_stat's caller choice (pc_lstat does not).
+ *     accepted; "" and "/" are the root), components separated by '/'
+ *     (repeated slashes are one), at most 4095 bytes, each component at
+ *     most 255 (-ENAMETOOLONG); no "." or ".." resolution beyond what the
+ *     filesystem's directories contain ("/.." is the root);
+ *   - symlinks are followed in the middle of a path, and at its end by
+ *     pc_open (unless O_NOFOLLOW), pc_stat, pc_truncate, pc_chmod,
+ *     pc_chown, pc_utimens and pc_opendir, not by pc_lstat, pc_readlink,
+ *     pc_unlink, pc_rename or pc_symlink; an absolute target is resolved
+ *     from the mount's root; more than 40 links in one lookup: -ELOOP;
+ *   - a trailing '/' requires a directory (-ENOTDIR otherwise).
  *
  * Example (examples/hello_ramfs.c):
  *     struct pc_mount *m;
@@ -83,16 +90,26 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 PC_EXPORT const char *pc_mount_error(void);
 /*
  * pc_umount - write back every dirty page and inode, make it durable, close
- * the device and free the mount. Open descriptors of the mount are closed.
- * Returns 0 or the first -errno met while writing back (-EIO: some data
- * did not reach the disk). The mount is freed in any case.
+ * the device and free the mount. Open descriptors of the mount are closed
+ * (their numbers then answer -EBADF); open directory streams are released
+ * (pc_readdir answers -EBADF once its buffered entries are used up;
+ * pc_closedir must still be called). No other thread may be inside a call
+ * on this mount or its descriptors while it runs. Returns 0 or the first
+ * -errno met while writing back (-EIO: some data did not reach the disk).
+ * The mount is freed in any case.
  */
 PC_EXPORT int pc_umount(struct pc_mount *m);
 
 /* Open @path with O_RDONLY/O_WRONLY/O_RDWR and O_CREAT, O_EXCL, O_TRUNC,
- * O_APPEND, O_SYNC, O_DSYNC, O_DIRECTORY, O_NOFOLLOW. Returns fd >= 0 or
- * -ENOENT, -EEXIST, -EISDIR, -ENOTDIR, -EROFS, -ENOSPC, -EMFILE,
- * -ENAMETOOLONG, -ELOOP (symlink with O_NOFOLLOW), -EINVAL (bad flags). */
+ * O_APPEND, O_SYNC, O_DSYNC, O_DIRECT (filesystems with direct I/O only),
+ * O_DIRECTORY, O_NOFOLLOW. The lowest free descriptor number is returned
+ * (numbers start at 0 and are this library's own, not the kernel's).
+ * O_CREAT follows a final symlink (creating its target) unless O_EXCL or
+ * O_NOFOLLOW. Returns fd >= 0 or -ENOENT, -EEXIST, -EISDIR (a directory
+ * opened for writing or with O_CREAT), -ENOTDIR, -EROFS, -ENOSPC, -EMFILE,
+ * -ENAMETOOLONG, -ELOOP (symlink with O_NOFOLLOW, or more than 40 links),
+ * -ENXIO (not a regular file or directory), -EINVAL (bad flags, or
+ * O_DIRECT where the filesystem has no direct I/O), -EFAULT (NULL path). */
 PC_EXPORT int pc_open(struct pc_mount *m, const char *path, int flags, mode_t mode);
 /* Close. Returns 0, or -EBADF. Writeback errors are reported by fsync, not here. */
 PC_EXPORT int pc_close(int fd);
@@ -120,6 +137,11 @@ PC_EXPORT int pc_fdatasync(int fd);
  * again. -EINVAL (negative), -EFBIG, -EROFS, -EBADF (not open for writing). */
 PC_EXPORT int pc_ftruncate(int fd, off_t length);
 PC_EXPORT int pc_truncate(struct pc_mount *m, const char *path, off_t length);
+/* Preallocate (or, with FALLOC_FL_* @mode bits the filesystem supports,
+ * punch/zero) [@offset, @offset+@len) bytes. -EBADF (not open for
+ * writing), -EINVAL (negative offset, len <= 0), -EISDIR, -EROFS,
+ * -EOPNOTSUPP (the filesystem has no fallocate: ramfs), -ENOSPC, -EFBIG. */
+PC_EXPORT int pc_fallocate(int fd, int mode, off_t offset, off_t len);
 PC_EXPORT int pc_fstat(int fd, struct stat *st);
 
 /* Path operations. Errors as their POSIX namesakes, negative. */
@@ -137,7 +159,9 @@ PC_EXPORT int pc_chown(struct pc_mount *m, const char *path, uid_t uid, gid_t gi
 /* Set access and modification times (NULL: now). */
 PC_EXPORT int pc_utimens(struct pc_mount *m, const char *path, const struct timespec times[2]);
 
-/* Directory listing. */
+/* Directory listing. A stream reads entries in batches; it sees entries
+ * created or removed while it is open, or not (as POSIX allows), but
+ * never lists an entry twice. Not thread-safe: one thread per stream. */
 struct pc_dir;
 struct pc_dirent {
 	uint64_t d_ino;
@@ -166,6 +190,10 @@ PC_EXPORT int pc_sync(struct pc_mount *m);
 
 /*
  * struct pc_mount_stats - what --stats prints. Page counts are 4 KiB pages.
+ * The cache counters are those of the mount's pool (shared with other
+ * mounts when opts->cache was given): cache_pages = frames in use now,
+ * peak_pages = most ever in use at once. The I/O counters are the block
+ * device's (all zero for ramfs).
  */
 struct pc_mount_stats {
 	uint64_t cache_pages, peak_pages;

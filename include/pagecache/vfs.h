@@ -148,7 +148,10 @@ struct pc_inode_operations {
  *          report writeback errors once per open file. 0 or -errno.
  * @iterate: directory listing from ctx->pos. 0 or -errno.
  * @open/@release: optional.
- * @fallocate: optional (-EOPNOTSUPP).
+ * @fallocate: optional (-EOPNOTSUPP). Called by pc_fallocate with no
+ *          lock held (the filesystem takes the inode lock itself), after
+ *          the VFS checked: open for writing, regular file, offset >= 0,
+ *          len > 0, offset + len <= s_maxbytes, mount not read-only.
  */
 struct pc_file_operations {
 	ssize_t (*read_iter)(struct pc_kiocb *iocb, struct pc_iov_iter *to);

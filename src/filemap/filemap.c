@@ -511,7 +511,9 @@ PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_
 			break;
 		for (unsigned i = 0; i < pv.nr; i++) {
 			pc_wait_on_page_writeback(pv.pages[i]);
-			if (PageError(pv.pages[i]))
+			/* Report a page's failed write once; the mapping's errseq
+			 * keeps it for every opener. */
+			if (TestClearPageError(pv.pages[i]))
 				err = -EIO;
 		}
 		pc_pagevec_release(&pv);
@@ -623,8 +625,13 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 	index = pos >> PC_PAGE_SHIFT;
 	offset = pos & ~PC_PAGE_MASK;
 	last_index = (pos + pc_iov_iter_count(iter) + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
-	prev_index = ra->prev_pos >> PC_PAGE_SHIFT;
-	prev_offset = ra->prev_pos & ~PC_PAGE_MASK;
+	if (ra->prev_pos >= 0) {
+		prev_index = ra->prev_pos >> PC_PAGE_SHIFT;
+		prev_offset = ra->prev_pos & ~PC_PAGE_MASK;
+	} else {
+		prev_index = ~(pgoff_t)0;
+		prev_offset = 0;
+	}
 
 	for (;;) {
 		struct pc_page *page;
@@ -714,7 +721,8 @@ page_ok:
 			break;
 		}
 	}
-	ra->prev_pos = ((loff_t)prev_index << PC_PAGE_SHIFT) | prev_offset;
+	if (prev_index != ~(pgoff_t)0)
+		ra->prev_pos = (loff_t)(prev_index << PC_PAGE_SHIFT) | prev_offset;
 	iocb->ki_pos += copied;
 	return copied ? copied : error;
 }

@@ -56,6 +56,7 @@ static struct pc_tree_node *node_alloc(unsigned shift)
 
 static void node_free_rcu(struct rcu_head *head)
 {
+	pc_rcu_tsan_acquire();
 	free(caa_container_of(head, struct pc_tree_node, rcu));
 }
 
@@ -63,6 +64,7 @@ static void node_free_deferred(struct pc_tree_node *n)
 {
 	if (!pc_rcu_registered)
 		pc_rcu_register_slow();
+	pc_rcu_tsan_release();
 	urcu_memb_call_rcu(&n->rcu, node_free_rcu);
 }
 

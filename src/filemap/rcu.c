@@ -11,6 +11,9 @@
 #include <pagecache/filemap.h>
 
 __thread bool pc_rcu_registered;
+#ifdef PC_RCU_TSAN
+char pc_rcu_tsan_sync;
+#endif
 static pthread_key_t rcu_key;
 static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
 

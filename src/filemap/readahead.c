@@ -178,6 +178,12 @@ static void ondemand_readahead(struct pc_address_space *mapping, struct pc_file_
 			       unsigned long req_size)
 {
 	unsigned long max = ra->ra_pages ? ra->ra_pages : PC_DEFAULT_RA_PAGES;
+	/* A window the pool cannot hold evicts itself before it is read:
+	 * keep it to a quarter of the pool. */
+	unsigned long pool_max = PC_MAX(pc_cache_nr_pages(mapping->cache) / 4, 1UL);
+
+	if (max > pool_max)
+		max = pool_max;
 
 	if (!req_size)
 		req_size = 1;

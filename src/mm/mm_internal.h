@@ -25,7 +25,8 @@ struct pc_cache {
 	pthread_cond_t wait_cond;
 	unsigned waiters;
 
-	struct pc_cache_hooks hooks;
+	_Atomic(void (*)(struct pc_cache *, long)) hook_wakeup_flusher;
+	_Atomic(bool (*)(struct pc_page *)) hook_remove_mapping;
 	struct pc_cache_params params;
 
 	_Atomic long nr_dirty, nr_writeback;

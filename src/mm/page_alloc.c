@@ -95,10 +95,15 @@ PC_EXPORT size_t pc_cache_nr_pages(const struct pc_cache *c) { return c->nr_page
 
 PC_EXPORT void pc_cache_set_hooks(struct pc_cache *c, const struct pc_cache_hooks *hooks)
 {
-	if (hooks->wakeup_flusher)
-		c->hooks.wakeup_flusher = hooks->wakeup_flusher;
-	if (hooks->remove_mapping)
-		c->hooks.remove_mapping = hooks->remove_mapping;
+	/* Installed once; later calls with the same hooks are no-ops. */
+	if (hooks->wakeup_flusher) {
+		void (*none)(struct pc_cache *, long) = NULL;
+		atomic_compare_exchange_strong(&c->hook_wakeup_flusher, &none, hooks->wakeup_flusher);
+	}
+	if (hooks->remove_mapping) {
+		bool (*none)(struct pc_page *) = NULL;
+		atomic_compare_exchange_strong(&c->hook_remove_mapping, &none, hooks->remove_mapping);
+	}
 }
 
 static struct pc_page *take_free(struct pc_cache *c, bool memalloc)
@@ -175,8 +180,9 @@ PC_EXPORT struct pc_page *pc_page_alloc(struct pc_cache *c, unsigned gfp)
 
 		/* Nothing clean to drop: have writeback clean some, then wait. */
 		long busy = atomic_load(&c->nr_dirty) + atomic_load(&c->nr_writeback);
-		if (busy > 0 && c->hooks.wakeup_flusher)
-			c->hooks.wakeup_flusher(c, PC_MAX(busy, 64));
+		void (*wake)(struct pc_cache *, long) = atomic_load(&c->hook_wakeup_flusher);
+		if (busy > 0 && wake)
+			wake(c, PC_MAX(busy, 64));
 		if (freed == 0 && busy == 0 && dirty == 0) {
 			/* Everything is pinned by users; give them a moment. */
 			if (++idle_rounds > 200)
@@ -194,7 +200,13 @@ PC_EXPORT struct pc_page *pc_page_alloc(struct pc_cache *c, unsigned gfp)
 		}
 		pthread_mutex_lock(&c->wait_lock);
 		c->waiters++;
-		if (c->nr_free <= (memalloc ? 0 : c->reserve))
+		/* nr_free belongs to free_lock (nested inside wait_lock here;
+		 * pc_free_frame never holds both). A free after this check
+		 * sees waiters > 0 and broadcasts once we sleep. */
+		pthread_mutex_lock(&c->free_lock);
+		bool empty = c->nr_free <= (memalloc ? 0 : c->reserve);
+		pthread_mutex_unlock(&c->free_lock);
+		if (empty)
 			pthread_cond_timedwait(&c->wait_cond, &c->wait_lock, &ts);
 		c->waiters--;
 		pthread_mutex_unlock(&c->wait_lock);

@@ -13,6 +13,12 @@
 #include <stdint.h>
 #include "mm_internal.h"
 
+/*
+ * Like the kernel's io_schedule(), a thread about to sleep first sends the
+ * bios it holds in its plug: the page it waits for may be in there.
+ */
+void pc_blk_flush_plug(void);
+
 #define PC_WAIT_TABLE_BITS 8
 #define PC_WAIT_TABLE_SIZE (1u << PC_WAIT_TABLE_BITS)
 
@@ -45,6 +51,7 @@ PC_EXPORT void pc_wait_on_page_bit(struct pc_page *page, int bit)
 
 	if (!pc_test_bit(bit, page))
 		return;
+	pc_blk_flush_plug();
 	b = page_bucket(page);
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
@@ -75,6 +82,7 @@ PC_EXPORT void pc_lock_page(struct pc_page *page)
 
 	if (pc_likely(pc_trylock_page(page)))
 		return;
+	pc_blk_flush_plug();
 	b = page_bucket(page);
 	pthread_mutex_lock(&b->lock);
 	for (;;) {

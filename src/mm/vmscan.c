@@ -155,7 +155,8 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 			putback_page(c, pg);
 			continue;
 		}
-		if (c->hooks.remove_mapping && c->hooks.remove_mapping(pg)) {
+		bool (*remove)(struct pc_page *) = atomic_load(&c->hook_remove_mapping);
+		if (remove && remove(pg)) {
 			/* Refcount frozen at 0 and out of the tree: the frame is ours. */
 			atomic_store(&pg->flags, 0);
 			atomic_fetch_add(&c->stat[ST_EVICT], 1);
@@ -163,6 +164,9 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 			freed++;
 			continue;
 		}
+		/* Pinned or private data that cannot be released: keep it off
+		 * the inactive list so reclaim finds clean pages quickly. */
+		SetPageActive(pg);
 		pc_unlock_page(pg);
 		putback_page(c, pg);
 	}

@@ -62,7 +62,7 @@ PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_w
 		range_whole = wbc->range_start == 0 && wbc->range_end == LLONG_MAX;
 		cycled = true;
 	}
-	tag = (wbc->sync_mode == PC_WB_SYNC_ALL || wbc->tagged_writepages) ? PC_TAG_TOWRITE
+	tag = (0) ? PC_TAG_TOWRITE
 									   : PC_TAG_DIRTY;
 retry:
 	/*

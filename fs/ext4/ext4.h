@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fs/ext4/ext4.h - private to fs/ext4: the ext2/ext3/ext4 image client.
+ *
+ * Split of work
+ * -------------
+ * libext2fs does ALL metadata: the superblock and group descriptors,
+ * bitmaps and allocation, inodes, directories, extent trees and indirect
+ * blocks. Its own block I/O does not touch the image directly: a custom
+ * io_manager (io_manager.c) routes it through the block device's buffer
+ * cache (bdev->bd_mapping, the buffer layer's pc___bread/pc___getblk).
+ *
+ * File DATA never goes through libext2fs: it goes through this library's
+ * page cache, get_block (inode.c: ext4_get_block), the mpage and buffer
+ * paths, straight to the device.
+ *
+ * The ext2fs lock
+ * ---------------
+ * libext2fs is not thread-safe, so every call into it (and every access to
+ * struct pc_ext4_inode.raw) happens with the per-mount mutex sbi->lock
+ * held: pc_ext4_lock()/pc_ext4_unlock(). It is the innermost lock of the
+ * filesystem (see docs/locking.md and DESIGN.md):
+ *
+ *   inode i_rwsem -> page locks -> mapping tree_lock -> the ext2fs lock
+ *
+ * so it may be taken with page locks held (get_block runs under the page
+ * lock), but no page lock of a FILE mapping may be waited for with it held.
+ * Under it the io_manager locks buffers and pages of the block device's
+ * own mapping only; nothing that holds those ever waits for the ext2fs
+ * lock (the bdev flusher writes bdev pages without calling into ext4).
+ * While it is held the thread runs as a "memalloc" thread
+ * (pc_memalloc_enter) so the page allocations of the buffer cache under it
+ * can use the pool's reserve instead of waiting for writeback of file
+ * pages, which could need this same lock to allocate blocks.
+ *
+ * One source of truth for the on-disk inode
+ * -----------------------------------------
+ * struct pc_ext4_inode.raw is the on-disk inode as this process last wrote
+ * or read it, and only changes under the ext2fs lock. Every libext2fs call
+ * that maps or allocates blocks of the inode (bmap2, extent handles, punch)
+ * is passed &raw, so the i_block/i_blocks/extent-root changes libext2fs
+ * makes land in it and are written by libext2fs itself. The VFS-level
+ * fields (mode, uid, gid, link count, times and, for regular files, the
+ * size) live in struct pc_inode and are copied into raw only by
+ * ext4_sync_raw() right before raw is written (write_inode and the
+ * namespace operations). Calls that modify an inode behind our back
+ * (ext2fs_link may grow a directory, ext2fs_expand_dir) are followed by
+ * ext4_reload_raw().
+ *
+ * Delayed allocation
+ * ------------------
+ * write_begin maps existing blocks and, for holes, only RESERVES space
+ * (sbi->reserved, ei->reserved) and marks the buffer BH_Mapped|BH_Delay|
+ * BH_New with the sentinel block PC_EXT4_DELAY_BLOCK (far past any device:
+ * a bio built from it fails instead of writing anywhere). Writeback
+ * allocates: ext4_writepages first maps every delayed buffer of the dirty
+ * pages it will write in long runs (one get_block(create=1) per run of
+ * consecutive delayed blocks, which allocates an extent in one go), then
+ * lets pc_mpage_writepages write the pages.
+ */
+#ifndef PC_FS_EXT4_H
+#define PC_FS_EXT4_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "pagecache/vfs.h"
+#include "pagecache/pagecache.h"
+#include "pagecache/buffer_head.h"
+#include "pagecache/mpage.h"
+
+/* The "ext4" filesystem type (also mounted as "ext2" and "ext3"). */
+extern const struct pc_fs_type pc_ext4_fs_type;
+
+/* b_blocknr of a delayed (reserved, unallocated) buffer: far beyond any
+ * device, so I/O to it fails with -EIO rather than touching the image,
+ * and small enough that shifting it to sectors cannot overflow. */
+#define PC_EXT4_DELAY_BLOCK ((sector_t)1 << 48)
+
+/*
+ * struct pc_ext4_sb - per mount (sb->s_fs_info).
+ * @fs:          the libext2fs handle (under @lock).
+ * @bdev:        the block device (owned).
+ * @lock:        the ext2fs lock (see above).
+ * @io_name:     the name the io_manager knows @bdev by.
+ * @readonly:    mounted read-only.
+ * @extents:     the fs has the extents feature: new files use extents.
+ * @blocks_count: filesystem size, blocks (fixed while mounted).
+ * @dev_blocks:  device size in filesystem blocks.
+ * @first_data_block: s_first_data_block.
+ * @reserved:    blocks reserved by delayed allocation, fs-wide.
+ * @io_errors:   metadata I/O errors seen by the io_manager.
+ */
+struct pc_ext4_sb {
+	ext2_filsys fs;
+	struct pc_block_device *bdev;
+	pthread_mutex_t lock;
+	char io_name[64];
+	bool readonly;
+	bool extents;
+	bool was_valid;
+	blk64_t blocks_count;
+	blk64_t dev_blocks;
+	blk64_t first_data_block;
+	unsigned blocksize;
+	unsigned blkbits;
+	_Atomic long reserved;
+};
+
+/*
+ * struct pc_ext4_inode - the in-memory inode.
+ * @vfs:      the generic inode (must stay first: container_of).
+ * @raw:      the on-disk inode (under the ext2fs lock; see above).
+ * @reserved: delayed-allocation reservations of this inode, blocks.
+ */
+struct pc_ext4_inode {
+	struct pc_inode vfs;
+	struct ext2_inode_large raw;
+	_Atomic long reserved;
+};
+
+static inline struct pc_ext4_inode *EXT4_I(struct pc_inode *inode)
+{
+	return pc_container_of(inode, struct pc_ext4_inode, vfs);
+}
+static inline struct pc_ext4_sb *EXT4_SB(struct pc_super_block *sb)
+{
+	return (struct pc_ext4_sb *)sb->s_fs_info;
+}
+static inline struct ext2_inode *EXT4_RAW(struct pc_inode *inode)
+{
+	return (struct ext2_inode *)&EXT4_I(inode)->raw;
+}
+
+/* ---- the ext2fs lock (super.c) ---- */
+/* Take the lock; returns the memalloc state to give to pc_ext4_unlock. */
+unsigned pc_ext4_lock(struct pc_ext4_sb *sbi);
+void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc);
+
+/* libext2fs error code -> negative errno (0 stays 0). */
+int pc_ext4_errno(errcode_t err);
+
+/* ---- io_manager.c ---- */
+/* The io_manager that routes libext2fs' I/O through a bdev's buffer cache. */
+extern io_manager pc_ext4_io_manager;
+/* Make @bdev known to the io_manager under a unique name written into
+ * @name (@len bytes); pass that name to ext2fs_open2. 0 or -ENOMEM. */
+int pc_ext4_io_register(struct pc_block_device *bdev, char *name, size_t len);
+void pc_ext4_io_unregister(const char *name);
+/* Read/write @len bytes at byte @off of @bdev through its buffer cache
+ * (used by the io_manager and by the mount-time superblock probe).
+ * 0 or -errno (-EIO past the device, I/O errors). */
+int pc_ext4_bdev_rw(struct pc_block_device *bdev, uint64_t off, uint64_t len, void *buf,
+		    bool write);
+
+/* ---- inode.c ---- */
+extern const struct pc_address_space_operations pc_ext4_aops;
+extern const struct pc_inode_operations pc_ext4_file_iops;
+extern const struct pc_file_operations pc_ext4_file_fops;
+extern const struct pc_inode_operations pc_ext4_symlink_iops;
+
+struct pc_inode *pc_ext4_alloc_inode(struct pc_super_block *sb);
+void pc_ext4_destroy_inode(struct pc_inode *inode);
+int pc_ext4_read_inode(struct pc_inode *inode);
+int pc_ext4_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc);
+void pc_ext4_evict_inode(struct pc_inode *inode);
+int pc_ext4_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
+
+/* get_block for ext4 files (see buffer_head.h get_block_t). */
+int pc_ext4_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+		      int create);
+
+/* ext2fs lock held: copy the VFS fields of @inode into raw and write raw.
+ * 0 or -errno. */
+int pc_ext4_write_raw_locked(struct pc_inode *inode);
+/* ext2fs lock held: re-read raw from disk (after a libext2fs call changed
+ * the inode behind our back) and refresh what the VFS mirrors of it
+ * (size of non-regular files, i_blocks, link count). 0 or -errno. */
+int pc_ext4_reload_raw_locked(struct pc_inode *inode);
+/* Fill the VFS fields of @inode from raw (no lock needed on a new inode). */
+void pc_ext4_fill_vfs(struct pc_inode *inode);
+/* Set ops by type; -EUCLEAN for an unknown file type. */
+int pc_ext4_set_ops(struct pc_inode *inode);
+/* Raw time helpers: the VFS times of @inode into its raw; now into every
+ * time of a new inode's @raw (creation time included when it fits). */
+void pc_ext4_set_raw_times(struct pc_inode *inode);
+void pc_ext4_raw_times_now(ext2_filsys fs, struct ext2_inode_large *raw);
+/* ext2fs lock held: free every block of @inode and the inode itself. */
+void pc_ext4_free_inode_locked(struct pc_inode *inode);
+
+/* ---- dir.c ---- */
+extern const struct pc_inode_operations pc_ext4_dir_iops;
+extern const struct pc_file_operations pc_ext4_dir_fops;
+
+#endif /* PC_FS_EXT4_H */

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fs/ext4/super.c - mount, unmount, statfs and sync of ext2/3/4 images.
+ *
+ * Mount (ext4_fill_super):
+ *   1. open the image (pc_bdev_open) and give it its buffer cache;
+ *   2. read the primary superblock ourselves and refuse, with a message
+ *      that names the reason, what we cannot handle: a bad magic (-EINVAL),
+ *      a block size over the page size or an incompatible feature we do not
+ *      implement (-EOPNOTSUPP), a read-write mount of a filesystem whose
+ *      journal needs recovery (-EROFS; read-only is allowed with a warning);
+ *   3. ext2fs_open2 through our io_manager, ext2fs_read_bitmaps (rw);
+ *   4. a read-write mount clears EXT2_VALID_FS in s_state on disk until
+ *      unmount (like the kernel's ext2), so a process that dies with the
+ *      image mounted leaves it marked for e2fsck.
+ * We write no journal transactions: a clean journal (ext3/ext4) is left
+ * alone, which is valid as long as needs_recovery is not set.
+ *
+ * Unmount (ext4_put_super, after the VFS wrote back and evicted every
+ * inode): restore s_state, ext2fs_close2 (writes the superblock, group
+ * descriptors and bitmaps, then syncs the device), detach the buffer
+ * cache, close the device.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <et/com_err.h>
+
+#include "ext4.h"
+
+/* ---- the ext2fs lock ---- */
+
+unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
+{
+	pthread_mutex_lock(&sbi->lock);
+	return pc_memalloc_enter();
+}
+
+void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc)
+{
+	pc_memalloc_leave(memalloc);
+	pthread_mutex_unlock(&sbi->lock);
+}
+
+/* ---- errors ---- */
+
+int pc_ext4_errno(errcode_t err)
+{
+	if (err == 0)
+		return 0;
+	/* libext2fs passes host errno values through unchanged (< 256). */
+	if (err > 0 && err < 4096)
+		return -(int)err;
+	switch (err) {
+	case EXT2_ET_NO_MEMORY:
+		return -ENOMEM;
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+	case EXT2_ET_DIR_NO_SPACE:
+	case EXT2_ET_EXTENT_NO_SPACE:
+	case EXT2_ET_TOO_MANY_INODES:
+	case EXT2_ET_INLINE_DATA_NO_SPACE:
+	case EXT2_ET_EA_NO_SPACE:
+		return -ENOSPC;
+	case EXT2_ET_SHORT_READ:
+	case EXT2_ET_SHORT_WRITE:
+	case EXT2_ET_LLSEEK_FAILED:
+	case EXT2_ET_BLOCK_BITMAP_READ:
+	case EXT2_ET_BLOCK_BITMAP_WRITE:
+	case EXT2_ET_INODE_BITMAP_READ:
+	case EXT2_ET_INODE_BITMAP_WRITE:
+	case EXT2_ET_INODE_TABLE_READ:
+	case EXT2_ET_INODE_TABLE_WRITE:
+	case EXT2_ET_GDESC_READ:
+	case EXT2_ET_GDESC_WRITE:
+	case EXT2_ET_NEXT_INODE_READ:
+		return -EIO;
+	case EXT2_ET_FILE_NOT_FOUND:
+		return -ENOENT;
+	case EXT2_ET_DIR_EXISTS:
+	case EXT2_ET_FILE_EXISTS:
+		return -EEXIST;
+	case EXT2_ET_RO_FILSYS:
+	case EXT2_ET_FILE_RO:
+		return -EROFS;
+	case EXT2_ET_UNSUPP_FEATURE:
+	case EXT2_ET_RO_UNSUPP_FEATURE:
+	case EXT2_ET_UNIMPLEMENTED:
+	case EXT2_ET_OP_NOT_SUPPORTED:
+	case EXT2_ET_EXTENT_NOT_SUPPORTED:
+	case EXT2_ET_EXTERNAL_JOURNAL_NOSUPP:
+	case EXT2_ET_DIRHASH_UNSUPP:
+	case EXT2_ET_UNKNOWN_CSUM:
+		return -EOPNOTSUPP;
+	case EXT2_ET_BAD_MAGIC:
+	case EXT2_ET_REV_TOO_HIGH:
+	case EXT2_ET_UNEXPECTED_BLOCK_SIZE:
+	case EXT2_ET_INVALID_ARGUMENT:
+	case EXT2_ET_BAD_DEVICE_NAME:
+		return -EINVAL;
+	case EXT2_ET_FILE_TOO_BIG:
+		return -EFBIG;
+	case EXT2_ET_TOO_MANY_REFS:
+		return -EMLINK;
+	case EXT2_ET_SYMLINK_LOOP:
+		return -ELOOP;
+	case EXT2_ET_NO_DIRECTORY:
+		return -ENOTDIR;
+	case EXT2_ET_TOOSMALL:
+		return -ENAMETOOLONG;
+	default:
+		/* Checksums, corrupt trees, bad block or inode numbers,
+		 * corrupted directories and superblocks... */
+		if (err > EXT2_ET_BASE && err < EXT2_ET_BASE + 256)
+			return -EUCLEAN;
+		return -EIO;
+	}
+}
+
+/* ---- the features we support ---- */
+
+#define OUR_INCOMPAT_RW (EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_RECOVER | \
+			 EXT2_FEATURE_INCOMPAT_META_BG | EXT3_FEATURE_INCOMPAT_EXTENTS | \
+			 EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_FLEX_BG | \
+			 EXT4_FEATURE_INCOMPAT_EA_INODE | EXT4_FEATURE_INCOMPAT_CSUM_SEED | \
+			 EXT4_FEATURE_INCOMPAT_LARGEDIR)
+/* Readable but not writable through this client. */
+#define OUR_INCOMPAT_RO (OUR_INCOMPAT_RW | EXT4_FEATURE_INCOMPAT_INLINE_DATA | \
+			 EXT4_FEATURE_INCOMPAT_MMP | EXT4_FEATURE_INCOMPAT_CASEFOLD)
+#define OUR_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE | \
+			  EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_GDT_CSUM | \
+			  EXT4_FEATURE_RO_COMPAT_DIR_NLINK | EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | \
+			  EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+
+struct feature_name {
+	uint32_t mask;
+	const char *name;
+};
+
+static const struct feature_name incompat_names[] = {
+	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
+	{ EXT3_FEATURE_INCOMPAT_JOURNAL_DEV, "journal_dev (an external journal device)" },
+	{ EXT4_FEATURE_INCOMPAT_MMP, "mmp (multiple mount protection)" },
+	{ EXT4_FEATURE_INCOMPAT_DIRDATA, "dirdata" },
+	{ EXT4_FEATURE_INCOMPAT_INLINE_DATA, "inline_data" },
+	{ EXT4_FEATURE_INCOMPAT_ENCRYPT, "encrypt" },
+	{ EXT4_FEATURE_INCOMPAT_CASEFOLD, "casefold" },
+	{ 0, NULL }
+};
+
+static const struct feature_name ro_compat_names[] = {
+	{ EXT4_FEATURE_RO_COMPAT_HAS_SNAPSHOT, "snapshot" },
+	{ EXT4_FEATURE_RO_COMPAT_QUOTA, "quota (quota files are not updated)" },
+	{ EXT4_FEATURE_RO_COMPAT_BIGALLOC, "bigalloc" },
+	{ EXT4_FEATURE_RO_COMPAT_REPLICA, "replica" },
+	{ EXT4_FEATURE_RO_COMPAT_READONLY, "read-only" },
+	{ EXT4_FEATURE_RO_COMPAT_PROJECT, "project (quota)" },
+	{ EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS, "shared_blocks" },
+	{ EXT4_FEATURE_RO_COMPAT_VERITY, "verity" },
+	{ EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT, "orphan_present (orphans need recovery)" },
+	{ 0, NULL }
+};
+
+/* Name the first bit of @bits, known or not. */
+static void feature_describe(const struct feature_name *names, const char *kind, uint32_t bits,
+			     char *buf, size_t len)
+{
+	uint32_t bit = bits & -bits;
+
+	for (const struct feature_name *f = names; f->name; f++) {
+		if (f->mask & bit) {
+			snprintf(buf, len, "%s", f->name);
+			return;
+		}
+	}
+	snprintf(buf, len, "unknown %s feature 0x%x", kind, (unsigned)bit);
+}
+
+static void set_msg(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !msglen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Check the raw primary superblock before libext2fs sees it: 0, or -errno
+ * with the reason in @msg.
+ */
+static int check_super(const struct ext2_super_block *es, bool readonly, bool *recover,
+		       char *msg, size_t msglen)
+{
+	uint32_t incompat = es->s_feature_incompat, ro_compat = es->s_feature_ro_compat;
+	uint32_t bad;
+	char what[96];
+
+	if (es->s_magic != EXT2_SUPER_MAGIC) {
+		set_msg(msg, msglen, "not an ext2/ext3/ext4 filesystem (superblock magic 0x%04x, "
+			"expected 0x%04x)", es->s_magic, EXT2_SUPER_MAGIC);
+		return -EINVAL;
+	}
+	if (es->s_log_block_size > 6) {
+		set_msg(msg, msglen, "corrupt superblock: block size 2^%u KiB",
+			(unsigned)es->s_log_block_size);
+		return -EINVAL;
+	}
+	if ((1024UL << es->s_log_block_size) > PC_PAGE_SIZE) {
+		set_msg(msg, msglen, "block size %lu is larger than the page size %lu: not supported",
+			1024UL << es->s_log_block_size, (unsigned long)PC_PAGE_SIZE);
+		return -EOPNOTSUPP;
+	}
+	if (es->s_rev_level > EXT2_DYNAMIC_REV) {
+		set_msg(msg, msglen, "filesystem revision %u is newer than this library supports",
+			(unsigned)es->s_rev_level);
+		return -EOPNOTSUPP;
+	}
+	if (es->s_rev_level == EXT2_GOOD_OLD_REV) {
+		incompat = 0;
+		ro_compat = 0;
+	}
+
+	bad = incompat & ~(uint32_t)(readonly ? OUR_INCOMPAT_RO : OUR_INCOMPAT_RW);
+	if (bad) {
+		feature_describe(incompat_names, "incompatible", bad, what, sizeof(what));
+		if (!readonly && !(incompat & ~(uint32_t)OUR_INCOMPAT_RO))
+			set_msg(msg, msglen, "feature %s is only supported read-only: mount read-only",
+				what);
+		else
+			set_msg(msg, msglen, "unsupported incompatible feature: %s", what);
+		return -EOPNOTSUPP;
+	}
+	if (!readonly) {
+		bad = ro_compat & ~(uint32_t)OUR_RO_COMPAT_RW;
+		if (bad) {
+			feature_describe(ro_compat_names, "read-only compatible", bad, what,
+					 sizeof(what));
+			set_msg(msg, msglen, "feature %s prevents a read-write mount: mount read-only",
+				what);
+			return -EOPNOTSUPP;
+		}
+	}
+	*recover = incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
+	if (*recover && !readonly) {
+		set_msg(msg, msglen, "the journal needs recovery (needs_recovery is set): run e2fsck, "
+			"or mount read-only");
+		return -EROFS;
+	}
+	return 0;
+}
+
+/* Largest file size the format allows, bytes. */
+static loff_t max_file_size(ext2_filsys fs)
+{
+	uint64_t bs = fs->blocksize;
+	uint64_t max_blocks, limit;
+
+	if (ext2fs_has_feature_extents(fs->super)) {
+		/* 32-bit logical block numbers. */
+		max_blocks = 0xffffffffULL;
+	} else {
+		uint64_t apb = bs / 4;
+
+		max_blocks = EXT2_NDIR_BLOCKS + apb + apb * apb + apb * apb * apb;
+		if (max_blocks > 0xffffffffULL)
+			max_blocks = 0xffffffffULL;
+		if (!ext2fs_has_feature_huge_file(fs->super)) {
+			/* i_blocks counts 512-byte sectors in 32 bits, indirect
+			 * blocks included (about one per apb data blocks). */
+			limit = 0xffffffffULL / (bs / 512);
+			limit -= limit / apb + 4;
+			if (max_blocks > limit)
+				max_blocks = limit;
+		}
+	}
+	return (loff_t)(max_blocks * bs);
+}
+
+/* ---- super operations ---- */
+
+static int ext4_statfs(struct pc_super_block *sb, struct pc_statfs *st)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(sb);
+	ext2_filsys fs = sbi->fs;
+	unsigned ma = pc_ext4_lock(sbi);
+	uint64_t freeb = ext2fs_free_blocks_count(fs->super);
+	uint64_t rsv = ext2fs_r_blocks_count(fs->super);
+	long delayed = atomic_load(&sbi->reserved);
+
+	st->f_bsize = fs->blocksize;
+	st->f_blocks = ext2fs_blocks_count(fs->super);
+	st->f_files = fs->super->s_inodes_count;
+	st->f_ffree = fs->super->s_free_inodes_count;
+	pc_ext4_unlock(sbi, ma);
+	if (delayed > 0)
+		freeb = freeb > (uint64_t)delayed ? freeb - (uint64_t)delayed : 0;
+	st->f_bfree = freeb;
+	st->f_bavail = freeb > rsv ? freeb - rsv : 0;
+	st->f_namelen = EXT2_NAME_LEN;
+	return 0;
+}
+
+static int ext4_sync_fs(struct pc_super_block *sb, int wait)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(sb);
+	errcode_t ret = 0;
+	unsigned ma;
+	int err = 0;
+
+	if (sbi->readonly)
+		return 0;
+	ma = pc_ext4_lock(sbi);
+	if (sbi->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_IB_DIRTY | EXT2_FLAG_BB_DIRTY))
+		ret = ext2fs_flush2(sbi->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+	pc_ext4_unlock(sbi, ma);
+	if (ret)
+		err = pc_ext4_errno(ret);
+	if (wait) {
+		int e = pc_sync_blockdev(sbi->bdev);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+static void release_sbi(struct pc_ext4_sb *sbi)
+{
+	if (sbi->io_name[0])
+		pc_ext4_io_unregister(sbi->io_name);
+	if (sbi->bdev) {
+		if (sbi->bdev->bd_mapping_ready)
+			pc_bdev_detach_cache(sbi->bdev);
+		pc_bdev_close(sbi->bdev);
+	}
+	pthread_mutex_destroy(&sbi->lock);
+	free(sbi);
+}
+
+static void ext4_put_super(struct pc_super_block *sb)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(sb);
+	errcode_t ret;
+	unsigned ma;
+
+	if (!sbi)
+		return;
+	ma = pc_ext4_lock(sbi);
+	if (!sbi->readonly) {
+		if (sbi->was_valid)
+			sbi->fs->super->s_state |= EXT2_VALID_FS;
+		sbi->fs->super->s_wtime = (uint32_t)time(NULL);
+		ext2fs_mark_super_dirty(sbi->fs);
+	}
+	ret = ext2fs_close2(sbi->fs, 0);
+	if (ret)
+		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
+			sbi->bdev->bd_path, error_message(ret));
+	sbi->fs = NULL;
+	pc_ext4_unlock(sbi, ma);
+	sb->s_fs_info = NULL;
+	release_sbi(sbi);
+}
+
+static const struct pc_super_operations ext4_sops = {
+	.alloc_inode = pc_ext4_alloc_inode,
+	.destroy_inode = pc_ext4_destroy_inode,
+	.read_inode = pc_ext4_read_inode,
+	.write_inode = pc_ext4_write_inode,
+	.evict_inode = pc_ext4_evict_inode,
+	.sync_fs = ext4_sync_fs,
+	.statfs = ext4_statfs,
+	.put_super = ext4_put_super,
+};
+
+static int ext4_fill_super(struct pc_super_block *sb, const char *source,
+			   const struct pc_mount_opts *opts, char *msg, size_t msglen)
+{
+	struct ext2_super_block es;
+	struct pc_ext4_sb *sbi;
+	ext2_filsys fs = NULL;
+	enum pc_engine_kind engine = PC_ENGINE_AUTO;
+	unsigned bflags = 0;
+	bool recover = false;
+	errcode_t ret;
+	int flags, err;
+
+	if (!source) {
+		set_msg(msg, msglen, "ext4 needs an image file or block device to mount");
+		return -EINVAL;
+	}
+	sbi = calloc(1, sizeof(*sbi));
+	if (!sbi)
+		return -ENOMEM;
+	pthread_mutex_init(&sbi->lock, NULL);
+	sbi->readonly = sb->s_readonly || (opts && opts->readonly);
+
+	if (opts) {
+		if (opts->engine == 1)
+			engine = PC_ENGINE_URING;
+		else if (opts->engine == 2)
+			engine = PC_ENGINE_PREAD;
+		if (opts->no_direct)
+			bflags |= PC_BDEV_NO_DIRECT;
+	}
+	if (sbi->readonly)
+		bflags |= PC_BDEV_RDONLY;
+reopen:
+	err = pc_bdev_open(source, engine, bflags, &sbi->bdev);
+	if (err) {
+		sbi->bdev = NULL;
+		set_msg(msg, msglen, "cannot open %s: %s", source, strerror(-err));
+		goto out_release;
+	}
+	err = pc_bdev_attach_cache(sbi->bdev, sb->s_cache);
+	if (err) {
+		set_msg(msg, msglen, "cannot set up the buffer cache: %s", strerror(-err));
+		goto out_release;
+	}
+	/* With O_DIRECT no buffer may be smaller than the device's logical
+	 * block (the probe below is byte addressed, any buffer size works). */
+	if (sbi->bdev->bd_block_size < sbi->bdev->bd_logical_block_size)
+		(void)pc_set_blocksize(sbi->bdev, PC_MIN(sbi->bdev->bd_logical_block_size,
+							 (unsigned)PC_PAGE_SIZE));
+
+	/* The superblock, read by us first for precise refusals. */
+	err = pc_ext4_bdev_rw(sbi->bdev, SUPERBLOCK_OFFSET, sizeof(es), &es, false);
+	if (err) {
+		set_msg(msg, msglen, "cannot read the superblock: %s",
+			err == -EIO ? "device too small or I/O error" : strerror(-err));
+		if (err == -EIO && sbi->bdev->bd_size < SUPERBLOCK_OFFSET + sizeof(es))
+			err = -EINVAL;
+		goto out_release;
+	}
+	err = check_super(&es, sbi->readonly, &recover, msg, msglen);
+	if (err)
+		goto out_release;
+	if (sbi->bdev->bd_direct &&
+	    (1024U << es.s_log_block_size) < sbi->bdev->bd_logical_block_size) {
+		/* Blocks smaller than the device's O_DIRECT unit: every block
+		 * must be addressable on its own, so use buffered host I/O. */
+		pc_bdev_detach_cache(sbi->bdev);
+		pc_bdev_close(sbi->bdev);
+		sbi->bdev = NULL;
+		bflags |= PC_BDEV_NO_DIRECT;
+		goto reopen;
+	}
+	if (recover)
+		fprintf(stderr, "pagecache ext4: %s: warning: the journal needs recovery; mounted "
+			"read-only without replaying it (recent changes may be missing)\n", source);
+
+	err = pc_ext4_io_register(sbi->bdev, sbi->io_name, sizeof(sbi->io_name));
+	if (err)
+		goto out_release;
+	flags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
+	if (!sbi->readonly)
+		flags |= EXT2_FLAG_RW;
+	ret = ext2fs_open2(sbi->io_name, NULL, flags, 0, 0, pc_ext4_io_manager, &fs);
+	if (ret) {
+		err = pc_ext4_errno(ret);
+		if (err == -EIO && ret != EXT2_ET_SHORT_READ)
+			err = -EUCLEAN;
+		set_msg(msg, msglen, "libext2fs cannot open the filesystem: %s", error_message(ret));
+		fs = NULL;
+		goto out_release;
+	}
+	sbi->fs = fs;
+
+	sbi->blocksize = fs->blocksize;
+	sbi->blkbits = (unsigned)(__builtin_ctz(fs->blocksize));
+	sbi->blocks_count = ext2fs_blocks_count(fs->super);
+	sbi->first_data_block = fs->super->s_first_data_block;
+	sbi->dev_blocks = sbi->bdev->bd_size >> sbi->blkbits;
+	sbi->extents = ext2fs_has_feature_extents(fs->super);
+	if (sbi->blocks_count > sbi->dev_blocks) {
+		if (!sbi->readonly) {
+			set_msg(msg, msglen, "the filesystem (%llu blocks) is larger than the device "
+				"(%llu blocks): truncated image?",
+				(unsigned long long)sbi->blocks_count,
+				(unsigned long long)sbi->dev_blocks);
+			err = -EINVAL;
+			goto out_close_fs;
+		}
+		fprintf(stderr, "pagecache ext4: %s: warning: the filesystem is larger than the "
+			"device; blocks past the end read as errors\n", source);
+	}
+	if (sbi->bdev->bd_block_size != fs->blocksize) {
+		err = pc_set_blocksize(sbi->bdev, fs->blocksize);
+		if (err) {
+			set_msg(msg, msglen, "cannot use block size %u on the device",
+				fs->blocksize);
+			goto out_close_fs;
+		}
+	}
+
+	if (!sbi->readonly) {
+		ret = ext2fs_read_bitmaps(fs);
+		if (ret) {
+			err = pc_ext4_errno(ret);
+			set_msg(msg, msglen, "cannot read the allocation bitmaps: %s",
+				error_message(ret));
+			goto out_close_fs;
+		}
+		/* Mark the filesystem in use until a clean unmount. */
+		sbi->was_valid = fs->super->s_state & EXT2_VALID_FS;
+		fs->super->s_state &= (uint16_t)~EXT2_VALID_FS;
+		fs->super->s_mtime = (uint32_t)time(NULL);
+		fs->super->s_mnt_count++;
+		ext2fs_mark_super_dirty(fs);
+		ret = ext2fs_flush2(fs, 0);
+		if (ret) {
+			err = pc_ext4_errno(ret);
+			set_msg(msg, msglen, "cannot write the superblock: %s", error_message(ret));
+			goto out_close_fs;
+		}
+	}
+
+	sb->s_fs_info = sbi;
+	sb->s_op = &ext4_sops;
+	sb->s_blocksize = fs->blocksize;
+	sb->s_blocksize_bits = sbi->blkbits;
+	sb->s_maxbytes = max_file_size(fs);
+	sb->s_root_ino = EXT2_ROOT_INO;
+	sb->s_bdev = sbi->bdev;
+	sb->s_bdi = &sbi->bdev->bd_bdi;
+	sb->s_readonly = sbi->readonly;
+	return 0;
+
+out_close_fs:
+	if (!sbi->readonly && sbi->was_valid) {
+		fs->super->s_state |= EXT2_VALID_FS;
+		ext2fs_mark_super_dirty(fs);
+	} else {
+		fs->flags &= ~EXT2_FLAG_DIRTY;
+	}
+	ext2fs_close2(fs, 0);
+	sbi->fs = NULL;
+out_release:
+	release_sbi(sbi);
+	return err;
+}
+
+const struct pc_fs_type pc_ext4_fs_type = {
+	.name = "ext4",
+	.fill_super = ext4_fill_super,
+};

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# scripts/test.sh - build pagecache and run every test suite.
+#
+# Usage: bash scripts/test.sh        (from anywhere; needs no input)
+#
+# Stages, in order:
+#   deps     install missing Debian packages (apt-get; root or sudo -n)
+#   build    meson setup + ninja in build/
+#   unit     meson test in build/ (cmocka unit tests)
+#   asan     build-asan/ (-Db_sanitize=address,undefined), its unit tests
+#   tsan     build-tsan/ (-Db_sanitize=thread), the 'concurrency' suite only
+#            (skipped, and said so, while no test is in that suite)
+#   system   /usr/bin/python3 -m pytest tests/system against build/'s pcfs
+#
+# Every stage's passed/failed counts are read from JUnit XML (meson's
+# testlog.junit.xml, pytest --junitxml). A stage that cannot run counts as
+# one failure. The last line printed is always "N passed, N failed" (totals)
+# and the exit status is non-zero if anything failed.
+#
+# Environment (all optional):
+#   BUILD_DIR, ASAN_BUILD_DIR, TSAN_BUILD_DIR  build directories
+#                                   (default build, build-asan, build-tsan)
+#   TEST_STAGES    space-separated subset of "unit asan tsan system" to run
+#                  (default: all; deps and build always run)
+#   PYTEST_ARGS    extra arguments for pytest (e.g. "-k truncate")
+#   TEST_JOBS      parallel meson tests (default: number of CPUs)
+
+set -u -o pipefail
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+
+cd "$(dirname "$0")/.." || { echo "test.sh: cannot cd to the repository"; echo "0 passed, 1 failed"; exit 1; }
+ROOT=$PWD
+BUILD=${BUILD_DIR:-build}
+ASAN=${ASAN_BUILD_DIR:-build-asan}
+TSAN=${TSAN_BUILD_DIR:-build-tsan}
+STAGES=${TEST_STAGES:-"unit asan tsan system"}
+JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+PY=/usr/bin/python3
+START=$(date +%s)
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUMMARY=()          # one line per stage, printed at the end
+BROKEN=0            # stages that could not run
+
+note() { printf '\n=== %s ===\n' "$*"; }
+
+# record STAGE PASSED FAILED SKIPPED [COMMENT]
+record() {
+	TOTAL_PASS=$((TOTAL_PASS + $2))
+	TOTAL_FAIL=$((TOTAL_FAIL + $3))
+	SUMMARY+=("$(printf '%-7s %5d passed %5d failed %5d skipped  %s' "$1" "$2" "$3" "$4" "${5:-}")")
+}
+
+# broken STAGE REASON: the stage could not run; counts as one failure.
+broken() {
+	BROKEN=$((BROKEN + 1))
+	TOTAL_FAIL=$((TOTAL_FAIL + 1))
+	SUMMARY+=("$(printf '%-7s could not run: %s (counted as 1 failure)' "$1" "$2")")
+	echo "test.sh: stage $1 could not run: $2" >&2
+}
+
+finish() {
+	local end=$(date +%s)
+	note "summary ($((end - START)) s)"
+	local l
+	for l in "${SUMMARY[@]}"; do echo "$l"; done
+	echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+	if [ "$TOTAL_FAIL" -ne 0 ] || [ "$BROKEN" -ne 0 ]; then exit 1; fi
+	exit 0
+}
+
+want() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# count_junit FILE: prints "PASSED FAILED SKIPPED" for a JUnit XML file
+# written by meson test or pytest. TAP subtests marked "# SKIP" (which
+# meson 1.0 records as passes) are counted as skipped, "# TODO" failures
+# as skipped too.
+count_junit() {
+	"$PY" - "$1" <<'PYEOF'
+import re, sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception as e:
+    print("test.sh: cannot parse %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(1)
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+p = f = s = 0
+for suite in suites:
+    out = suite.find("system-out")
+    tap = {}
+    if out is not None and out.text:
+        for line in out.text.splitlines():
+            m = re.match(r"\s*(not ok|ok)\b\s*(\d*)\s*-?\s*([^#]*?)\s*(#\s*(\w+).*)?$", line)
+            if m:
+                directive = (m.group(5) or "").upper()
+                key = ("%s %s" % (m.group(2), m.group(3))).strip()
+                tap[key] = directive
+    for case in suite.findall("testcase"):
+        tags = {child.tag for child in case}
+        if "failure" in tags or "error" in tags:
+            if tap.get(case.get("name", ""), "") == "TODO":
+                s += 1
+            else:
+                f += 1
+        elif "skipped" in tags:
+            s += 1
+        elif tap.get(case.get("name", ""), "") == "SKIP":
+            s += 1
+        else:
+            p += 1
+print(p, f, s)
+PYEOF
+}
+
+# run_meson_tests STAGE BUILDDIR [meson test args...]
+run_meson_tests() {
+	local stage=$1 dir=$2
+	shift 2
+	local junit="$dir/meson-logs/testlog.junit.xml"
+	rm -f "$junit"
+	local rc=0
+	meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" "$@" || rc=$?
+	if [ ! -s "$junit" ]; then
+		broken "$stage" "meson test (rc $rc) wrote no $junit"
+		return
+	fi
+	local counts
+	if ! counts=$(count_junit "$junit"); then
+		broken "$stage" "unreadable $junit"
+		return
+	fi
+	local p f s
+	read -r p f s <<<"$counts"
+	local comment="meson test rc $rc"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		comment="$comment (no failure in the JUnit log: counted as 1 failure)"
+	fi
+	if [ $((p + f + s)) -eq 0 ]; then
+		broken "$stage" "no tests were run"
+		return
+	fi
+	record "$stage" "$p" "$f" "$s" "$comment"
+}
+
+# setup_dir DIR [meson options...]: configure DIR (again, if the options
+# changed); returns non-zero if meson setup fails.
+setup_dir() {
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		if [ $# -gt 0 ]; then
+			meson configure "$dir" "$@" || return 1
+		fi
+		return 0
+	fi
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --wipe "$dir" "$@"
+	else
+		meson setup "$dir" "$@"
+	fi
+}
+
+# ---------------------------------------------------------------- deps
+note "deps"
+PKGS="meson ninja-build pkg-config gcc libc6-dev liburing-dev libext2fs-dev comerr-dev liburcu-dev
+      libcmocka-dev e2fsprogs python3 python3-pytest e2tools util-linux"
+if command -v dpkg >/dev/null 2>&1; then
+	MISSING=""
+	for p in $PKGS; do
+		dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || MISSING="$MISSING $p"
+	done
+	if [ -n "$MISSING" ]; then
+		echo "installing:$MISSING"
+		SUDO=""
+		if [ "$(id -u)" -ne 0 ]; then
+			if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+				SUDO="sudo -n"
+			fi
+		fi
+		if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+			broken deps "missing packages:$MISSING (not root, no password-less sudo)"
+		else
+			export DEBIAN_FRONTEND=noninteractive
+			if ! $SUDO apt-get update -q </dev/null ||
+			   ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+				$MISSING </dev/null; then
+				broken deps "apt-get install of$MISSING failed"
+			fi
+		fi
+	else
+		echo "all packages present"
+	fi
+else
+	echo "no dpkg: not a Debian system, assuming the dependencies are installed"
+fi
+if [ ! -x "$PY" ]; then
+	broken deps "$PY not found"
+	finish
+fi
+
+# ---------------------------------------------------------------- build
+note "build ($BUILD)"
+if ! setup_dir "$BUILD"; then
+	broken build "meson setup $BUILD failed"
+	finish
+fi
+if ! ninja -C "$BUILD"; then
+	broken build "ninja -C $BUILD failed"
+	finish
+fi
+
+# ---------------------------------------------------------------- unit
+if want unit; then
+	note "unit tests ($BUILD)"
+	run_meson_tests unit "$BUILD"
+fi
+
+# ---------------------------------------------------------------- asan
+if want asan; then
+	note "unit tests under ASan+UBSan ($ASAN)"
+	if ! setup_dir "$ASAN" -Db_sanitize=address,undefined -Db_lundef=false; then
+		broken asan "meson setup $ASAN failed"
+	elif ! ninja -C "$ASAN"; then
+		broken asan "ninja -C $ASAN failed"
+	else
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
+			run_meson_tests asan "$ASAN" --timeout-multiplier 3
+	fi
+fi
+
+# ---------------------------------------------------------------- tsan
+if want tsan; then
+	note "concurrency tests under TSan ($TSAN)"
+	if ! setup_dir "$TSAN" -Db_sanitize=thread -Db_lundef=false; then
+		broken tsan "meson setup $TSAN failed"
+	elif ! ninja -C "$TSAN" build.ninja >/dev/null; then
+		broken tsan "regenerating $TSAN failed"
+	else
+		# (build.ninja regenerated first: the introspection data is current)
+		HAS=$(meson introspect "$TSAN" --tests 2>/dev/null | "$PY" -c '
+import json, sys
+try:
+    tests = json.load(sys.stdin)
+except Exception:
+    print("error"); sys.exit(0)
+print(sum(1 for t in tests for s in t.get("suite", []) if s.split(":")[-1] == "concurrency"))')
+		if [ "$HAS" = "error" ]; then
+			broken tsan "meson introspect $TSAN --tests failed"
+		elif [ "$HAS" = "0" ]; then
+			echo "no test is in the 'concurrency' suite yet: TSan stage skipped"
+			SUMMARY+=("$(printf '%-7s skipped: no test in the concurrency suite' tsan)")
+		elif ! ninja -C "$TSAN"; then
+			broken tsan "ninja -C $TSAN failed"
+		else
+			# gcc 12's TSan cannot map its shadow with more than 28 bits
+			# of mmap randomisation: run the tests without ASLR then.
+			WRAP=()
+			RND=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)
+			if [ "$RND" -gt 28 ] && command -v setarch >/dev/null 2>&1; then
+				WRAP=(--wrapper "setarch $(uname -m) -R")
+			fi
+			TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+				run_meson_tests tsan "$TSAN" --suite concurrency --timeout-multiplier 5 "${WRAP[@]}"
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- system
+if want system; then
+	note "system tests (pytest, $BUILD/tools/pcfs/pcfs)"
+	RESULTS="$BUILD/test-results"
+	mkdir -p "$RESULTS"
+	XML="$RESULTS/pytest.xml"
+	rm -f "$XML"
+	PCFS_BIN="$ROOT/$BUILD/tools/pcfs/pcfs"
+	case "$BUILD" in /*) PCFS_BIN="$BUILD/tools/pcfs/pcfs" ;; esac
+	if [ ! -x "$PCFS_BIN" ]; then
+		broken system "$PCFS_BIN was not built"
+	else
+		rc=0
+		# shellcheck disable=SC2086
+		PCFS="$PCFS_BIN" PCFS_BUILD_DIR="$(cd "$BUILD" && pwd)" \
+			"$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$XML" \
+			tests/system ${PYTEST_ARGS:-} </dev/null || rc=$?
+		case $rc in
+		0 | 1)
+			if [ ! -s "$XML" ]; then
+				broken system "pytest (rc $rc) wrote no $XML"
+			elif ! counts=$(count_junit "$XML"); then
+				broken system "unreadable $XML"
+			else
+				read -r p f s <<<"$counts"
+				comment="pytest rc $rc"
+				if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+					f=1
+					comment="$comment (no failure in the JUnit log: counted as 1 failure)"
+				fi
+				record system "$p" "$f" "$s" "$comment"
+			fi
+			;;
+		5) broken system "pytest collected no tests (rc 5)" ;;
+		*) broken system "pytest was interrupted or failed internally (rc $rc)" ;;
+		esac
+	fi
+fi
+
+finish

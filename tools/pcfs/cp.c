@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tools/pcfs/cp.c - pcfs cp [-r] [-p] SRC... DST
+ *
+ * cp(1) semantics: if DST is an existing directory each SRC is copied into
+ * it under its own name, otherwise SRC is copied as DST (only one SRC
+ * then). A SRC of IMAGE:/ or of a path ending in "/." copies the directory's
+ * contents into DST. With -r directories are copied recursively and
+ * symbolic links are copied as links (never followed, also not on the
+ * command line); without -r a symlink SRC is followed and a directory SRC
+ * is an error. Devices, FIFOs and sockets are not copied (an error).
+ *
+ * Data moves through one 1 MiB aligned buffer. A host source is read with
+ * POSIX_FADV_SEQUENTIAL, and its holes (SEEK_DATA/SEEK_HOLE) are skipped:
+ * only data extents are written and the file is then truncated to its
+ * size, so sparse files stay sparse in the image. From an image source
+ * that has holes (st_blocks below its size), 4 KiB blocks of zeros are not
+ * written (like cp --sparse=auto). Writes into an image are
+ * buffered by the page cache; they reach the disk at unmount, whose error
+ * (pcfs.c) is the one that says whether the copy is durable.
+ *
+ * -p preserves mode (with set-id bits), atime and mtime, and the owner: on
+ * an image always, on the host only when running as root (as cp(1)). The
+ * attributes of a symbolic link inside an image are not preserved: the
+ * public API has no lchown/lutimes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pcfs.h"
+
+#define CP_BUF_SIZE		(1u << 20)
+#define PROGRESS_MIN_SIZE	(64ull << 20)
+
+struct cp_ctx {
+	bool recursive, preserve, root;
+	char *buf;
+	int status;
+	/* destination directory of the current top-level SRC (loop guard) */
+	bool guard;
+	const struct pcfs_image *guard_img;
+	dev_t guard_dev;
+	ino_t guard_ino;
+	uint64_t files, dirs, links, bytes;
+};
+
+struct progress {
+	bool on;
+	const char *name;
+	uint64_t total;
+	struct timespec start, last;
+};
+
+static double now_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress_start(struct progress *p, const char *name, uint64_t total)
+{
+	p->on = total >= PROGRESS_MIN_SIZE && isatty(STDERR_FILENO);
+	p->name = name;
+	p->total = total;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->last.tv_sec = 0;
+	p->last.tv_nsec = 0;
+}
+
+static void progress_draw(struct progress *p, uint64_t done, bool final)
+{
+	struct timespec now;
+	double el, rate;
+	size_t len;
+	const char *name;
+
+	if (!p->on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!final && now_diff(&p->last, &now) < 0.2)
+		return;
+	p->last = now;
+	el = now_diff(&p->start, &now);
+	rate = el > 0 ? (double)done / (1024.0 * 1024.0) / el : 0.0;
+	name = p->name;
+	len = strlen(name);
+	if (len > 40)
+		name += len - 37;
+	fprintf(stderr, "\r%s%s %3u%% %8.1f/%.1f MiB %8.1f MiB/s\033[K", len > 40 ? "..." : "",
+		name, p->total ? (unsigned)(done * 100 / p->total) : 100u,
+		(double)done / (1024.0 * 1024.0), (double)p->total / (1024.0 * 1024.0), rate);
+	if (final)
+		fputc('\n', stderr);
+}
+
+/* Report a failure on @what and mark the exit status. */
+static void fail(struct cp_ctx *c, const char *what, int err)
+{
+	if (err == -EINTR && pcfs_interrupted) {
+		c->status = 1;	/* pcfs.c says "interrupted" once */
+		return;
+	}
+	pcfs_err(what, err);
+	c->status = 1;
+}
+
+static bool same_inode(const struct pcfs_loc *a, const struct stat *sa, const struct pcfs_loc *b,
+		       const struct stat *sb)
+{
+	if (!pcfs_loc_same_fs(a, b))
+		return false;
+	return sa->st_ino == sb->st_ino && (a->img || sa->st_dev == sb->st_dev);
+}
+
+static bool all_zero(const char *p, size_t n)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;	/* 8-aligned: see callers */
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		if (w[i])
+			return false;
+	for (i = n & ~(size_t)7; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/*
+ * Write @n bytes of @buf at @off; with @sparse, 4 KiB blocks of zeros are
+ * skipped (the destination was truncated, so they read back as zeros, and
+ * copy_data sets the final size).
+ */
+static int write_out(struct pcfs_file *out, const char *buf, size_t n, off_t off, bool sparse)
+{
+	const size_t blk = 4096;
+	size_t i = 0;
+
+	if (!sparse)
+		return pcfs_file_pwrite_all(out, buf, n, off);
+	while (i < n) {
+		size_t len = n - i < blk ? n - i : blk, j;
+		int err;
+
+		if (all_zero(buf + i, len)) {
+			i += len;
+			continue;
+		}
+		for (j = i + len; j < n; j += len) {
+			len = n - j < blk ? n - j : blk;
+			if (all_zero(buf + j, len))
+				break;
+		}
+		if (j > n)
+			j = n;
+		err = pcfs_file_pwrite_all(out, buf + i, j - i, off + (off_t)i);
+		if (err)
+			return err;
+		i = j;
+	}
+	return 0;
+}
+
+/* Copy [start, end) or up to EOF (*@eof set); *@pos is where it stopped. */
+static int copy_range(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *out, off_t start,
+		      off_t end, bool sparse, off_t *pos, bool *eof, struct progress *pr, int *side)
+{
+	off_t p = start;
+
+	*eof = false;
+	while (p < end) {
+		size_t want = CP_BUF_SIZE;
+		ssize_t n;
+		int err;
+
+		if (pcfs_interrupted)
+			return -EINTR;
+		if ((uint64_t)(end - p) < want)
+			want = (size_t)(end - p);
+		n = pcfs_file_pread(in, c->buf, want, p);
+		if (n < 0) {
+			*side = 0;
+			return (int)n;
+		}
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		err = write_out(out, c->buf, (size_t)n, p, sparse);
+		if (err) {
+			*side = 1;
+			return err;
+		}
+		p += n;
+		c->bytes += (uint64_t)n;
+		progress_draw(pr, (uint64_t)p, false);
+	}
+	*pos = p;
+	return 0;
+}
+
+/*
+ * Copy the data of open @in (@size bytes when opened) to open, empty @out
+ * and give @out its final size. A host source is walked by data extent
+ * (holes skipped); an image source is read sequentially to EOF, skipping
+ * blocks of zeros when @sparse. *@side says which file an error belongs to
+ * (0 source, 1 destination).
+ */
+static int copy_data(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *out, off_t size,
+		     bool sparse, struct progress *pr, int *side)
+{
+	off_t pos = 0, final = 0;
+	bool eof = false;
+	struct stat ost;
+	int err;
+
+	if (!in->loc->img) {
+		for (;;) {
+			off_t data, hole;
+
+			data = lseek(in->fd, pos, SEEK_DATA);
+			if (data < 0) {
+				if (errno == ENXIO)		/* only a hole is left */
+					break;
+				if (errno != EINVAL && errno != EOPNOTSUPP) {
+					*side = 0;
+					return -errno;
+				}
+				goto sequential;		/* no SEEK_DATA here */
+			}
+			hole = lseek(in->fd, data, SEEK_HOLE);
+			if (hole < 0) {
+				*side = 0;
+				return -errno;
+			}
+			err = copy_range(c, in, out, data, hole, false, &pos, &eof, pr, side);
+			if (err)
+				return err;
+			final = pos;
+			if (eof || pos >= size)
+				break;
+		}
+		if (!eof && final < size)
+			final = size;	/* a trailing hole */
+		goto set_size;
+	}
+sequential:
+	err = copy_range(c, in, out, 0, INT64_MAX, sparse, &final, &eof, pr, side);
+	if (err)
+		return err;
+set_size:
+	err = pcfs_file_fstat(out, &ost);
+	if (!err && ost.st_size != final)
+		err = pcfs_file_ftruncate(out, final);
+	if (err)
+		*side = 1;
+	return err;
+}
+
+static void preserve_attrs(struct cp_ctx *c, const struct pcfs_loc *dst, const struct stat *sst)
+{
+	bool link = S_ISLNK(sst->st_mode);
+	struct timespec ts[2];
+	int err;
+
+	if (link && dst->img)
+		return;		/* no lchown/lutimes in the public API */
+	if (dst->img || c->root) {
+		err = pcfs_loc_chown(dst, sst->st_uid, sst->st_gid);
+		if (err)
+			fail(c, dst->disp, err);
+	}
+	if (!link) {
+		/* after chown, which may clear the set-id bits */
+		err = pcfs_loc_chmod(dst, sst->st_mode & 07777);
+		if (err)
+			fail(c, dst->disp, err);
+	}
+	ts[0] = sst->st_atim;
+	ts[1] = sst->st_mtim;
+	err = pcfs_loc_utimens(dst, ts);
+	if (err && !(link && err == -EOPNOTSUPP))
+		fail(c, dst->disp, err);
+}
+
+static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+		      const struct pcfs_loc *dst)
+{
+	struct pcfs_file in, out;
+	struct progress pr;
+	struct stat dst_st, in_st;
+	int err, side = 0;
+	bool sparse;
+
+	err = pcfs_loc_stat(dst, &dst_st);
+	if (!err) {
+		if (S_ISDIR(dst_st.st_mode)) {
+			fail(c, dst->disp, -EISDIR);
+			return;
+		}
+		if (same_inode(src, sst, dst, &dst_st)) {
+			pcfs_msg(dst->disp, "'%s' and '%s' are the same file", src->disp, dst->disp);
+			c->status = 1;
+			return;
+		}
+	}
+	err = pcfs_file_open(&in, src, O_RDONLY, 0);
+	if (err) {
+		fail(c, src->disp, err);
+		return;
+	}
+	err = pcfs_file_fstat(&in, &in_st);
+	if (err) {
+		fail(c, src->disp, err);
+		goto out_close_in;
+	}
+	if (!src->img)
+		posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	err = pcfs_file_open(&out, dst, O_WRONLY | O_CREAT | O_TRUNC,
+			     in_st.st_mode & 0777 & ~pcfs_umask);
+	if (err) {
+		fail(c, dst->disp, err);
+		goto out_close_in;
+	}
+	progress_start(&pr, dst->disp, (uint64_t)in_st.st_size);
+	/* like cp --sparse=auto: look for zeros only if the source has holes */
+	sparse = src->img && (uint64_t)in_st.st_blocks * 512 < (uint64_t)in_st.st_size;
+	err = copy_data(c, &in, &out, in_st.st_size, sparse, &pr, &side);
+	if (err)
+		fail(c, side ? dst->disp : src->disp, err);
+	else
+		progress_draw(&pr, (uint64_t)in_st.st_size, true);
+	if (err && pr.on)
+		fputc('\n', stderr);
+	err = pcfs_file_close(&out);
+	if (err)
+		fail(c, dst->disp, err);
+	if (c->preserve)
+		preserve_attrs(c, dst, sst);
+	c->files++;
+out_close_in:
+	err = pcfs_file_close(&in);
+	if (err)
+		fail(c, src->disp, err);
+}
+
+static void copy_symlink(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+			 const struct pcfs_loc *dst)
+{
+	struct stat dst_st;
+	char *target;
+	int err;
+
+	err = pcfs_loc_readlink(src, &target);
+	if (err) {
+		fail(c, src->disp, err);
+		return;
+	}
+	err = pcfs_loc_lstat(dst, &dst_st);
+	if (!err) {
+		/* Replace an existing non-directory, as cp does for links. */
+		if (S_ISDIR(dst_st.st_mode)) {
+			pcfs_msg(dst->disp, "cannot overwrite directory with non-directory");
+			c->status = 1;
+			goto out_free;
+		}
+		if (same_inode(src, sst, dst, &dst_st)) {
+			pcfs_msg(dst->disp, "'%s' and '%s' are the same file", src->disp, dst->disp);
+			c->status = 1;
+			goto out_free;
+		}
+		err = pcfs_loc_unlink(dst);
+		if (err) {
+			fail(c, dst->disp, err);
+			goto out_free;
+		}
+	}
+	err = pcfs_loc_symlink(target, dst);
+	if (err) {
+		fail(c, dst->disp, err);
+		goto out_free;
+	}
+	c->links++;
+	if (c->preserve)
+		preserve_attrs(c, dst, sst);
+out_free:
+	free(target);
+}
+
+static void copy_entry(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+		       const struct pcfs_loc *dst, bool top);
+
+static void copy_dir(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+		     const struct pcfs_loc *dst, bool top)
+{
+	struct stat dst_st;
+	mode_t made_mode = 0;
+	bool created = false;
+	char **names;
+	size_t n, i;
+	int err;
+
+	if (!c->recursive) {
+		pcfs_msg(src->disp, "is a directory (not copied; use -r)");
+		c->status = 1;
+		return;
+	}
+	if (c->guard && c->guard_img == src->img &&
+	    sst->st_ino == c->guard_ino && (src->img || sst->st_dev == c->guard_dev)) {
+		pcfs_msg(src->disp, "cannot copy a directory into itself (skipped)");
+		c->status = 1;
+		return;
+	}
+	err = pcfs_loc_stat(dst, &dst_st);
+	if (err == -ENOENT) {
+		made_mode = (sst->st_mode & 0777 & ~pcfs_umask) | S_IRWXU;
+		err = pcfs_loc_mkdir(dst, made_mode);
+		if (!err)
+			err = pcfs_loc_stat(dst, &dst_st);
+		if (err) {
+			fail(c, dst->disp, err);
+			return;
+		}
+		created = true;
+		c->dirs++;
+	} else if (err) {
+		fail(c, dst->disp, err);
+		return;
+	} else if (!S_ISDIR(dst_st.st_mode)) {
+		pcfs_msg(dst->disp, "cannot overwrite non-directory with directory");
+		c->status = 1;
+		return;
+	}
+	if (top) {
+		c->guard = pcfs_loc_same_fs(src, dst);
+		c->guard_img = dst->img;
+		c->guard_dev = dst_st.st_dev;
+		c->guard_ino = dst_st.st_ino;
+	}
+
+	err = pcfs_loc_list(src, false, &names, &n);
+	if (err) {
+		fail(c, src->disp, err);
+		n = 0;
+		names = NULL;
+	}
+	for (i = 0; i < n && !pcfs_interrupted; i++) {
+		struct pcfs_loc cs, cd;
+		struct stat cst;
+
+		if (pcfs_loc_child(src, names[i], &cs)) {
+			fail(c, src->disp, -ENOMEM);
+			break;
+		}
+		if (pcfs_loc_child(dst, names[i], &cd)) {
+			pcfs_loc_free(&cs);
+			fail(c, dst->disp, -ENOMEM);
+			break;
+		}
+		err = pcfs_loc_lstat(&cs, &cst);
+		if (err)
+			fail(c, cs.disp, err);
+		else
+			copy_entry(c, &cs, &cst, &cd, false);
+		pcfs_loc_free(&cs);
+		pcfs_loc_free(&cd);
+	}
+	pcfs_free_names(names, n);
+	if (pcfs_interrupted)
+		c->status = 1;
+
+	if (c->preserve) {
+		preserve_attrs(c, dst, sst);
+	} else if (created && made_mode != (sst->st_mode & 0777 & ~pcfs_umask)) {
+		err = pcfs_loc_chmod(dst, sst->st_mode & 0777 & ~pcfs_umask);
+		if (err)
+			fail(c, dst->disp, err);
+	}
+}
+
+static void copy_entry(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+		       const struct pcfs_loc *dst, bool top)
+{
+	if (pcfs_interrupted) {
+		c->status = 1;
+		return;
+	}
+	if (S_ISDIR(sst->st_mode))
+		copy_dir(c, src, sst, dst, top);
+	else if (S_ISLNK(sst->st_mode))
+		copy_symlink(c, src, sst, dst);
+	else if (S_ISREG(sst->st_mode))
+		copy_file(c, src, sst, dst);
+	else {
+		pcfs_msg(src->disp, "not copied: special file (device, FIFO or socket)");
+		c->status = 1;
+	}
+}
+
+/* Is image path @inner equal to or below @outer? */
+static bool image_path_within(const char *inner, const char *outer)
+{
+	size_t ol = strlen(outer);
+
+	if (!strcmp(outer, "/"))
+		return true;
+	return !strncmp(inner, outer, ol) && (inner[ol] == '\0' || inner[ol] == '/');
+}
+
+static void copy_top(struct cp_ctx *c, const struct pcfs_loc *src, const struct pcfs_loc *dst)
+{
+	struct stat st;
+	int err;
+
+	c->guard = false;
+	err = c->recursive ? pcfs_loc_lstat(src, &st) : pcfs_loc_stat(src, &st);
+	if (err) {
+		fail(c, src->disp, err);
+		return;
+	}
+	if (S_ISDIR(st.st_mode) && c->recursive && src->img && src->img == dst->img &&
+	    image_path_within(dst->path, src->path)) {
+		pcfs_msg(src->disp, "cannot copy a directory into itself, '%s'", dst->disp);
+		c->status = 1;
+		return;
+	}
+	copy_entry(c, src, &st, dst, true);
+}
+
+/* Is @base a name that means "the directory itself" ("/", ".")? */
+static bool copies_contents(const char *base)
+{
+	return !strcmp(base, "/") || !strcmp(base, ".") || !*base;
+}
+
+int pcfs_cmd_cp(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "preserve", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cp_ctx c = { .root = geteuid() == 0 };
+	struct timespec t0, t1;
+	struct pcfs_loc *locs, *dst;
+	struct stat dst_st;
+	bool dst_is_dir;
+	int opt, nsrc, i, err;
+
+	while ((opt = getopt_long(argc, argv, "rRpa", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': case 'R':
+			c.recursive = true;
+			break;
+		case 'p':
+			c.preserve = true;
+			break;
+		case 'a':
+			c.recursive = c.preserve = true;
+			break;
+		default:
+			pcfs_usage_err("cp [-r] [-p] SRC... DST");
+			return 1;
+		}
+	}
+	nsrc = argc - optind - 1;
+	if (nsrc < 1) {
+		pcfs_usage_err(nsrc < 0 ? "cp: missing file operand" :
+			       "cp: missing destination after '%s'", argv[argc - 1]);
+		return 1;
+	}
+	locs = calloc((size_t)nsrc + 1, sizeof(*locs));
+	if (posix_memalign((void **)&c.buf, 4096, CP_BUF_SIZE) || !locs) {
+		pcfs_err("cp", -ENOMEM);
+		free(locs);
+		return 1;
+	}
+	for (i = 0; i <= nsrc; i++) {
+		err = pcfs_parse_operand(argv[optind + i], false, &locs[i]);
+		if (err) {
+			pcfs_err(argv[optind + i], err);
+			c.status = 1;
+			goto out_free;
+		}
+	}
+	dst = &locs[nsrc];
+
+	/* Mount the destination read-write first, then sources read-only. */
+	if (dst->img && pcfs_mount_image(dst->img, true)) {
+		c.status = 1;
+		goto out_free;
+	}
+	for (i = 0; i < nsrc; i++)
+		if (locs[i].img && !locs[i].img->m && pcfs_mount_image(locs[i].img, false))
+			c.status = 1;
+
+	err = pcfs_loc_stat(dst, &dst_st);
+	dst_is_dir = !err && S_ISDIR(dst_st.st_mode);
+	if (err && err != -ENOENT) {
+		pcfs_err(dst->disp, err);
+		c.status = 1;
+		goto out_free;
+	}
+	if (nsrc > 1 && !dst_is_dir) {
+		pcfs_msg(dst->disp, "target is not a directory");
+		c.status = 1;
+		goto out_free;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < nsrc && !pcfs_interrupted; i++) {
+		struct pcfs_loc *src = &locs[i], target;
+		char *base;
+
+		if (src->img && !src->img->m)
+			continue;	/* mount failure already reported */
+		if (!dst_is_dir) {
+			copy_top(&c, src, dst);
+			continue;
+		}
+		base = pcfs_basename(src->path);
+		if (!base) {
+			fail(&c, src->disp, -ENOMEM);
+			continue;
+		}
+		if (copies_contents(base)) {
+			copy_top(&c, src, dst);
+		} else if (pcfs_loc_child(dst, base, &target)) {
+			fail(&c, dst->disp, -ENOMEM);
+		} else {
+			copy_top(&c, src, &target);
+			pcfs_loc_free(&target);
+		}
+		free(base);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (pcfs_opt.stats) {
+		double el = now_diff(&t0, &t1);
+
+		fprintf(stderr,
+			"pcfs: cp: %llu files (%.1f MiB), %llu directories, %llu symlinks "
+			"copied in %.2f s (%.1f MiB/s, before unmount)\n",
+			(unsigned long long)c.files, (double)c.bytes / (1024.0 * 1024.0),
+			(unsigned long long)c.dirs, (unsigned long long)c.links, el,
+			el > 0 ? (double)c.bytes / (1024.0 * 1024.0) / el : 0.0);
+	}
+out_free:
+	for (i = 0; i <= nsrc; i++)
+		pcfs_loc_free(&locs[i]);
+	free(locs);
+	free(c.buf);
+	return c.status;
+}

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tools/pcfs/pcfs.c - the pcfs command line: global options, dispatch,
+ * mounting images and unmounting them (with --stats).
+ *
+ * Every image named by an invocation is mounted once, when a command first
+ * needs it: read-only for commands that only read (ls, cat, stat, df, the
+ * source side of cp), read-write otherwise. All images are unmounted at the
+ * end, whatever happened; pc_umount is where cached writes reach the disk,
+ * so its error is reported ("write back failed") and makes the exit status 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcfs.h"
+
+struct pcfs_options pcfs_opt;
+volatile sig_atomic_t pcfs_interrupted;
+mode_t pcfs_umask;
+
+extern struct pcfs_image *pcfs_images;	/* loc.c */
+
+/* pc_mount_opts.cache_size 0 means this (pagecache.h). */
+#define PCFS_DEFAULT_CACHE	(256ull << 20)
+
+#ifndef PCFS_VERSION
+#define PCFS_VERSION "unknown"
+#endif
+
+static const char usage_text[] =
+	"Usage: pcfs [OPTION]... COMMAND [ARG]...\n"
+	"Copy files in and out of ext2/3/4 images through the pagecache library.\n"
+	"\n"
+	"Commands (IMAGE is an image file or block device, PATH a path inside it):\n"
+	"  ls [-l] [-a] IMAGE[:PATH]...     list a directory (or show a file)\n"
+	"  cat IMAGE:PATH...                write files to standard output\n"
+	"  cp [-r] [-p] SRC... DST          copy; each of SRC, DST is a host path or\n"
+	"                                   IMAGE:PATH; into DST if it is a directory\n"
+	"  mkdir [-p] IMAGE:PATH...         make directories\n"
+	"  rm [-r] IMAGE:PATH...            remove files (-r: directories too)\n"
+	"  mv IMAGE:SRC IMAGE:DST           rename (into DST if it is a directory)\n"
+	"  stat IMAGE:PATH...               show inode details\n"
+	"  truncate -s SIZE IMAGE:PATH...   set the size (creates missing files)\n"
+	"  ln -s TARGET IMAGE:PATH          make a symbolic link\n"
+	"  df IMAGE...                      show free space (1K blocks) and inodes\n"
+	"\n"
+	"Options:\n"
+	"  --cache-size=SIZE   page cache size (K/M/G suffixes; default 256M)\n"
+	"  --engine=ENGINE     block I/O engine: auto (default), uring or pread\n"
+	"  --stats             print cache and I/O statistics to stderr at the end\n"
+	"  --ro                mount every image read-only\n"
+	"  -h, --help          show this help\n"
+	"  --version           show the version\n"
+	"\n"
+	"Exit status: 0 on success, 1 if anything failed (including write-back\n"
+	"at unmount). See docs/pcfs.md.\n";
+
+void pcfs_err(const char *what, int err)
+{
+	if (err > 0)
+		err = -err;
+	fprintf(stderr, "pcfs: %s: %s\n", what, strerror(-err));
+}
+
+void pcfs_msg(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pcfs: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void pcfs_usage_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pcfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'pcfs --help' for more information.\n", stderr);
+}
+
+static const char *engine_names[] = { "auto", "uring", "pread" };
+
+int pcfs_mount_image(struct pcfs_image *img, bool rw)
+{
+	struct pc_mount_opts opts = {
+		.cache = NULL,
+		.cache_size = pcfs_opt.cache_size,
+		.engine = pcfs_opt.engine,
+		.no_direct = pcfs_opt.no_direct,
+		.ra_kb = pcfs_opt.ra_kb,
+	};
+	int err;
+
+	if (pcfs_opt.ro)
+		rw = false;
+	if (img->m) {
+		if (img->rw || !rw)
+			return 0;
+		/* Read-only mount, nothing open on it yet: remount read-write. */
+		err = pc_umount(img->m);
+		img->m = NULL;
+		if (err) {
+			pcfs_err(img->name, err);
+			return err;
+		}
+	}
+	opts.readonly = !rw;
+	err = pc_mount("ext4", img->name, &opts, &img->m);
+	if (err) {
+		const char *why = pc_mount_error();
+
+		img->m = NULL;
+		/* The library's message may start with the image name too. */
+		if (why && !strncmp(why, img->name, strlen(img->name)) &&
+		    !strncmp(why + strlen(img->name), ": ", 2))
+			why += strlen(img->name) + 2;
+		if (why && *why)
+			fprintf(stderr, "pcfs: %s: %s (%s)\n", img->name, strerror(-err), why);
+		else
+			pcfs_err(img->name, err);
+		return err;
+	}
+	img->rw = rw;
+	if (pcfs_opt.fault) {
+		err = pc_mount_inject_write_fault(img->m, pcfs_opt.fault_nth, pcfs_opt.fault_count);
+		if (err) {
+			pcfs_msg(img->name, "--fault-write: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+static void print_bios(const char *label, uint64_t bios, uint64_t bytes)
+{
+	fprintf(stderr, "  %-20s %" PRIu64, label, bios);
+	if (bios)
+		fprintf(stderr, " (avg %.1f KiB, %.1f MiB in all)", (double)bytes / bios / 1024.0,
+			mib(bytes));
+	fputc('\n', stderr);
+}
+
+/*
+ * The statistics are read after pc_sync (so the pages written by the final
+ * write-back are counted) and before pc_umount (which frees the mount).
+ */
+static void print_stats(struct pcfs_image *img)
+{
+	struct pc_mount_stats st;
+	uint64_t lookups;
+
+	memset(&st, 0, sizeof(st));
+	pc_mount_get_stats(img->m, &st);
+	lookups = st.hits + st.misses;
+	fprintf(stderr, "pcfs: statistics for %s (%s, after sync)\n", img->name,
+		img->rw ? "read-write" : "read-only");
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "cache hits", st.hits);
+	fprintf(stderr, "  %-20s %" PRIu64, "cache misses", st.misses);
+	if (lookups)
+		fprintf(stderr, " (hit rate %.1f%%)", 100.0 * (double)st.hits / (double)lookups);
+	fputc('\n', stderr);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "readahead pages", st.readahead_pages);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "pages written back", st.pages_written);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "evictions", st.evictions);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "dirty throttles", st.dirty_throttled);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "allocation waits", st.alloc_waits);
+	print_bios("read bios", st.read_bios, st.read_bytes);
+	print_bios("write bios", st.write_bios, st.write_bytes);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "flushes", st.flushes);
+	fprintf(stderr, "  %-20s %" PRIu64 "\n", "I/O errors", st.io_errors);
+	fprintf(stderr, "  %-20s %.1f MiB of %.1f MiB\n", "peak cache use", mib(st.peak_pages * 4096),
+		mib(pcfs_opt.cache_size ? pcfs_opt.cache_size : PCFS_DEFAULT_CACHE));
+	fprintf(stderr, "  %-20s %" PRIu64 " (%.1f MiB)\n", "pages cached", st.cache_pages,
+		mib(st.cache_pages * 4096));
+	fprintf(stderr, "  %-20s %s\n", "engine", st.engine ? st.engine : "none");
+	fprintf(stderr, "  %-20s %s", "O_DIRECT", st.direct ? "on" : "off");
+	if (st.direct_note && *st.direct_note)
+		fprintf(stderr, " (%s)", st.direct_note);
+	fputc('\n', stderr);
+}
+
+/*
+ * Unmount every mounted image; returns 1 if any write-back failed.
+ *
+ * A read-write mount is first synced (pc_sync), and then its I/O error
+ * counter is checked as well as pc_sync's and pc_umount's return values:
+ * a write bio that failed is a failed copy even if no call returned the
+ * error, so pcfs never exits 0 with data missing from the disk.
+ */
+static int umount_all(void)
+{
+	struct pcfs_image *img, *next;
+	int status = 0;
+
+	for (img = pcfs_images; img; img = next) {
+		next = img->next;
+		if (img->m) {
+			struct pc_mount_stats st;
+			int err = 0, uerr;
+
+			if (img->rw) {
+				err = pc_sync(img->m);
+				memset(&st, 0, sizeof(st));
+				pc_mount_get_stats(img->m, &st);
+				if (!err && st.io_errors)
+					err = -EIO;
+			}
+			if (pcfs_opt.stats)
+				print_stats(img);
+			uerr = pc_umount(img->m);
+			img->m = NULL;
+			if (!err)
+				err = uerr;
+			if (err) {
+				fprintf(stderr, "pcfs: %s: write back failed: %s\n", img->name,
+					strerror(-err));
+				status = 1;
+			}
+		}
+		free(img->name);
+		free(img);
+	}
+	pcfs_images = NULL;
+	return status;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	pcfs_interrupted = 1;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "ls", pcfs_cmd_ls },		{ "cat", pcfs_cmd_cat },
+	{ "cp", pcfs_cmd_cp },		{ "mkdir", pcfs_cmd_mkdir },
+	{ "rm", pcfs_cmd_rm },		{ "mv", pcfs_cmd_mv },
+	{ "stat", pcfs_cmd_stat },	{ "truncate", pcfs_cmd_truncate },
+	{ "ln", pcfs_cmd_ln },		{ "df", pcfs_cmd_df },
+};
+
+enum {
+	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,
+	OPT_RA, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "ro", no_argument, NULL, OPT_RO },
+	{ "fault-write", required_argument, NULL, OPT_FAULT_WRITE },	/* testing */
+	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },		/* testing */
+	{ "ra", required_argument, NULL, OPT_RA },			/* testing */
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* N or N:COUNT, both positive decimal. */
+static int parse_fault(const char *s)
+{
+	char *end;
+	unsigned long nth, count = 1;
+
+	errno = 0;
+	nth = strtoul(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (*end == ':') {
+		const char *c = end + 1;
+
+		count = strtoul(c, &end, 10);
+		if (errno || end == c || *c == '-' || count == 0)
+			return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	pcfs_opt.fault = true;
+	pcfs_opt.fault_nth = nth;
+	pcfs_opt.fault_count = count;
+	return 0;
+}
+
+static int parse_global(int argc, char **argv)
+{
+	uint64_t v;
+	int c, i;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CACHE_SIZE:
+			if (pcfs_parse_size(optarg, &v) || v == 0 || v > SIZE_MAX) {
+				pcfs_usage_err("invalid cache size '%s'", optarg);
+				return -1;
+			}
+			pcfs_opt.cache_size = (size_t)v;
+			break;
+		case OPT_ENGINE:
+			for (i = 0; i < 3; i++)
+				if (!strcmp(optarg, engine_names[i]))
+					break;
+			if (i == 3) {
+				pcfs_usage_err("invalid engine '%s' (auto, uring or pread)", optarg);
+				return -1;
+			}
+			pcfs_opt.engine = i;
+			break;
+		case OPT_STATS:
+			pcfs_opt.stats = true;
+			break;
+		case OPT_RO:
+			pcfs_opt.ro = true;
+			break;
+		case OPT_FAULT_WRITE:
+			if (parse_fault(optarg)) {
+				pcfs_usage_err("invalid --fault-write '%s' (N[:COUNT])", optarg);
+				return -1;
+			}
+			break;
+		case OPT_NO_DIRECT:
+			pcfs_opt.no_direct = true;
+			break;
+		case OPT_RA:
+			if (pcfs_parse_size(optarg, &v) || v > UINT32_MAX) {
+				pcfs_usage_err("invalid readahead '%s' (KiB)", optarg);
+				return -1;
+			}
+			pcfs_opt.ra_kb = (unsigned)v;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case OPT_VERSION:
+			puts("pcfs (pagecache) " PCFS_VERSION);
+			return 1;
+		default:
+			if (optopt && optopt < 256)
+				pcfs_usage_err("invalid option -- '%c'", optopt);
+			else
+				pcfs_usage_err("unrecognized option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	const char *name;
+	size_t i;
+	int ret, status;
+
+	pcfs_umask = umask(0);
+	umask(pcfs_umask);
+
+	ret = parse_global(argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	if (optind >= argc) {
+		pcfs_usage_err("missing command");
+		return 1;
+	}
+	name = argv[optind];
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		pcfs_usage_err("unknown command '%s'", name);
+		return 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe must not kill us with images mounted: EPIPE instead. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	/* The command parses its own options from argv[optind...]. */
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* glibc: reinitialise getopt */
+	opterr = 1;
+	status = commands[i].fn(argc, argv);
+
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno != EPIPE)	/* the reader went away: quietly */
+			pcfs_err("standard output", errno ? -errno : -EIO);
+		status = 1;
+	}
+	if (umount_all())
+		status = 1;
+	if (pcfs_interrupted) {
+		fputs("pcfs: interrupted\n", stderr);
+		status = 1;
+	}
+	return status;
+}

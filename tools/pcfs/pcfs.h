@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tools/pcfs/pcfs.h - shared declarations of the pcfs command line.
+ *
+ * pcfs is a client of the public API only (pagecache/pagecache.h) and libc.
+ * Files:
+ *   pcfs.c  - main: global options, command dispatch, the table of mounted
+ *             images, --stats and unmount (where write-back errors surface);
+ *   loc.c   - operands ("IMAGE:PATH" or a host path) and the handful of
+ *             file operations that work on either side;
+ *   cp.c    - cp;
+ *   cmds.c  - ls, cat, stat, df, mkdir, rm, mv, truncate, ln.
+ *
+ * Error convention: every helper returns 0 (or a count) or a negative errno,
+ * like the library. Commands print one line per failure
+ * ("pcfs: <operand>: <strerror>") and return 0 or 1 (the exit status).
+ */
+#ifndef PCFS_H
+#define PCFS_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <pagecache/pagecache.h>
+
+/* Global options (before the command). */
+struct pcfs_options {
+	size_t cache_size;		/* bytes; 0: library default (256 MiB) */
+	int engine;			/* 0 auto, 1 uring, 2 pread */
+	bool stats;			/* --stats: print mount statistics to stderr */
+	bool ro;			/* --ro: mount every image read-only */
+	bool no_direct;			/* --no-direct (testing) */
+	unsigned ra_kb;			/* --ra=KB (testing); 0: default */
+	bool fault;			/* --fault-write=N[:COUNT] given (testing) */
+	unsigned long fault_nth, fault_count;
+};
+extern struct pcfs_options pcfs_opt;
+
+/* Set by SIGINT/SIGTERM; long loops stop with -EINTR, then pcfs unmounts. */
+extern volatile sig_atomic_t pcfs_interrupted;
+
+/* The process umask, read once at start (new files get mode & ~umask). */
+extern mode_t pcfs_umask;
+
+/*
+ * struct pcfs_image - one image named on the command line. Images are
+ * identified by (st_dev, st_ino) so two spellings of one file share a mount.
+ * @name: as first spelled by the user (used in messages), owned.
+ * @m:    NULL until pcfs_mount_image(); unmounted by pcfs_umount_all().
+ * @rw:   mounted read-write.
+ */
+struct pcfs_image {
+	char *name;
+	dev_t dev;
+	ino_t ino;
+	struct pc_mount *m;
+	bool rw;
+	struct pcfs_image *next;
+};
+
+/*
+ * struct pcfs_loc - an operand or a path under one.
+ * @img:  the image, or NULL for a host path.
+ * @path: the host path, or the absolute path inside the image ("/a/b",
+ *        "/" for the root, no trailing '/'). Owned.
+ * @disp: what messages print: the host path or "IMAGE:PATH". Owned.
+ */
+struct pcfs_loc {
+	struct pcfs_image *img;
+	char *path;
+	char *disp;
+};
+
+/* ---- pcfs.c ---- */
+
+/* Print "pcfs: @what: strerror(-@err)" to stderr. */
+void pcfs_err(const char *what, int err);
+/* Print "pcfs: @what: <formatted message>" to stderr. */
+void pcfs_msg(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "pcfs: <formatted message>" and the usage hint; for bad usage. */
+void pcfs_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * pcfs_mount_image - make sure @img is mounted, read-write if @rw (unless
+ * --ro, which always mounts read-only). A read-only mount is remounted
+ * read-write on demand (callers mount before opening any file). Prints the
+ * failure itself. Returns 0 or -errno.
+ */
+int pcfs_mount_image(struct pcfs_image *img, bool rw);
+
+/* ---- loc.c ---- */
+
+/*
+ * pcfs_parse_operand - split @arg into image and path. @arg is IMAGE:PATH
+ * when some prefix of it that ends just before a ':' names an existing
+ * regular file or block device (the shortest such prefix wins); otherwise
+ * it is a host path. With @bare_image, an @arg that itself names an
+ * existing regular file or block device is IMAGE:/ (ls, df).
+ * Fills *@loc (free with pcfs_loc_free). Returns 0 or -ENOMEM.
+ */
+int pcfs_parse_operand(const char *arg, bool bare_image, struct pcfs_loc *loc);
+/* As pcfs_parse_operand, but the operand must be an image path: prints
+ * "pcfs: ARG: not IMAGE:PATH ..." and returns -EINVAL otherwise. */
+int pcfs_parse_image_operand(const char *arg, bool bare_image, struct pcfs_loc *loc);
+void pcfs_loc_free(struct pcfs_loc *loc);
+/* *@child = @parent joined with @name (a single component). 0 or -ENOMEM. */
+int pcfs_loc_child(const struct pcfs_loc *parent, const char *name, struct pcfs_loc *child);
+/* The last component of @path ("/" for the root), trailing '/' ignored;
+ * returns a pointer into a static buffer-free copy: caller frees. NULL on ENOMEM. */
+char *pcfs_basename(const char *path);
+/* Parent path of an image path ("/a/b" -> "/a", "/a" -> "/"); caller frees. */
+char *pcfs_dirname(const char *path);
+/* Both on the same side (the same image, or both on the host). */
+bool pcfs_loc_same_fs(const struct pcfs_loc *a, const struct pcfs_loc *b);
+
+/* Operations on either side; 0 (or a count) or -errno. */
+int pcfs_loc_stat(const struct pcfs_loc *loc, struct stat *st);	/* follows symlinks */
+int pcfs_loc_lstat(const struct pcfs_loc *loc, struct stat *st);
+int pcfs_loc_mkdir(const struct pcfs_loc *loc, mode_t mode);
+int pcfs_loc_rmdir(const struct pcfs_loc *loc);
+int pcfs_loc_unlink(const struct pcfs_loc *loc);
+int pcfs_loc_symlink(const char *target, const struct pcfs_loc *loc);
+/* Reads the target into a malloc'ed NUL-terminated string *@out. */
+int pcfs_loc_readlink(const struct pcfs_loc *loc, char **out);
+int pcfs_loc_chmod(const struct pcfs_loc *loc, mode_t mode);
+/* Does not follow a final symlink on the host (lchown); images: see cp.c. */
+int pcfs_loc_chown(const struct pcfs_loc *loc, uid_t uid, gid_t gid);
+/* Sets atime/mtime; does not follow a final symlink on the host. */
+int pcfs_loc_utimens(const struct pcfs_loc *loc, const struct timespec ts[2]);
+/*
+ * pcfs_loc_list - the names in directory @loc, sorted by strcmp, "." and
+ * ".." only if @dots. *@names is a malloc'ed array of malloc'ed strings;
+ * free with pcfs_free_names.
+ */
+int pcfs_loc_list(const struct pcfs_loc *loc, bool dots, char ***names, size_t *count);
+void pcfs_free_names(char **names, size_t count);
+
+/* An open file on either side. */
+struct pcfs_file {
+	const struct pcfs_loc *loc;
+	int fd;			/* host fd or pc_ fd */
+};
+/* @flags: O_RDONLY, or O_WRONLY|O_CREAT|O_TRUNC (and O_NOFOLLOW etc.). */
+int pcfs_file_open(struct pcfs_file *f, const struct pcfs_loc *loc, int flags, mode_t mode);
+ssize_t pcfs_file_pread(struct pcfs_file *f, void *buf, size_t count, off_t off);
+/* Writes all of @count (loops over short writes). Returns 0 or -errno
+ * (-EIO if the write makes no progress). */
+int pcfs_file_pwrite_all(struct pcfs_file *f, const void *buf, size_t count, off_t off);
+int pcfs_file_ftruncate(struct pcfs_file *f, off_t len);
+int pcfs_file_fstat(struct pcfs_file *f, struct stat *st);
+int pcfs_file_close(struct pcfs_file *f);
+
+/* Parse SIZE: digits with an optional K, M, G, T suffix (powers of 1024;
+ * "KiB", "k", "KB" also accepted). 0 and *@out, or -EINVAL. */
+int pcfs_parse_size(const char *s, uint64_t *out);
+
+/* ---- commands: each returns the exit status (0 or 1) ---- */
+int pcfs_cmd_ls(int argc, char **argv);
+int pcfs_cmd_cat(int argc, char **argv);
+int pcfs_cmd_cp(int argc, char **argv);
+int pcfs_cmd_mkdir(int argc, char **argv);
+int pcfs_cmd_rm(int argc, char **argv);
+int pcfs_cmd_mv(int argc, char **argv);
+int pcfs_cmd_stat(int argc, char **argv);
+int pcfs_cmd_truncate(int argc, char **argv);
+int pcfs_cmd_ln(int argc, char **argv);
+int pcfs_cmd_df(int argc, char **argv);
+
+#endif /* PCFS_H */
