@@ -57,9 +57,11 @@ PC_EXPORT int pc_errseq_check_and_advance(pc_errseq_t *eseq, uint32_t *since)
 		return 0;
 	}
 	new = old | ERRSEQ_SEEN;
-	if (new != old)
-		atomic_compare_exchange_strong(eseq, &old, new);
+	if (new != old) {
+		uint32_t expected = old;	/* a failed CAS must not change what we report */
+		atomic_compare_exchange_strong(eseq, &expected, new);
+	}
 	/* Whether or not we set SEEN, report the error of the value read. */
 	*since = new;
-	return (old & ERRSEQ_MASK) ? -(int)(old & ERRSEQ_MASK) : 0;
+	return (new & ERRSEQ_MASK) ? -(int)(new & ERRSEQ_MASK) : 0;
 }

@@ -170,11 +170,18 @@ PC_EXPORT struct pc_page *pc_page_alloc(struct pc_cache *c, unsigned gfp)
 	for (;;) {
 		long dirty = 0, freed;
 
-		/* Direct reclaim: drop clean pages, a batch at a time. */
-		freed = pc_shrink_lists(c, 32, &dirty);
-		pg = take_free(c, memalloc);
-		if (pg)
-			return pg;
+		/* Direct reclaim: drop clean pages, a batch at a time, a few
+		 * batches before considering sleeping. */
+		freed = 0;
+		for (int pass = 0; pass < 8; pass++) {
+			long f = pc_shrink_lists(c, 64, &dirty);
+			freed += f;
+			pg = take_free(c, memalloc);
+			if (pg)
+				return pg;
+			if (!f && pass >= 2)
+				break;
+		}
 		if (gfp & PC_GFP_NORETRY)
 			return NULL;
 

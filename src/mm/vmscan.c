@@ -118,13 +118,13 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 	while (n_iso < nr && scanned < nr * 8 && !pc_list_empty(&c->inactive)) {
 		struct pc_page *pg = pc_list_last_entry(&c->inactive, struct pc_page, lru);
 		scanned++;
-		if (TestClearPageReferenced(pg)) {
-			pc_list_move(&pg->lru, &c->active);
-			SetPageActive(pg);
-			c->nr_inactive--;
-			c->nr_active++;
-			continue;
-		}
+		/*
+		 * As in the kernel's page_check_references() for unmapped page
+		 * cache: one reference is not a reason to keep an inactive
+		 * page (a streaming reader touches every page once); a second
+		 * touch already moved it to the active list.
+		 */
+		ClearPageReferenced(pg);
 		if (PageDirty(pg) || PageWriteback(pg) || PageLocked(pg) ||
 		    !pc_page_get_speculative(pg)) {
 			if (PageDirty(pg) || PageWriteback(pg)) {

@@ -635,6 +635,27 @@ static int mpage_confused(struct mpage_data *mpd, struct pc_page *page,
 	struct pc_address_space *mapping = page->mapping;
 	int ret;
 
+	/*
+	 * Background writeback and a page whose blocks are still delayed
+	 * (dirtied after the filesystem mapped this pass's delayed runs):
+	 * leave it dirty for the next pass, which maps it with its
+	 * neighbours in one long run, instead of writing it block by block
+	 * and cutting the bio being built.
+	 */
+	if (wbc->sync_mode == PC_WB_SYNC_NONE && pc_page_has_buffers(page)) {
+		struct pc_buffer_head *head = pc_page_buffers(page), *bh = head;
+		bool delayed = false;
+		do {
+			delayed |= buffer_delay(bh);
+			bh = bh->b_this_page;
+		} while (bh != head);
+		if (delayed) {
+			wbc->pages_skipped++;
+			pc___set_page_dirty_nobuffers(page);
+			pc_unlock_page(page);
+			return 0;
+		}
+	}
 	if (mpd->bio)
 		mpd->bio = mpage_bio_submit(mpd->bio);
 	mpage_unplug(mpd->plug);

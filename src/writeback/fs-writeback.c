@@ -215,6 +215,19 @@ static bool over_bground(struct pc_backing_dev *bdi)
 	return pc_cache_nr_dirty(bdi->cache) > bg;
 }
 
+/*
+ * Background writeback, once started, goes on until the dirty count is
+ * down to half the background threshold: writing in large batches is what
+ * lets mpage build large bios, instead of chasing the writer a few pages
+ * at a time.
+ */
+static bool over_bground_low(struct pc_backing_dev *bdi)
+{
+	long bg, hard;
+	pc_cache_dirty_limits(bdi->cache, &bg, &hard);
+	return pc_cache_nr_dirty(bdi->cache) > bg / 2;
+}
+
 /* Oldest inode if it should be written now, referenced; list_lock held. */
 static struct pc_inode *pick_inode(struct pc_backing_dev *bdi, bool all, unsigned long long now,
 				   unsigned expire)
@@ -240,10 +253,11 @@ static void wb_writeback(struct pc_backing_dev *bdi, long work)
 {
 	unsigned expire = pc_cache_dirty_expire_ms(bdi->cache);
 	int rounds = 0;
+	bool background = over_bground(bdi);
 
 	for (;;) {
 		unsigned long long now = pc_now_ms();
-		bool bg = over_bground(bdi);
+		bool bg = background && over_bground_low(bdi);
 		bool all = bg || work > 0;
 		struct pc_inode *inode;
 		struct pc_writeback_control wbc = {
@@ -368,7 +382,9 @@ PC_EXPORT void pc_bdi_destroy(struct pc_backing_dev *bdi)
 PC_EXPORT void pc_bdi_wakeup(struct pc_backing_dev *bdi, long nr_pages)
 {
 	pthread_mutex_lock(&bdi->list_lock);
-	bdi->work_pages += nr_pages > 0 ? nr_pages : 1;
+	/* nr_pages 0: only "look at the background threshold". */
+	if (nr_pages > 0)
+		bdi->work_pages += nr_pages;
 	pthread_cond_signal(&bdi->wake);
 	pthread_mutex_unlock(&bdi->list_lock);
 }

@@ -62,7 +62,7 @@ PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_w
 		range_whole = wbc->range_start == 0 && wbc->range_end == LLONG_MAX;
 		cycled = true;
 	}
-	tag = (0) ? PC_TAG_TOWRITE
+	tag = (wbc->sync_mode == PC_WB_SYNC_ALL || wbc->tagged_writepages) ? PC_TAG_TOWRITE
 									   : PC_TAG_DIRTY;
 retry:
 	/*
@@ -225,7 +225,6 @@ PC_EXPORT void pc_balance_dirty_pages_ratelimited(struct pc_address_space *mappi
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		bdi->work_pages += 1;
 		pthread_cond_signal(&bdi->wake);
 		pthread_cond_timedwait(&bdi->progress, &bdi->list_lock, &ts);
 	}
