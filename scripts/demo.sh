@@ -30,6 +30,17 @@ IMG=$BUILD/demo.img
 PCFS=$BUILD/tools/pcfs/pcfs
 export PATH="$PATH:/usr/sbin:/sbin"
 
+# Under sudo, give the build directory back to the invoking user at the end
+# (so that a later "bash scripts/test.sh" as that user can use it).
+TMP=
+cleanup() {
+	[ -z "$TMP" ] || rm -rf "$TMP"
+	if [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ] && [ -d "$BUILD" ]; then
+		chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$BUILD" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'demo: FAILED: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -95,7 +106,6 @@ t1=$(now)
 
 # ---- 5. read back through pcfs -------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pcfs-demo.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 
 step "reading /doc back through pcfs and comparing"
 echo "+ $PCFS cp -r $IMG:/doc $TMP/pcfs"

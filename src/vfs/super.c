@@ -172,6 +172,11 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 		goto out_put_super;
 	}
 
+	/* Writeback errors are reported by pc_sync/pc_umount from here on. */
+	m->sb.s_wb_err_since = pc_errseq_sample(&m->sb.s_wb_err);
+	if (m->sb.s_bdev)
+		m->bd_wb_err_since = pc_errseq_sample(&m->sb.s_bdev->bd_mapping.wb_err);
+
 	err = pc_iget(&m->sb, m->sb.s_root_ino, &m->sb.s_root);
 	if (err) {
 		pc_vfs_set_mount_error("%s: cannot read the root directory (inode %llu): %s",
@@ -206,7 +211,7 @@ out_free_mount:
 PC_EXPORT int pc_sync(struct pc_mount *m)
 {
 	struct pc_super_block *sb;
-	int err, err2 = 0;
+	int err, err2 = 0, err3;
 
 	if (!m)
 		return -EINVAL;
@@ -216,7 +221,17 @@ PC_EXPORT int pc_sync(struct pc_mount *m)
 	err = pc_sync_inodes_sb(sb);
 	if (sb->s_op->sync_fs)
 		err2 = sb->s_op->sync_fs(sb, 1);
-	return err ? err : err2;
+	/*
+	 * Data written back earlier by the flusher may have failed: such
+	 * errors live only in the errseq counters. Report each once here, so
+	 * sync and unmount never claim success for data that did not reach
+	 * the disk (syncfs semantics).
+	 */
+	err3 = pc_errseq_check_and_advance(&sb->s_wb_err, &sb->s_wb_err_since);
+	if (sb->s_bdev && !err3)
+		err3 = pc_errseq_check_and_advance(&sb->s_bdev->bd_mapping.wb_err,
+						   &m->bd_wb_err_since);
+	return err ? err : err2 ? err2 : err3;
 }
 
 PC_EXPORT int pc_umount(struct pc_mount *m)

@@ -49,6 +49,7 @@ struct pc_mount {
 	pthread_mutex_t dirs_lock;	/* @dirs */
 	struct pc_list_head dirs;	/* open struct pc_dir, released at unmount */
 	char fstype[16];
+	uint32_t bd_wb_err_since;	/* pc_sync's cursor into the bdev mapping's errseq */
 };
 
 static inline struct pc_mount *pc_sb_mount(struct pc_super_block *sb)

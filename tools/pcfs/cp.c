@@ -337,12 +337,13 @@ static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct
 		progress_draw(&pr, (uint64_t)in_st.st_size, true);
 	if (err && pr.on)
 		fputc('\n', stderr);
+	if (!err)
+		c->files++;
 	err = pcfs_file_close(&out);
 	if (err)
 		fail(c, dst->disp, err);
 	if (c->preserve)
 		preserve_attrs(c, dst, sst);
-	c->files++;
 out_close_in:
 	err = pcfs_file_close(&in);
 	if (err)

@@ -204,21 +204,6 @@ char *pcfs_basename(const char *path)
 	return strndup(path + start, end - start);
 }
 
-char *pcfs_dirname(const char *path)
-{
-	size_t end = strlen(path);
-
-	while (end > 1 && path[end - 1] == '/')
-		end--;
-	while (end > 0 && path[end - 1] != '/')
-		end--;
-	while (end > 1 && path[end - 1] == '/')
-		end--;
-	if (end == 0)
-		return strdup(".");
-	return strndup(path, end);
-}
-
 bool pcfs_loc_same_fs(const struct pcfs_loc *a, const struct pcfs_loc *b)
 {
 	return a->img == b->img;

@@ -343,8 +343,9 @@ static int parse_global(int argc, char **argv)
 		case OPT_NO_DIRECT:
 			pcfs_opt.no_direct = true;
 			break;
-		case OPT_RA:
-			if (pcfs_parse_size(optarg, &v) || v > UINT32_MAX) {
+		case OPT_RA:	/* plain KiB: no suffix */
+			if (strspn(optarg, "0123456789") != strlen(optarg) ||
+			    pcfs_parse_size(optarg, &v) || v > UINT32_MAX) {
 				pcfs_usage_err("invalid readahead '%s' (KiB)", optarg);
 				return -1;
 			}

@@ -109,11 +109,9 @@ int pcfs_parse_image_operand(const char *arg, bool bare_image, struct pcfs_loc *
 void pcfs_loc_free(struct pcfs_loc *loc);
 /* *@child = @parent joined with @name (a single component). 0 or -ENOMEM. */
 int pcfs_loc_child(const struct pcfs_loc *parent, const char *name, struct pcfs_loc *child);
-/* The last component of @path ("/" for the root), trailing '/' ignored;
- * returns a pointer into a static buffer-free copy: caller frees. NULL on ENOMEM. */
+/* The last component of @path ("/" for the root), trailing '/' ignored,
+ * as a malloc'ed string the caller frees; NULL on ENOMEM. */
 char *pcfs_basename(const char *path);
-/* Parent path of an image path ("/a/b" -> "/a", "/a" -> "/"); caller frees. */
-char *pcfs_dirname(const char *path);
 /* Both on the same side (the same image, or both on the host). */
 bool pcfs_loc_same_fs(const struct pcfs_loc *a, const struct pcfs_loc *b);
 
