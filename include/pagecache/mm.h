@@ -83,10 +83,15 @@ enum pc_pageflags {
  * @lru:      link on the pool's LRU or free list, under the pool lru lock.
  * @virtual:  address of the frame's data (PC_PAGE_SIZE bytes, page aligned).
  * @cache:    the pool the frame belongs to.
+ * @seq:      bumped (release) each time the page leaves a page tree. The
+ *            read fast path copies from a page without a reference and
+ *            keeps the copy only if @seq did not move meanwhile (a seqlock
+ *            over the page's identity; see pc_generic_file_read_iter).
  */
 struct pc_page {
 	_Atomic unsigned long flags;
 	_Atomic int refcount;
+	_Atomic unsigned seq;
 	struct pc_address_space *mapping;
 	pgoff_t index;
 	unsigned long private;

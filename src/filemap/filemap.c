@@ -291,6 +291,7 @@ PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page)
 		return;
 	pthread_mutex_lock(&mapping->tree_lock);
 	pc_page_tree_delete(&mapping->tree, page->index);
+	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
 	account_clean(mapping, page);
@@ -336,6 +337,7 @@ PC_EXPORT bool pc_remove_mapping(struct pc_page *page)
 		return false;
 	}
 	pc_page_tree_delete(&mapping->tree, page->index);
+	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
 	pthread_mutex_unlock(&mapping->tree_lock);
@@ -603,6 +605,93 @@ static int filemap_update_page(struct pc_file *file, struct pc_address_space *ma
 	return read_page_sync(file, mapping, page);
 }
 
+/*
+ * The read fast path: copy from a cached, uptodate page WITHOUT taking a
+ * reference, so concurrent readers of the same pages write no shared
+ * cache line. Frames are type-stable (never unmapped), so the copy is
+ * always from valid memory; it is kept only if the page's @seq did not
+ * move while copying, i.e. the page stayed in this mapping at this index
+ * the whole time (every removal from a tree bumps @seq). Returns bytes
+ * copied, (unsigned long)-1 at EOF, or 0 to take the slow path (absent, not
+ * uptodate, readahead marker, a removal raced, or a short copy).
+ */
+static unsigned long read_page_fast(struct pc_address_space *mapping, struct pc_inode *inode,
+				    pgoff_t index, unsigned offset, struct pc_iov_iter *iter)
+{
+	void *_Atomic *slot;
+	struct pc_page *page;
+	unsigned long nr, ret = 0;
+	unsigned seq;
+	loff_t isize;
+
+	pc_rcu_lock();
+	slot = pc_page_tree_lookup_slot(&mapping->tree, index);
+	if (!slot)
+		goto out;
+	page = atomic_load_explicit(slot, memory_order_acquire);
+	if (!page || ((uintptr_t)page & PC_TREE_ENTRY_SPECIAL))
+		goto out;
+	seq = atomic_load_explicit(&page->seq, memory_order_acquire);
+	{
+		unsigned long f = atomic_load_explicit(&page->flags, memory_order_acquire);
+		if ((f & ((1UL << PG_uptodate) | (1UL << PG_readahead))) != (1UL << PG_uptodate))
+			goto out;
+	}
+	if (__atomic_load_n(&page->mapping, __ATOMIC_RELAXED) != mapping ||
+	    __atomic_load_n(&page->index, __ATOMIC_RELAXED) != index)
+		goto out;
+	/* i_size after the page was seen uptodate (I6). */
+	isize = pc_i_size_read(inode);
+	if (!isize || index > (pgoff_t)((isize - 1) >> PC_PAGE_SHIFT)) {
+		ret = (unsigned long)-1;
+		goto out;
+	}
+	nr = PC_PAGE_SIZE;
+	if (index == (pgoff_t)((isize - 1) >> PC_PAGE_SHIFT)) {
+		nr = ((isize - 1) & ~PC_PAGE_MASK) + 1;
+		if (nr <= offset) {
+			ret = (unsigned long)-1;
+			goto out;
+		}
+	}
+	nr -= offset;
+	ret = pc_copy_page_to_iter(page, offset, nr, iter);
+	atomic_thread_fence(memory_order_acquire);
+	if (pc_unlikely(atomic_load_explicit(&page->seq, memory_order_relaxed) != seq || ret < nr)) {
+		pc_iov_iter_revert(iter, ret);
+		ret = 0;
+		goto out;
+	}
+	pc_cache_count(mapping->cache, PC_STAT_HIT, 1);
+out:
+	pc_rcu_unlock();
+	return ret;
+}
+
+/* mark_page_accessed for a page found by the fast path (no reference held:
+ * look it up again with one; a page that left meanwhile needs no aging). */
+static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pgoff_t index)
+{
+	struct pc_page *page;
+	unsigned long f;
+
+	pc_rcu_lock();
+	page = pc_page_tree_lookup(&mapping->tree, index);
+	if (page && !((uintptr_t)page & PC_TREE_ENTRY_SPECIAL)) {
+		f = atomic_load_explicit(&page->flags, memory_order_relaxed);
+		if ((f & (1UL << PG_referenced)) && (f & (1UL << PG_active))) {
+			pc_rcu_unlock();
+			return;		/* hot page: nothing to write */
+		}
+	}
+	pc_rcu_unlock();
+	page = pc_find_get_page(mapping, index);
+	if (page) {
+		pc_mark_page_accessed(page);
+		pc_put_page(page);
+	}
+}
+
 PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 {
 	struct pc_file *file = iocb->ki_filp;
@@ -641,6 +730,22 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 
 		if (pc_i_size_read(inode) <= ((loff_t)index << PC_PAGE_SHIFT) + offset)
 			break;
+		ret = read_page_fast(mapping, inode, index, offset, iter);
+		if (pc_likely(ret)) {
+			if (ret == (unsigned long)-1)
+				break;		/* at EOF */
+			if (prev_index != index || offset != prev_offset)
+				pc_mark_page_accessed_nolock(mapping, index);
+			prev_index = index;
+			offset += ret;
+			index += offset >> PC_PAGE_SHIFT;
+			offset &= ~PC_PAGE_MASK;
+			prev_offset = offset;
+			copied += ret;
+			if (!pc_iov_iter_count(iter))
+				break;
+			continue;
+		}
 		page = pc_find_get_page(mapping, index);
 		if (pc_unlikely(!page)) {
 			pc_page_cache_sync_readahead(mapping, ra, file, index, last_index - index);
