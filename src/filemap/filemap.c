@@ -714,9 +714,12 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 	index = pos >> PC_PAGE_SHIFT;
 	offset = pos & ~PC_PAGE_MASK;
 	last_index = (pos + pc_iov_iter_count(iter) + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
-	if (ra->prev_pos >= 0) {
-		prev_index = ra->prev_pos >> PC_PAGE_SHIFT;
-		prev_offset = ra->prev_pos & ~PC_PAGE_MASK;
+	/* The readahead state is a hint shared by every reader of this open
+	 * file: racy updates only make readahead less precise. */
+	loff_t prev_pos = __atomic_load_n(&ra->prev_pos, __ATOMIC_RELAXED);
+	if (prev_pos >= 0) {
+		prev_index = prev_pos >> PC_PAGE_SHIFT;
+		prev_offset = prev_pos & ~PC_PAGE_MASK;
 	} else {
 		prev_index = ~(pgoff_t)0;
 		prev_offset = 0;
@@ -827,7 +830,8 @@ page_ok:
 		}
 	}
 	if (prev_index != ~(pgoff_t)0)
-		ra->prev_pos = (loff_t)(prev_index << PC_PAGE_SHIFT) | prev_offset;
+		__atomic_store_n(&ra->prev_pos, (loff_t)(prev_index << PC_PAGE_SHIFT) | prev_offset,
+				 __ATOMIC_RELAXED);
 	iocb->ki_pos += copied;
 	return copied ? copied : error;
 }

@@ -210,7 +210,8 @@ static void ondemand_readahead(struct pc_address_space *mapping, struct pc_file_
 	if (req_size > max)
 		goto initial;
 	/* Sequential with the previous read? */
-	if (ra->prev_pos >= 0 && index - ((pgoff_t)ra->prev_pos >> PC_PAGE_SHIFT) <= 1)
+	loff_t prev_pos = __atomic_load_n(&ra->prev_pos, __ATOMIC_RELAXED);
+	if (prev_pos >= 0 && index - ((pgoff_t)prev_pos >> PC_PAGE_SHIFT) <= 1)
 		goto initial;
 	/* Random: read just what was asked. */
 	do_page_cache_ra(mapping, ra, file, index, req_size, 0);

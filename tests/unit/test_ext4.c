@@ -55,8 +55,8 @@ static const struct fs_spec spec_ext2 = { "ext2", 1024, "64M" };
 static const struct fs_spec spec_ext3 = { "ext3", 2048, "64M" };
 static const struct fs_spec spec_ext4_1k = { "ext4", 1024, "64M" };
 
-static char tmpdir[4096];
-static char logpath[4200];
+static char tmpdir[4200];
+static char logpath[4300];
 
 /* Run a shell command (printf-style); returns its exit status (or -1). */
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -116,7 +116,7 @@ static void assert_fsck_clean(const char *img)
 /* The file @path of @img as debugfs reads it; *@len its size. */
 static unsigned char *debugfs_dump(const char *img, const char *path, size_t *len)
 {
-	char out[4200];
+	char out[4400];
 	unsigned char *buf;
 	struct stat stt;
 	FILE *f;
@@ -262,7 +262,7 @@ static off_t file_size_host(const char *path)
 
 struct fixture {
 	const struct fs_spec *spec;
-	char img[4300];
+	char img[4400];
 };
 
 static int setup_spec(void **state, const struct fs_spec *spec, const char *name)
@@ -694,7 +694,7 @@ static void test_readdir_cookies(void **state)
 	struct pc_mount *m;
 	struct pc_dir *d;
 	struct pc_dirent de;
-	char path[64];
+	char path[300];
 	bool seen[300] = { false };
 	int got = 0, r;
 
@@ -992,6 +992,40 @@ static void test_refuse_ro_compat_rw(void **state)
 	assert_int_equal(mount_err(fx->img, true), 0);
 }
 
+static void test_refuse_misc(void **state)
+{
+	struct fixture *fx = *state;
+	char sum1[200], sum2[200];
+	FILE *f;
+
+	assert_int_equal(mount_err("/nonexistent/image.img", false), -ENOENT);
+	/* An image cut in half: read-write refused, read-only allowed. */
+	make_image(fx->img, fx->spec);
+	assert_int_equal(truncate(fx->img, 32 << 20), 0);
+	assert_int_equal(mount_err(fx->img, false), -EINVAL);
+	assert_non_null(strstr(pc_mount_error(), "larger than the device"));
+	assert_int_equal(mount_err(fx->img, true), 0);
+	/* A group descriptor pointing its inode table outside the group:
+	 * refused read-write (nothing may be written from it), image intact. */
+	make_image(fx->img, fx->spec);
+	f = fopen(fx->img, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)fx->spec->bs + 8, SEEK_SET), 0);	/* bg_inode_table_lo */
+	assert_int_equal(fwrite("\xff\xff\xff\x7f", 1, 4, f), 4);
+	fclose(f);
+	assert_int_equal(run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
+	f = fopen(logpath, "r");
+	assert_non_null(fgets(sum1, sizeof(sum1), f));
+	fclose(f);
+	assert_int_equal(mount_err(fx->img, false), -EUCLEAN);
+	assert_non_null(strstr(pc_mount_error(), "group descriptor"));
+	assert_int_equal(run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
+	f = fopen(logpath, "r");
+	assert_non_null(fgets(sum2, sizeof(sum2), f));
+	fclose(f);
+	assert_string_equal(sum1, sum2);
+}
+
 /* A block pointer far outside the device: reads and writes of that block
  * fail, nothing is written, the other blocks still read. */
 static void test_corrupt_pointer(void **state)
@@ -999,7 +1033,7 @@ static void test_corrupt_pointer(void **state)
 	struct fixture *fx = *state;
 	const size_t len = 20000;
 	unsigned char *data = malloc(len), buf[8192];
-	char src[4300];
+	char src[4400];
 	struct pc_mount *m;
 	off_t before;
 	ssize_t n;
@@ -1049,6 +1083,84 @@ static void test_corrupt_pointer(void **state)
 	free(data);
 }
 
+/* The first inode table block of group 0 (from dumpe2fs). */
+static unsigned long long inode_table_block(const char *img)
+{
+	char line[256];
+	FILE *f;
+
+	assert_int_equal(run("dumpe2fs '%s' 2>/dev/null | grep -m1 'Inode table at' >'%s'", img,
+			     logpath), 0);
+	f = fopen(logpath, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	return strtoull(strstr(line, "at ") + 3, NULL, 10);
+}
+
+/* A block pointer into the inode table (inside the device, so only the
+ * system-zone check stops it): writing that block must fail and leave the
+ * inode table as it was. */
+static void test_pointer_into_metadata(void **state)
+{
+	struct fixture *fx = *state;
+	const size_t bs = fx->spec->bs, len = 3 * bs;
+	unsigned char *data = malloc(len), *before = malloc(8 * bs), *after = malloc(8 * bs);
+	bool ext = strcmp(fx->spec->type, "ext4") == 0;
+	unsigned long long itab;
+	struct pc_mount *m;
+	char src[4400];
+	ssize_t n;
+	FILE *f;
+	int fd;
+
+	assert_non_null(data);
+	assert_non_null(before);
+	assert_non_null(after);
+	fill(data, 31, 0, len);
+	make_image(fx->img, fx->spec);
+	snprintf(src, sizeof(src), "%s/src.bin", tmpdir);
+	f = fopen(src, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(run("debugfs -w -R 'write %s f' '%s' >'%s' 2>&1", src, fx->img, logpath), 0);
+	itab = inode_table_block(fx->img);
+	assert_true(itab > 0);
+	assert_int_equal(run("debugfs -w -R 'sif /f block[%d] %llu' '%s' >'%s' 2>&1", ext ? 5 : 0,
+			     itab + 4, fx->img, logpath), 0);
+	f = fopen(fx->img, "rb");
+	assert_int_equal(fseeko(f, (off_t)(itab * bs), SEEK_SET), 0);
+	assert_int_equal(fread(before, 1, 8 * bs, f), 8 * bs);
+	fclose(f);
+
+	m = mount_img(fx->img, false, 0);
+	fd = pc_open(m, "/f", O_RDWR, 0);
+	assert_true(fd >= 0);
+	memset(data, 'x', bs);
+	n = pc_pwrite(fd, data, bs, 0);
+	if (n >= 0)
+		assert_int_not_equal(pc_fsync(fd), 0);
+	else if (n != -EUCLEAN && n != -EIO)
+		fail_msg("write through a pointer into the inode table: %zd", n);
+	n = pc_pread(fd, data, bs, 0);
+	if (n != -EIO && n != -EUCLEAN)
+		fail_msg("read through a pointer into the inode table: %zd", n);
+	pc_close(fd);
+	pc_umount(m);
+
+	f = fopen(fx->img, "rb");
+	assert_int_equal(fseeko(f, (off_t)(itab * bs), SEEK_SET), 0);
+	assert_int_equal(fread(after, 1, 8 * bs, f), 8 * bs);
+	fclose(f);
+	/* The inode of /f (in the first blocks) may have been rewritten
+	 * (times); the block the pointer names must hold inodes, not 'x'. */
+	assert_memory_equal(before + 4 * bs, after + 4 * bs, bs);
+	free(data);
+	free(before);
+	free(after);
+}
+
 /* ------------------------------------------------------------------ */
 
 int main(void)
@@ -1067,7 +1179,7 @@ int main(void)
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
 	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (run("command -v mke2fs && command -v e2fsck && command -v debugfs") != 0) {
+	if (run("{ command -v mke2fs && command -v e2fsck && command -v debugfs && command -v dumpe2fs; } >/dev/null") != 0) {
 		fprintf(stderr, "e2fsprogs not found: skipping\n");
 		return 77;
 	}
@@ -1105,6 +1217,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuse_needs_recovery, setup_ext3, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_unknown_incompat, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_ro_compat_rw, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_refuse_misc, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_pointer_into_metadata, setup_ext2, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_pointer_into_metadata, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_corrupt_pointer, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_corrupt_pointer, setup_ext4, teardown_fx),
 	};

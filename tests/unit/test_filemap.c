@@ -1057,8 +1057,110 @@ static void test_write_cache_pages(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lookups and invalidation                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_lookups_and_invalidate(void **state)
+{
+	static const pgoff_t where[] = { 1, 5, 6, 100, 101, 102, 1000 };
+	const unsigned n = sizeof(where) / sizeof(where[0]);
+	struct fakefs *fs = fs_create(4096, false);
+	struct pc_file *f = fs_open(fs);
+	struct pc_page *pages[64];
+	struct pc_pagevec pv;
+	pgoff_t start;
+	unsigned got;
+
+	(void)state;
+	for (unsigned i = 0; i < n; i++)
+		dirty_page(fs, f, where[i], 30);
+	FM_CHECK(fs, pc_filemap_write_and_wait(fs->mapping) == 0);
+	dirty_page(fs, f, 5, 31);
+	dirty_page(fs, f, 101, 31);
+	FM_CHECK(fs, stats(fs).nr_dirty == 2);
+
+	/* Batches of 3 from 0: the cursor moves past each batch. */
+	start = 0;
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	FM_CHECK(fs, got == 3 && start == 7);
+	FM_CHECK(fs, pages[0]->index == 1 && pages[1]->index == 5 && pages[2]->index == 6);
+	for (unsigned i = 0; i < got; i++)
+		pc_put_page(pages[i]);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	FM_CHECK(fs, got == 3 && start == 103);
+	FM_CHECK(fs, pages[0]->index == 100 && pages[2]->index == 102);
+	for (unsigned i = 0; i < got; i++) {
+		FM_CHECK(fs, pages[i]->mapping == fs->mapping);
+		FM_CHECK(fs, pc_page_count(pages[i]) >= 2);	/* ours + the tree's */
+		pc_put_page(pages[i]);
+	}
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	FM_CHECK(fs, got == 1 && start == 1001 && pages[0]->index == 1000);
+	pc_put_page(pages[0]);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	FM_CHECK(fs, got == 0);
+	/* An inclusive end. */
+	start = 0;
+	got = pc_find_get_pages_range(fs->mapping, &start, 100, 64, pages);
+	FM_CHECK(fs, got == 4 && pages[3]->index == 100 && start == 101);
+	for (unsigned i = 0; i < got; i++)
+		pc_put_page(pages[i]);
+	/* Tagged lookups. */
+	start = 0;
+	got = pc_find_get_pages_range_tag(fs->mapping, &start, ~(pgoff_t)0, PC_TAG_DIRTY, 64, pages);
+	FM_CHECK(fs, got == 2 && pages[0]->index == 5 && pages[1]->index == 101);
+	for (unsigned i = 0; i < got; i++) {
+		FM_CHECK(fs, PageDirty(pages[i]));
+		pc_put_page(pages[i]);
+	}
+	FM_CHECK(fs, pc_page_tagged(fs->mapping, 5, PC_TAG_DIRTY));
+	FM_CHECK(fs, !pc_page_tagged(fs->mapping, 6, PC_TAG_DIRTY));
+	pc_pagevec_init(&pv);
+	start = 6;
+	FM_CHECK(fs, pc_pagevec_lookup_range_tag(&pv, fs->mapping, &start, 101, -1) == 3);
+	FM_CHECK(fs, pv.nr == 3 && pv.pages[0]->index == 6 && pv.pages[2]->index == 101);
+	pc_pagevec_release(&pv);
+	FM_CHECK(fs, pv.nr == 0);
+	/* find_lock_page: locked, the right page; absent: NULL. */
+	{
+		struct pc_page *pg = pc_find_lock_page(fs->mapping, 100);
+		FM_CHECK(fs, pg && PageLocked(pg) && pg->index == 100);
+		pc_unlock_page(pg);
+		pc_put_page(pg);
+		FM_CHECK(fs, pc_find_lock_page(fs->mapping, 99) == NULL);
+		FM_CHECK(fs, pc_find_get_page(fs->mapping, 99) == NULL);
+	}
+
+	/* invalidate_mapping_pages drops the clean pages, keeps the dirty. */
+	FM_CHECK(fs, pc_invalidate_mapping_pages(fs->mapping, 0, ~(pgoff_t)0) == n - 2);
+	FM_CHECK(fs, atomic_load(&fs->mapping->nrpages) == 2);
+	FM_CHECK(fs, pc_find_get_page(fs->mapping, 6) == NULL);
+	FM_CHECK(fs, stats(fs).nr_dirty == 2);
+	/* invalidate_inode_pages2 writes the dirty ones back, then drops them. */
+	fs_clear_logs(fs);
+	FM_CHECK(fs, pc_invalidate_inode_pages2_range(fs->mapping, 0, ~(pgoff_t)0) == 0);
+	FM_CHECK(fs, atomic_load(&fs->mapping->nrpages) == 0);
+	FM_CHECK(fs, stats(fs).nr_dirty == 0);
+	FM_CHECK(fs, fs->wp_n == 2 && fs->wp_log[0] == 5 && fs->wp_log[1] == 101);
+	{
+		unsigned char w[4096];
+		tu_fill(w, 101 << PC_PAGE_SHIFT, 4096, 31);
+		FM_CHECK(fs, memcmp(fs->disk + (101 << PC_PAGE_SHIFT), w, 4096) == 0);
+		/* and a read brings the written data back from the disk */
+		unsigned char b[4096];
+		FM_CHECK(fs, fs_pread(f, b, 4096, 101 << PC_PAGE_SHIFT) == 4096);
+		FM_CHECK(fs, memcmp(b, w, 4096) == 0);
+	}
+	fs_close(f);
+	fs_destroy(fs);
+}
+
+/* ------------------------------------------------------------------ */
 /* (5) errseq                                                         */
 /* ------------------------------------------------------------------ */
+
+#define ES_CHECK(e, cond) \
+	TU_CHECK(cond, fprintf(stderr, "  errseq value %#x\n", (unsigned)atomic_load(e)))
 
 static void test_errseq_unit(void **state)
 {
@@ -1068,9 +1170,9 @@ static void test_errseq_unit(void **state)
 	(void)state;
 	/* No error yet. */
 	a = pc_errseq_sample(&e);
-	TU_CHECK(a == 0, (void)0);
-	TU_CHECK(pc_errseq_check(&e, a) == 0, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == 0, (void)0);
+	ES_CHECK(&e, a == 0);
+	ES_CHECK(&e, pc_errseq_check(&e, a) == 0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == 0);
 	b = pc_errseq_sample(&e);
 
 	/* Invalid errors are ignored. */
@@ -1078,53 +1180,53 @@ static void test_errseq_unit(void **state)
 	pc_errseq_set(&e, 0);
 	pc_errseq_set(&e, 5);
 	pc_errseq_set(&e, -5000);
-	TU_CHECK(atomic_load(&e) == v, (void)0);
+	ES_CHECK(&e, atomic_load(&e) == v);
 
 	/* First error: everyone sampled before sees it once. */
 	pc_errseq_set(&e, -EIO);
-	TU_CHECK(pc_errseq_check(&e, a) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check(&e, a) == -EIO, (void)0);	/* check does not consume */
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == 0, (void)0);
-	TU_CHECK(pc_errseq_check(&e, a) == 0, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &b) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &b) == 0, (void)0);
+	ES_CHECK(&e, pc_errseq_check(&e, a) == -EIO);
+	ES_CHECK(&e, pc_errseq_check(&e, a) == -EIO);	/* check does not consume */
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == -EIO);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == 0);
+	ES_CHECK(&e, pc_errseq_check(&e, a) == 0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &b) == -EIO);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &b) == 0);
 	/* A sampler after it was seen does not see it. */
 	c = pc_errseq_sample(&e);
-	TU_CHECK(c != 0, (void)0);
-	TU_CHECK(pc_errseq_check(&e, c) == 0, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &c) == 0, (void)0);
+	ES_CHECK(&e, c != 0);
+	ES_CHECK(&e, pc_errseq_check(&e, c) == 0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &c) == 0);
 
 	/* The same error again, after it was seen: a new event for all. */
 	pc_errseq_set(&e, -EIO);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &b) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &c) == -EIO, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == 0, (void)0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == -EIO);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &b) == -EIO);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &c) == -EIO);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == 0);
 
 	/* Two errors before anyone looks: the latest is reported, once. */
 	pc_errseq_set(&e, -EIO);
 	v = pc_errseq_set(&e, -ENOSPC);
-	TU_CHECK(v == atomic_load(&e), (void)0);
+	ES_CHECK(&e, v == atomic_load(&e));
 	/* Repeating an unseen error changes nothing. */
-	TU_CHECK(pc_errseq_set(&e, -ENOSPC) == v, (void)0);
-	TU_CHECK(atomic_load(&e) == v, (void)0);
+	ES_CHECK(&e, pc_errseq_set(&e, -ENOSPC) == v);
+	ES_CHECK(&e, atomic_load(&e) == v);
 	/* An opener now (error unseen) must still get it. */
 	{
 		uint32_t d = pc_errseq_sample(&e);
-		TU_CHECK(pc_errseq_check_and_advance(&e, &d) == -ENOSPC, (void)0);
+		ES_CHECK(&e, pc_errseq_check_and_advance(&e, &d) == -ENOSPC);
 	}
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == -ENOSPC, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &b) == -ENOSPC, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == 0, (void)0);
-	TU_CHECK(pc_errseq_check_and_advance(&e, &b) == 0, (void)0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == -ENOSPC);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &b) == -ENOSPC);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == 0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &b) == 0);
 
 	/* Many errors in a row: the counter never makes a cursor miss one. */
 	for (int i = 0; i < 5000; i++) {
 		pc_errseq_set(&e, i % 2 ? -EIO : -ENOSPC);
-		TU_CHECK(pc_errseq_check_and_advance(&e, &a) == (i % 2 ? -EIO : -ENOSPC), (void)0);
+		ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == (i % 2 ? -EIO : -ENOSPC));
 	}
-	TU_CHECK(pc_errseq_check_and_advance(&e, &a) == 0, (void)0);
+	ES_CHECK(&e, pc_errseq_check_and_advance(&e, &a) == 0);
 }
 
 static void test_errseq_fsync(void **state)
@@ -1338,6 +1440,7 @@ int main(void)
 		cmocka_unit_test(test_readahead_sequential),
 		cmocka_unit_test(test_readahead_random),
 		cmocka_unit_test(test_write_cache_pages),
+		cmocka_unit_test(test_lookups_and_invalidate),
 		cmocka_unit_test(test_errseq_unit),
 		cmocka_unit_test(test_errseq_fsync),
 		cmocka_unit_test(test_truncate),

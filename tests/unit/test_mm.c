@@ -394,7 +394,11 @@ static void test_page_lock_waiters(void **state)
 	}
 	wait_started(w, 4);
 	for (int i = 0; i < 4; i++)
-		MM_CHECK(c, pg, !atomic_load(&w[i].done));	/* all asleep behind the lock */
+		MM_CHECK(c, pg, !atomic_load(&w[i].done));	/* all stuck behind the lock */
+	/* Sleepers announce themselves with PG_waiters (poll: under load a
+	 * thread may take a while to get there). */
+	for (int ms = 0; ms < 5000 && !pc_test_bit(PG_waiters, pg); ms++)
+		tu_sleep_ms(1);
 	MM_CHECK(c, pg, pc_test_bit(PG_waiters, pg));
 	atomic_store(&released, true);
 	pc_unlock_page(pg);
@@ -801,7 +805,10 @@ static void test_alloc_waits_for_free(void **state)
 		b[i] = (struct blocked_alloc){ .c = c, .released = &released };
 		MM_CHECK(c, NULL, pthread_create(&th[i], NULL, blocked_alloc_main, &b[i]) == 0);
 	}
-	tu_sleep_ms(50);
+	/* Wait (bounded) until the allocators are seen waiting; each one
+	 * gives up only after about 2 s of finding nothing to reclaim. */
+	for (int ms = 0; ms < 1500 && stats(c).alloc_waits < NT; ms++)
+		tu_sleep_ms(1);
 	MM_CHECK(c, NULL, stats(c).alloc_waits > 0);
 	atomic_store(&released, true);
 	for (unsigned i = 0; i < NT; i++)
