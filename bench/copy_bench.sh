@@ -3,11 +3,12 @@
 #
 # bench/copy_bench.sh - copy a 1 GiB file into an ext4 image and back out:
 # pcfs cp against e2cp (e2tools, libext2fs' unix_io) and against the kernel
-# (the image loop-mounted, cp, then sync). Every copy is a new process; the
-# host page cache is dropped before each one; medians of BENCH_RUNS runs.
+# (the image loop-mounted, cp, then sync -f: syncfs of that filesystem).
+# Every copy is a new process; the host page cache is dropped before each
+# one; medians of BENCH_RUNS runs.
 #
 #   in:  HOST -> IMAGE. Timed to durability: pcfs and e2cp fsync the image
-#        when they unmount/close; the kernel run is "cp && sync" (the mount
+#        when they unmount/close; the kernel run is "cp && sync -f" (the mount
 #        and umount themselves are outside the timing).
 #   out: IMAGE -> HOST. Timed until the tool exits (the destination is in
 #        the host page cache, the same for all three); every tool reads the
@@ -85,7 +86,7 @@ for run in $(seq 1 "$RUNS"); do
 		case $tool in
 		pcfs) "$PCFS" --stats cp "$SRC" "$img:/f" 2>"$STATS/in.$run" ;;
 		e2cp) e2cp "$SRC" "$img:/f" ;;
-		kernel) cp "$SRC" "$MNT/f" && sync ;;
+		kernel) cp "$SRC" "$MNT/f" && sync -f "$MNT/f" ;;
 		esac
 		rc=$?
 		t1=$(now)

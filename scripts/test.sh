@@ -13,16 +13,20 @@
 #   tsan     build-tsan/ (-Db_sanitize=thread), the 'concurrency' suite only
 #            (skipped, and said so, while no test is in that suite)
 #   system   /usr/bin/python3 -m pytest tests/system against build/'s pcfs
+#   sysasan  the same system tests against build-asan/'s pcfs (sanitizer
+#            reports from any pcfs run fail the test)
 #
-# Every stage's passed/failed counts are read from JUnit XML (meson's
-# testlog.junit.xml, pytest --junitxml). A stage that cannot run counts as
+# Every stage's passed/failed counts are read from the logs: meson's
+# testlog.json (cmocka programs count as their individual tests, see
+# count_meson) and pytest's --junitxml. A stage that cannot run counts as
 # one failure. The last line printed is always "N passed, N failed" (totals)
 # and the exit status is non-zero if anything failed.
 #
 # Environment (all optional):
 #   BUILD_DIR, ASAN_BUILD_DIR, TSAN_BUILD_DIR  build directories
 #                                   (default build, build-asan, build-tsan)
-#   TEST_STAGES    space-separated subset of "unit asan tsan system" to run
+#   TEST_STAGES    space-separated subset of "unit asan tsan system sysasan"
+#                  to run (sysasan needs asan)
 #                  (default: all; deps and build always run)
 #   PYTEST_ARGS    extra arguments for pytest (e.g. "-k truncate")
 #   TEST_JOBS      parallel meson tests (default: number of CPUs)
@@ -35,7 +39,8 @@ ROOT=$PWD
 BUILD=${BUILD_DIR:-build}
 ASAN=${ASAN_BUILD_DIR:-build-asan}
 TSAN=${TSAN_BUILD_DIR:-build-tsan}
-STAGES=${TEST_STAGES:-"unit asan tsan system"}
+STAGES=${TEST_STAGES:-"unit asan tsan system sysasan"}
+ASAN_BUILT=0
 JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PY=/usr/bin/python3
 START=$(date +%s)
@@ -74,45 +79,103 @@ finish() {
 
 want() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-# count_junit FILE: prints "PASSED FAILED SKIPPED" for a JUnit XML file
-# written by meson test or pytest. TAP subtests marked "# SKIP" (which
-# meson 1.0 records as passes) are counted as skipped, "# TODO" failures
-# as skipped too.
+# count_junit FILE: prints "PASSED FAILED SKIPPED" for pytest's JUnit XML.
 count_junit() {
 	"$PY" - "$1" <<'PYEOF'
-import re, sys
+import sys
 import xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
 except Exception as e:
     print("test.sh: cannot parse %s: %s" % (sys.argv[1], e), file=sys.stderr)
     sys.exit(1)
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
 p = f = s = 0
-for suite in suites:
-    out = suite.find("system-out")
-    tap = {}
-    if out is not None and out.text:
-        for line in out.text.splitlines():
-            m = re.match(r"\s*(not ok|ok)\b\s*(\d*)\s*-?\s*([^#]*?)\s*(#\s*(\w+).*)?$", line)
-            if m:
-                directive = (m.group(5) or "").upper()
-                key = ("%s %s" % (m.group(2), m.group(3))).strip()
-                tap[key] = directive
-    for case in suite.findall("testcase"):
-        tags = {child.tag for child in case}
-        if "failure" in tags or "error" in tags:
-            if tap.get(case.get("name", ""), "") == "TODO":
+for case in root.iter("testcase"):
+    tags = {child.tag for child in case}
+    if "failure" in tags or "error" in tags:
+        f += 1
+    elif "skipped" in tags:
+        s += 1
+    else:
+        p += 1
+print(p, f, s)
+PYEOF
+}
+
+# count_meson FILE: prints "PASSED FAILED SKIPPED" for meson's testlog.json.
+# A cmocka executable counts as its individual tests ([ RUN ] ... [ OK ] /
+# [ FAILED ] / [ SKIPPED ], a test left without a verdict, e.g. by a crash,
+# is a failure), a TAP test as its "ok"/"not ok" lines, anything else as
+# one test. A meson test that failed (exit status, sanitizer report at
+# exit, timeout) with no failing test inside counts one more failure.
+count_meson() {
+	"$PY" - "$1" <<'PYEOF'
+import json, re, sys
+P = F = S = 0
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except Exception as e:
+    print("test.sh: cannot read %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(1)
+for line in lines:
+    if not line.strip():
+        continue
+    d = json.loads(line)
+    res = d.get("result", "ERROR")
+    out = d.get("stdout") or ""
+    good = res in ("OK", "EXPECTEDFAIL")
+    p = f = s = 0
+    cmocka = tap = False
+    in_run = pending = False
+    for l in out.splitlines():
+        if re.match(r"^\[=+\] (.*: )?Running \d+ test", l):
+            cmocka = in_run = True
+            continue
+        if re.match(r"^\[=+\] (.*: )?\d+ test\(s\) run", l):
+            if pending:
+                f += 1
+            in_run = pending = False
+            continue
+        if cmocka:
+            if not in_run:
+                continue
+            if l.startswith("[ RUN      ]"):
+                if pending:
+                    f += 1
+                pending = True
+            elif pending and l.startswith("[       OK ]"):
+                p += 1
+                pending = False
+            elif pending and (l.startswith("[  FAILED  ]") or l.startswith("[  ERROR   ]")):
+                f += 1
+                pending = False
+            elif pending and l.startswith("[  SKIPPED ]"):
                 s += 1
+                pending = False
+            continue
+        m = re.match(r"^(not ok|ok)\b[^#]*(#\s*(\w+))?", l)
+        if m:
+            tap = True
+            directive = (m.group(3) or "").upper()
+            if directive == "SKIP" or (m.group(1) == "not ok" and directive == "TODO"):
+                s += 1
+            elif m.group(1) == "ok":
+                p += 1
             else:
                 f += 1
-        elif "skipped" in tags:
-            s += 1
-        elif tap.get(case.get("name", ""), "") == "SKIP":
-            s += 1
+    if pending:
+        f += 1
+    if not (cmocka or tap):
+        if good:
+            p = 1
+        elif res == "SKIP":
+            s = 1
         else:
-            p += 1
-print(p, f, s)
+            f = 1
+    elif not good and res != "SKIP" and f == 0:
+        f += 1
+    P, F, S = P + p, F + f, S + s
+print(P, F, S)
 PYEOF
 }
 
@@ -120,25 +183,25 @@ PYEOF
 run_meson_tests() {
 	local stage=$1 dir=$2
 	shift 2
-	local junit="$dir/meson-logs/testlog.junit.xml"
-	rm -f "$junit"
+	local log="$dir/meson-logs/testlog.json"
+	rm -f "$log"
 	local rc=0
 	meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" "$@" || rc=$?
-	if [ ! -s "$junit" ]; then
-		broken "$stage" "meson test (rc $rc) wrote no $junit"
+	if [ ! -s "$log" ]; then
+		broken "$stage" "meson test (rc $rc) wrote no $log"
 		return
 	fi
 	local counts
-	if ! counts=$(count_junit "$junit"); then
-		broken "$stage" "unreadable $junit"
+	if ! counts=$(count_meson "$log"); then
+		broken "$stage" "unreadable $log"
 		return
 	fi
 	local p f s
 	read -r p f s <<<"$counts"
-	local comment="meson test rc $rc"
+	local comment="meson test rc $rc, $(grep -c . "$log") programs"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
-		comment="$comment (no failure in the JUnit log: counted as 1 failure)"
+		comment="$comment (no failure in the log: counted as 1 failure)"
 	fi
 	if [ $((p + f + s)) -eq 0 ]; then
 		broken "$stage" "no tests were run"
@@ -229,6 +292,7 @@ if want asan; then
 	elif ! ninja -C "$ASAN"; then
 		broken asan "ninja -C $ASAN failed"
 	else
+		ASAN_BUILT=1
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
 			run_meson_tests asan "$ASAN" --timeout-multiplier 3
@@ -273,41 +337,62 @@ print(sum(1 for t in tests for s in t.get("suite", []) if s.split(":")[-1] == "c
 fi
 
 # ---------------------------------------------------------------- system
+# run_pytest STAGE BUILDDIR: the system tests against BUILDDIR's pcfs
+run_pytest() {
+	local stage=$1 dir=$2
+	local abs
+	abs=$(cd "$dir" 2>/dev/null && pwd) || { broken "$stage" "no build directory $dir"; return; }
+	local results="$abs/test-results"
+	mkdir -p "$results"
+	local xml="$results/pytest.xml"
+	rm -f "$xml"
+	if [ ! -x "$abs/tools/pcfs/pcfs" ]; then
+		broken "$stage" "$abs/tools/pcfs/pcfs was not built"
+		return
+	fi
+	local rc=0
+	# shellcheck disable=SC2086
+	PCFS="$abs/tools/pcfs/pcfs" PCFS_BUILD_DIR="$abs" \
+		"$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$xml" \
+		tests/system ${PYTEST_ARGS:-} </dev/null || rc=$?
+	case $rc in
+	0 | 1)
+		local counts p f s comment
+		if [ ! -s "$xml" ]; then
+			broken "$stage" "pytest (rc $rc) wrote no $xml"
+		elif ! counts=$(count_junit "$xml"); then
+			broken "$stage" "unreadable $xml"
+		else
+			read -r p f s <<<"$counts"
+			comment="pytest rc $rc"
+			if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+				f=1
+				comment="$comment (no failure in the JUnit log: counted as 1 failure)"
+			fi
+			record "$stage" "$p" "$f" "$s" "$comment"
+		fi
+		;;
+	5) broken "$stage" "pytest collected no tests (rc 5)" ;;
+	*) broken "$stage" "pytest was interrupted or failed internally (rc $rc)" ;;
+	esac
+}
+
 if want system; then
 	note "system tests (pytest, $BUILD/tools/pcfs/pcfs)"
-	RESULTS="$BUILD/test-results"
-	mkdir -p "$RESULTS"
-	XML="$RESULTS/pytest.xml"
-	rm -f "$XML"
-	PCFS_BIN="$ROOT/$BUILD/tools/pcfs/pcfs"
-	case "$BUILD" in /*) PCFS_BIN="$BUILD/tools/pcfs/pcfs" ;; esac
-	if [ ! -x "$PCFS_BIN" ]; then
-		broken system "$PCFS_BIN was not built"
+	run_pytest system "$BUILD"
+fi
+
+# The same system tests against the ASan+UBSan build: memory errors and
+# leaks of pcfs and the library under real workloads (each pcfs run must
+# not print a sanitizer report; the tests check its stderr).
+if want sysasan; then
+	note "system tests under ASan+UBSan (pytest, $ASAN/tools/pcfs/pcfs)"
+	if [ "$ASAN_BUILT" != 1 ]; then
+		broken sysasan "the $ASAN build is not available (asan stage not run or failed)"
 	else
-		rc=0
-		# shellcheck disable=SC2086
-		PCFS="$PCFS_BIN" PCFS_BUILD_DIR="$(cd "$BUILD" && pwd)" \
-			"$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$XML" \
-			tests/system ${PYTEST_ARGS:-} </dev/null || rc=$?
-		case $rc in
-		0 | 1)
-			if [ ! -s "$XML" ]; then
-				broken system "pytest (rc $rc) wrote no $XML"
-			elif ! counts=$(count_junit "$XML"); then
-				broken system "unreadable $XML"
-			else
-				read -r p f s <<<"$counts"
-				comment="pytest rc $rc"
-				if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-					f=1
-					comment="$comment (no failure in the JUnit log: counted as 1 failure)"
-				fi
-				record system "$p" "$f" "$s" "$comment"
-			fi
-			;;
-		5) broken system "pytest collected no tests (rc 5)" ;;
-		*) broken system "pytest was interrupted or failed internally (rc $rc)" ;;
-		esac
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
+			run_pytest sysasan "$ASAN"
 	fi
 fi
 

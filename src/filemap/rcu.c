@@ -10,7 +10,7 @@
 #include "rcu_internal.h"
 #include <pagecache/filemap.h>
 
-__thread bool pc_rcu_registered;
+__thread bool pc_rcu_registered __attribute__((tls_model("initial-exec")));
 #ifdef PC_RCU_TSAN
 char pc_rcu_tsan_sync;
 #endif

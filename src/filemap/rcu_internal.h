@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <urcu/urcu-memb.h>
 
-extern __thread bool pc_rcu_registered;
+extern __thread bool pc_rcu_registered __attribute__((tls_model("initial-exec")));
 void pc_rcu_register_slow(void);
 
 #ifdef PC_RCU_TSAN

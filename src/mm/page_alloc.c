@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 #include "mm_internal.h"
 
-static __thread unsigned memalloc_depth;
+static __thread unsigned memalloc_depth __attribute__((tls_model("initial-exec")));
 
 PC_EXPORT unsigned pc_memalloc_enter(void) { return memalloc_depth++; }
 PC_EXPORT void pc_memalloc_leave(unsigned old) { memalloc_depth = old; }
@@ -304,7 +304,7 @@ PC_EXPORT void pc_cache_dirty_limits(struct pc_cache *c, long *background, long 
 }
 
 static _Atomic unsigned shard_next;
-static __thread int my_shard = -1;
+static __thread int my_shard __attribute__((tls_model("initial-exec"))) = -1;
 
 static inline unsigned stat_shard(void)
 {
@@ -316,7 +316,13 @@ static inline unsigned stat_shard(void)
 PC_EXPORT void pc_cache_count(struct pc_cache *c, enum pc_stat_item item, long n)
 {
 	if (pc_likely(item == PC_STAT_HIT || item == PC_STAT_MISS)) {
-		atomic_fetch_add_explicit(&c->shard[stat_shard()].v[item], n, memory_order_relaxed);
+		/* A shard belongs to one thread (up to PC_STAT_SHARDS threads),
+		 * so a plain load and store suffice: no locked instruction on
+		 * the hot read path. Beyond that many threads, counts may lose
+		 * a few increments; they are statistics. */
+		_Atomic uint64_t *v = &c->shard[stat_shard()].v[item];
+		atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+				      memory_order_relaxed);
 		return;
 	}
 	static const int map[] = { [PC_STAT_HIT] = ST_HIT, [PC_STAT_MISS] = ST_MISS,

@@ -19,7 +19,9 @@
  *      once, then 0.
  *   4. A write that succeeds: fsync 0 on every descriptor and the data
  *      reads back.
- *   5. pc_umount -> 0 (no error left unreported, nothing failing).
+ *   5. pc_sync -> -EIO: the mount's own cursor (syncfs semantics) sees
+ *      the errors once too, although fsync reported them; pc_sync again
+ *      -> 0, pc_umount -> 0 (nothing left unreported, nothing failing).
  * Exit status: 0 all checks passed, 1 some check failed, 2 setup failed.
  */
 #include <errno.h>
@@ -129,7 +131,11 @@ int main(int argc, char **argv)
 		CHECK_EQ("close(fd2)", pc_close(fd2), 0);
 	if (fd3 >= 0)
 		CHECK_EQ("close(fd3)", pc_close(fd3), 0);
-	/* 5. */
+	/* 5. syncfs semantics: the mount has its own cursor, so the errors
+	 * fsync reported are reported once more, once, to pc_sync; then
+	 * nothing is left for pc_umount. */
+	CHECK_EQ("sync after the faults", pc_sync(m), -EIO);
+	CHECK_EQ("sync again", pc_sync(m), 0);
 	CHECK_EQ("umount", pc_umount(m), 0);
 
 	printf("%d checks, %d failed\n", checks, failures);

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import GiB, MiB, PCFS, debugfs, debugfs_stat, dq, dump, files_equal, fsck, random_bytes
+from conftest import (GiB, MiB, PCFS, assert_no_sanitizer_report, debugfs, debugfs_stat, dq, dump, files_equal,
+                      fsck, random_bytes)
 
 
 def make_sparse(path, size, islands):
@@ -98,6 +99,7 @@ def stream_compare(argv, size, data, env=None):
         p.stdout.close()
         err = p.stderr.read().decode("utf-8", "replace")
         rc = p.wait()
+    assert_no_sanitizer_report(err)
     assert rc == 0, "%s -> rc %d: %s" % (" ".join(map(str, argv)), rc, err)
     assert mismatch is None, "first differing byte at offset %d" % mismatch
     assert off == size, "read %d bytes, expected %d" % (off, size)
