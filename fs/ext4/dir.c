@@ -652,57 +652,119 @@ struct iter_ent {
 
 struct iter_state {
 	loff_t start;		/* skip entries before this cookie */
-	bool by_ordinal;
 	bool filetype;
-	long blk;		/* current block ordinal (-1 before the first) */
-	loff_t ordinal;
-	unsigned blocksize;
+	loff_t ordinal;		/* inline directories: entries seen */
 	unsigned n;
 	bool full;
+	loff_t end;		/* cookie past the last entry looked at */
 	struct iter_ent ents[ITER_BATCH];
 };
 
-static int iter_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset,
-		   int blocksize, char *buf, void *priv)
+static void iter_add(struct iter_state *st, loff_t pos, const struct ext2_dir_entry *dirent,
+		     int len)
 {
-	struct iter_state *st = priv;
-	struct iter_ent *e;
-	loff_t pos;
-	int len;
+	struct iter_ent *e = &st->ents[st->n++];
 
-	(void)dir;
-	(void)buf;
-	(void)blocksize;
-	if (entry == DIRENT_CHECKSUM)
-		return 0;
-	if (st->by_ordinal) {
-		if (!dirent->inode)
-			return 0;
-		pos = st->ordinal++;
-	} else {
-		if (offset == 0)
-			st->blk++;
-		pos = (loff_t)st->blk * st->blocksize + offset;
-		if (!dirent->inode)
-			return 0;
-	}
-	if (pos < st->start)
-		return 0;
-	len = ext2fs_dirent_name_len(dirent);
-	if (len <= 0)
-		return 0;
-	e = &st->ents[st->n++];
 	e->pos = pos;
 	e->ino = dirent->inode;
 	e->len = (unsigned char)len;
 	memcpy(e->name, dirent->name, (size_t)len);
 	e->name[len] = '\0';
 	e->dtype = st->filetype ? ftype_to_dtype(ext2fs_dirent_file_type(dirent)) : DT_UNKNOWN;
-	if (st->n == ITER_BATCH) {
+	if (st->n == ITER_BATCH)
 		st->full = true;
-		return DIRENT_ABORT;
+}
+
+/* Inline directories (read-only mounts): cookies are entry ordinals. */
+static int inline_iter_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset,
+			  int blocksize, char *buf, void *priv)
+{
+	struct iter_state *st = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	loff_t pos;
+
+	(void)dir;
+	(void)offset;
+	(void)blocksize;
+	(void)buf;
+	if (!dirent->inode || len <= 0)
+		return 0;
+	pos = st->ordinal++;
+	st->end = st->ordinal;
+	if (pos < st->start)
+		return 0;
+	iter_add(st, pos, dirent, len);
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE ||
+	    (len <= 2 && memcmp(dirent->name, "..", (size_t)len) == 0))
+		st->ents[st->n - 1].dtype = DT_DIR;	/* synthesised, no type */
+	return st->full ? DIRENT_ABORT : 0;
+}
+
+/*
+ * ext2fs lock held. Collect up to ITER_BATCH entries of a block-mapped
+ * directory from cookie st->start on, reading only the blocks from that
+ * cookie's block on.
+ */
+static int iter_blocks_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir, struct iter_state *st)
+{
+	ext2_filsys fs = sbi->fs;
+	struct ext2_inode *raw = EXT4_RAW(dir);
+	unsigned bs = fs->blocksize;
+	uint64_t nblocks = (EXT2_I_SIZE(raw) + bs - 1) / bs;
+	uint64_t lblk = (uint64_t)st->start / bs;
+	unsigned off = (unsigned)((uint64_t)st->start % bs);
+	char *buf;
+	int err = 0;
+
+	buf = malloc(bs);
+	if (!buf)
+		return -ENOMEM;
+	st->end = st->start;
+	for (; lblk < nblocks && !st->full; lblk++, off = 0) {
+		blk64_t pblk = 0;
+		unsigned o = 0, rec_len;
+		errcode_t ret;
+
+		ret = ext2fs_bmap2(fs, (ext2_ino_t)dir->i_ino, raw, NULL, 0, lblk, NULL, &pblk);
+		if (ret) {
+			err = pc_ext4_errno(ret);
+			break;
+		}
+		if (pblk == 0) {
+			st->end = (loff_t)((lblk + 1) * bs);
+			continue;	/* a hole in the directory */
+		}
+		ret = ext2fs_read_dir_block4(fs, pblk, buf, 0, (ext2_ino_t)dir->i_ino);
+		if (ret) {
+			err = pc_ext4_errno(ret);
+			break;
+		}
+		while (o + 8 <= bs) {
+			struct ext2_dir_entry *de = (struct ext2_dir_entry *)(buf + o);
+			int len = ext2fs_dirent_name_len(de);
+
+			if (ext2fs_get_rec_len(fs, de, &rec_len) || rec_len < 8 || rec_len % 4 ||
+			    o + rec_len > bs || (unsigned)len + 8 > rec_len) {
+				err = -EUCLEAN;
+				break;
+			}
+			if (o >= off && de->inode && len > 0) {
+				if (de->inode > fs->super->s_inodes_count) {
+					err = -EUCLEAN;
+					break;
+				}
+				iter_add(st, (loff_t)(lblk * bs + o), de, len);
+			}
+			o += rec_len;
+			st->end = (loff_t)(lblk * bs + o);
+			if (st->full)
+				break;
+		}
+		if (err)
+			break;
 	}
-	return 0;
+	free(buf);
+	return err;
 }
 
 static int ext4_iterate(struct pc_file *file, struct pc_dir_context *ctx)
@@ -716,27 +778,28 @@ static int ext4_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 	if (!st)
 		return -ENOMEM;
 	for (;;) {
-		errcode_t ret;
+		bool by_ordinal;
 		unsigned ma;
-		int flags = DIRENT_FLAG_INCLUDE_EMPTY;
 
 		st->start = ctx->pos;
-		st->blk = -1;
 		st->ordinal = 0;
-		st->blocksize = sbi->blocksize;
 		st->n = 0;
 		st->full = false;
+		st->end = ctx->pos;
 		ma = pc_ext4_lock(sbi);
 		st->filetype = ext2fs_has_feature_filetype(sbi->fs->super);
-		st->by_ordinal = EXT4_RAW(dir)->i_flags & EXT4_INLINE_DATA_FL;
-		if (st->by_ordinal)
-			flags = DIRENT_FLAG_INCLUDE_INLINE_DATA;
-		ret = ext2fs_dir_iterate2(sbi->fs, (ext2_ino_t)dir->i_ino, flags, NULL, iter_cb, st);
-		pc_ext4_unlock(sbi, ma);
-		if (ret) {
+		by_ordinal = EXT4_RAW(dir)->i_flags & EXT4_INLINE_DATA_FL;
+		if (by_ordinal) {
+			errcode_t ret = ext2fs_dir_iterate2(sbi->fs, (ext2_ino_t)dir->i_ino,
+							    DIRENT_FLAG_INCLUDE_INLINE_DATA, NULL,
+							    inline_iter_cb, st);
 			err = pc_ext4_errno(ret);
-			break;
+		} else {
+			err = iter_blocks_locked(sbi, dir, st);
 		}
+		pc_ext4_unlock(sbi, ma);
+		if (err)
+			break;
 		/* Hand the batch to the caller outside the lock. */
 		for (unsigned i = 0; i < st->n; i++) {
 			struct iter_ent *e = &st->ents[i];
@@ -747,10 +810,7 @@ static int ext4_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 		}
 		if (!st->full) {
 			/* The end: a cookie past every entry. */
-			if (st->by_ordinal)
-				ctx->pos = st->ordinal;
-			else
-				ctx->pos = PC_MAX(ctx->pos, (loff_t)(st->blk + 1) * sbi->blocksize);
+			ctx->pos = PC_MAX(ctx->pos, st->end);
 			break;
 		}
 	}
@@ -772,4 +832,7 @@ const struct pc_inode_operations pc_ext4_dir_iops = {
 
 const struct pc_file_operations pc_ext4_dir_fops = {
 	.iterate = ext4_iterate,
+	/* A directory's changes are in its inode and the buffer cache:
+	 * write the inode and sync the filesystem. */
+	.fsync = pc_generic_file_fsync,
 };

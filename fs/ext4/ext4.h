@@ -50,13 +50,54 @@
  * Delayed allocation
  * ------------------
  * write_begin maps existing blocks and, for holes, only RESERVES space
- * (sbi->reserved, ei->reserved) and marks the buffer BH_Mapped|BH_Delay|
- * BH_New with the sentinel block PC_EXT4_DELAY_BLOCK (far past any device:
- * a bio built from it fails instead of writing anywhere). Writeback
- * allocates: ext4_writepages first maps every delayed buffer of the dirty
- * pages it will write in long runs (one get_block(create=1) per run of
- * consecutive delayed blocks, which allocates an extent in one go), then
- * lets pc_mpage_writepages write the pages.
+ * (sbi->reserved, ei->reserved; -ENOSPC when the free blocks minus every
+ * reservation and a metadata allowance would go negative) and marks the
+ * buffer BH_Mapped|BH_Delay|BH_New on the sentinel block
+ * PC_EXT4_DELAY_BLOCK (far past any device: a bio built from it fails
+ * instead of writing anywhere). write_end sets PG_owner_priv on a page
+ * holding delayed buffers. Writeback allocates:
+ *   - ext4_writepages first maps every delayed buffer of the dirty pages
+ *     (ext4_map_delayed: pages locked in ascending order, one
+ *     get_block(create=1) per run of consecutive delayed blocks, which
+ *     allocates an extent in one go and grows the extent on its left when
+ *     physically adjacent), then lets pc_mpage_writepages write the pages
+ *     in large bios;
+ *   - pages dirtied after that scan reach a_ops->writepage (mpage's
+ *     fallback for pages with delayed buffers), which maps them together
+ *     with the dirty pages that follow (trylock, ascending).
+ * Reservations are given back per delayed buffer when it is mapped, when
+ * it is invalidated (truncate, a_ops->invalidatepage) and at eviction.
+ * If allocation fails at writeback (ENOSPC despite the reservation,
+ * EUCLEAN, EIO) the pages are discarded and the error recorded in the
+ * mapping, which fsync reports (the kernel's behaviour).
+ *
+ * Locking table (what is held when each operation is entered):
+ *
+ *   operation               i_rwsem      page lock    ext2fs lock
+ *   read_inode              -            -            taken inside
+ *   write_inode             -            -            taken inside
+ *   evict_inode             -            -            taken inside
+ *   sync_fs, statfs         -            -            taken inside
+ *   put_super               -            -            taken inside
+ *   lookup                  dir shared   -            taken inside
+ *   create/mkdir/symlink    dir excl     -            taken inside
+ *   unlink/rmdir            dir + victim -            taken inside
+ *   rename                  both dirs +  -            taken inside
+ *                           source/victim
+ *   setattr                 excl         -            taken inside (after
+ *                                                     the page cache calls)
+ *   iterate                 shared       -            per batch; the actor
+ *                                                     runs without it
+ *   get_block               (any)        held         taken inside
+ *   write_begin             excl         taken here   inside get_block
+ *   write_end               excl         held, freed  -
+ *   writepages              -            taken here   inside get_block
+ *   writepage               -            held, freed  inside get_block
+ *   readpage/readahead      (shared)     held         inside get_block
+ *   invalidatepage          (excl)       held         -
+ *   releasepage             -            held         -
+ * Under the ext2fs lock only buffer-cache buffers and pages of the block
+ * device's own mapping are locked (io_manager.c, pc_clean_bdev_aliases).
  */
 #ifndef PC_FS_EXT4_H
 #define PC_FS_EXT4_H
@@ -94,7 +135,10 @@ extern const struct pc_fs_type pc_ext4_fs_type;
  * @dev_blocks:  device size in filesystem blocks.
  * @first_data_block: s_first_data_block.
  * @reserved:    blocks reserved by delayed allocation, fs-wide.
- * @io_errors:   metadata I/O errors seen by the io_manager.
+ * @zones:       the "system zone" (the kernel's block_validity): sorted,
+ *               merged [start, end) ranges of superblocks, descriptors,
+ *               bitmaps and inode tables; @nzones entries. No file block
+ *               may map into them (fixed while mounted).
  */
 struct pc_ext4_sb {
 	ext2_filsys fs;
@@ -110,17 +154,29 @@ struct pc_ext4_sb {
 	unsigned blocksize;
 	unsigned blkbits;
 	_Atomic long reserved;
+	struct pc_ext4_zone { blk64_t start, end; } *zones;
+	size_t nzones;
 };
+
+/* Build sbi->zones (mount) and test a run against it. */
+int pc_ext4_build_zones(struct pc_ext4_sb *sbi);
+bool pc_ext4_in_zones(const struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len);
 
 /*
  * struct pc_ext4_inode - the in-memory inode.
- * @vfs:      the generic inode (must stay first: container_of).
- * @raw:      the on-disk inode (under the ext2fs lock; see above).
- * @reserved: delayed-allocation reservations of this inode, blocks.
+ * @vfs:       the generic inode (container_of).
+ * @raw:       the on-disk inode (under the ext2fs lock; see above).
+ * @alloc_end: extent files: first logical block past every extent, -1
+ *             when unknown (under the ext2fs lock). Blocks at or past it
+ *             are holes, so write_begin need not look them up; it only
+ *             grows with allocations and is forgotten (-1) by punch.
+ * @reserved:  delayed-allocation reservations of this inode, blocks: one
+ *             per BH_Delay buffer in its pages.
  */
 struct pc_ext4_inode {
 	struct pc_inode vfs;
 	struct ext2_inode_large raw;
+	int64_t alloc_end;
 	_Atomic long reserved;
 };
 

@@ -20,16 +20,21 @@
  *           pages in long runs (ext4_map_delayed: one get_block(create=1)
  *           per run, each allocating an extent in one go, which also merges
  *           into the extent on its left when physically adjacent), then
- *           pc_mpage_writepages writes the pages in large bios.
+ *           pc_mpage_writepages writes the pages in large bios; pages it
+ *           finds still delayed go to ext4_writepage, which maps them with
+ *           the dirty pages that follow.
  *   truncate: pc_truncate_setsize, pc_block_truncate_page (zero the tail
  *           of the EOF block on disk), ext2fs_punch.
  *
  * Safety: every physical block get_block returns (or an indirect block it
- * reads) is checked against the filesystem and the device: it must lie
- * after the primary superblock and group descriptors and before the end of
- * both. A mapping that fails the check is -EUCLEAN and no I/O is done.
+ * reads) is checked against the filesystem, the device and the system
+ * zone (valid_range): it must lie past the primary superblock and
+ * descriptors, before the end of both, and outside every superblock copy,
+ * descriptor, bitmap and inode table. A mapping that fails the check is
+ * -EUCLEAN and no I/O is done.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,18 +43,9 @@
 
 #include "ext4.h"
 
-/* Delayed-allocation state kept next to raw, under the ext2fs lock:
- * alloc_end is the first logical block past every mapped block (-1:
- * unknown); blocks at or past it are holes, so write_begin need not look
- * them up. Kept in the VFS inode's i_private to leave ext4.h's struct
- * stable for the other files. */
-struct ext4_inode_da {
-	int64_t alloc_end;
-};
-
 static inline int64_t *alloc_end_of(struct pc_inode *inode)
 {
-	return &((struct ext4_inode_da *)inode->i_private)->alloc_end;
+	return &EXT4_I(inode)->alloc_end;
 }
 
 /* ------------------------------------------------------------------ */
@@ -108,13 +104,18 @@ void pc_ext4_set_raw_times(struct pc_inode *inode)
 {
 	ext2_filsys fs = EXT4_SB(inode->i_sb)->fs;
 	struct ext2_inode_large *raw = &EXT4_I(inode)->raw;
+	struct timespec at, mt, ct;
 
-	encode_time(&inode->i_atime, &raw->i_atime, &raw->i_atime_extra,
-		    RAW_HAS(fs, raw, i_atime_extra));
-	encode_time(&inode->i_mtime, &raw->i_mtime, &raw->i_mtime_extra,
-		    RAW_HAS(fs, raw, i_mtime_extra));
-	encode_time(&inode->i_ctime, &raw->i_ctime, &raw->i_ctime_extra,
-		    RAW_HAS(fs, raw, i_ctime_extra));
+	/* Writers update the times under i_lock (pc_inode_touch): take a
+	 * consistent copy. */
+	pthread_mutex_lock(&inode->i_lock);
+	at = inode->i_atime;
+	mt = inode->i_mtime;
+	ct = inode->i_ctime;
+	pthread_mutex_unlock(&inode->i_lock);
+	encode_time(&at, &raw->i_atime, &raw->i_atime_extra, RAW_HAS(fs, raw, i_atime_extra));
+	encode_time(&mt, &raw->i_mtime, &raw->i_mtime_extra, RAW_HAS(fs, raw, i_mtime_extra));
+	encode_time(&ct, &raw->i_ctime, &raw->i_ctime_extra, RAW_HAS(fs, raw, i_ctime_extra));
 }
 
 void pc_ext4_raw_times_now(ext2_filsys fs, struct ext2_inode_large *raw)
@@ -219,14 +220,19 @@ static blk64_t data_start(struct pc_ext4_sb *sbi)
 	return start;
 }
 
-/* Is [pblk, pblk + len) a sane place for file data or a mapping block? */
+/* Is [pblk, pblk + len) a sane place for file data or a mapping block?
+ * Inside the filesystem and the device, past the primary superblock and
+ * descriptors and outside every group's superblock, descriptors, bitmaps
+ * and inode table. */
 static bool valid_range(struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len)
 {
 	blk64_t limit = PC_MIN(sbi->blocks_count, sbi->dev_blocks);
 
 	if (len == 0 || pblk < data_start(sbi))
 		return false;
-	return pblk < limit && len <= limit - pblk;
+	if (pblk >= limit || len > limit - pblk)
+		return false;
+	return !sbi->zones || !pc_ext4_in_zones(sbi, pblk, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -912,10 +918,12 @@ static bool ext4_releasepage(struct pc_page *page)
 /*
  * The delayed buffers of a run of consecutive logical blocks, over pages
  * held locked (ascending), waiting to be allocated in one go.
+ * @caller: a page locked by our caller (writepage): never unlocked here.
  */
 #define DA_RUN_PAGES 64
 struct da_run {
 	struct pc_inode *inode;
+	struct pc_page *caller;
 	struct pc_page *pages[DA_RUN_PAGES];
 	unsigned npages;
 	struct pc_buffer_head *bhs[DA_RUN_PAGES * (PC_PAGE_SIZE / 512)];
@@ -950,7 +958,29 @@ static void da_discard_page(struct pc_inode *inode, struct pc_page *page)
 	SetPageError(page);
 }
 
-/* Allocate the run's blocks, map its buffers, unlock its pages except
+/* Unlock and release the run's pages, except @keep (stays in the run). */
+static void da_release_pages(struct da_run *run, struct pc_page *keep)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < run->npages; i++) {
+		struct pc_page *page = run->pages[i];
+
+		if (page == keep) {
+			run->pages[k++] = page;
+			continue;
+		}
+		if (!run->err)
+			ClearPageOwnerPriv(page);
+		if (page != run->caller) {
+			pc_unlock_page(page);
+			pc_put_page(page);
+		}
+	}
+	run->npages = k;
+}
+
+/* Allocate the run's blocks and map its buffers; release its pages except
  * @keep (still being scanned). */
 static void da_run_flush(struct da_run *run, struct pc_page *keep)
 {
@@ -958,8 +988,9 @@ static void da_run_flush(struct da_run *run, struct pc_page *keep)
 	unsigned blkbits = inode->i_blkbits;
 	unsigned done = 0;
 
-	while (done < run->nbh) {
+	while (done < run->nbh && !run->err) {
 		struct pc_buffer_head tmp;
+		unsigned n;
 		int err;
 
 		memset(&tmp, 0, sizeof(tmp));
@@ -974,7 +1005,7 @@ static void da_run_flush(struct da_run *run, struct pc_page *keep)
 				da_discard_page(inode, run->pages[i]);
 			break;
 		}
-		unsigned n = (unsigned)(tmp.b_size >> blkbits);
+		n = (unsigned)(tmp.b_size >> blkbits);
 		for (unsigned i = 0; i < n && done < run->nbh; i++, done++) {
 			struct pc_buffer_head *bh = run->bhs[done];
 
@@ -986,35 +1017,56 @@ static void da_run_flush(struct da_run *run, struct pc_page *keep)
 		}
 		da_release(inode, (long)n);
 	}
-	for (unsigned i = 0; i < run->npages; i++) {
-		struct pc_page *page = run->pages[i];
-
-		if (page == keep)
-			continue;
-		ClearPageOwnerPriv(page);
-		pc_unlock_page(page);
-		pc_put_page(page);
-	}
-	run->npages = 0;
 	run->nbh = 0;
-	if (keep) {
-		run->pages[0] = keep;
-		run->npages = 1;
+	da_release_pages(run, run->err ? NULL : keep);
+}
+
+/* Add the delayed buffers of the locked @page to @run (flushing the run
+ * where they do not continue it). True if the page is now held by the run. */
+static bool da_add_page(struct da_run *run, struct pc_page *page)
+{
+	struct pc_buffer_head *head = pc_page_buffers(page), *bh;
+	unsigned blkbits = run->inode->i_blkbits;
+	unsigned per_page = 1U << (PC_PAGE_SHIFT - blkbits);
+	sector_t lblk = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	bool held = false;
+
+	if (!head)
+		return false;
+	bh = head;
+	for (unsigned i = 0; i < per_page && !run->err; i++, lblk++, bh = bh->b_this_page) {
+		if (!buffer_delay(bh))
+			continue;
+		if (run->nbh && lblk != run->lblk + run->nbh)
+			da_run_flush(run, held ? page : NULL);
+		if (!held && run->npages == DA_RUN_PAGES)
+			da_run_flush(run, NULL);
+		if (run->err)
+			break;
+		if (!held) {
+			run->pages[run->npages++] = page;
+			held = true;
+		}
+		if (run->nbh == 0)
+			run->lblk = lblk;
+		run->bhs[run->nbh++] = bh;
 	}
+	return held && !run->err;
 }
 
 /*
  * Map every delayed buffer of the dirty pages of @mapping in [@start, @end]
- * (page indexes). Returns 0 or the first error (the pages concerned were
+ * (page indexes), stopping after *@budget pages with delayed buffers
+ * (decremented). Returns 0 or the first error (the pages concerned were
  * discarded and the error recorded in the mapping).
  */
-static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgoff_t end)
+static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgoff_t end,
+			    long *budget)
 {
 	struct pc_inode *inode = mapping->host;
 	struct pc_ext4_inode *ei = EXT4_I(inode);
-	unsigned blkbits = inode->i_blkbits, per_page = 1U << (PC_PAGE_SHIFT - blkbits);
-	struct da_run *run;
 	struct pc_page *pages[PC_PAGEVEC_SIZE];
+	struct da_run *run;
 	pgoff_t index = start;
 	unsigned nr;
 	int err;
@@ -1025,56 +1077,28 @@ static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgo
 	if (!run)
 		return -ENOMEM;
 	run->inode = inode;
-	while (index <= end && atomic_load(&ei->reserved) > 0 &&
+	while (index <= end && !run->err && *budget > 0 && atomic_load(&ei->reserved) > 0 &&
 	       (nr = pc_find_get_pages_range_tag(mapping, &index, end, PC_TAG_DIRTY,
 						  PC_PAGEVEC_SIZE, pages)) > 0) {
 		for (unsigned p = 0; p < nr; p++) {
 			struct pc_page *page = pages[p];
-			struct pc_buffer_head *head, *bh;
-			bool held = false;
-			sector_t lblk;
 
-			if (!PageOwnerPriv(page)) {
+			if (run->err || *budget <= 0 || !PageOwnerPriv(page)) {
 				pc_put_page(page);
 				continue;
 			}
+			(*budget)--;
 			pc_lock_page(page);
-			head = pc_page_buffers(page);
-			if (page->mapping != mapping || !PageDirty(page) || !head) {
-				pc_unlock_page(page);
-				pc_put_page(page);
-				continue;
-			}
-			lblk = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
-			bh = head;
-			for (unsigned i = 0; i < per_page; i++, lblk++, bh = bh->b_this_page) {
-				if (!buffer_delay(bh))
-					continue;
-				if (run->nbh && (lblk != run->lblk + run->nbh ||
-						 run->npages == DA_RUN_PAGES)) {
-					/* Keep this page locked if it already holds
-					 * buffers of the run being flushed. */
-					da_run_flush(run, held ? page : NULL);
-					if (!held && run->npages == 0)
-						held = false;
-				}
-				if (!held) {
-					run->pages[run->npages++] = page;
-					held = true;
-				}
-				if (run->nbh == 0)
-					run->lblk = lblk;
-				run->bhs[run->nbh++] = bh;
-			}
-			if (!held) {
-				ClearPageOwnerPriv(page);
+			if (page->mapping != mapping || !PageDirty(page) ||
+			    !pc_page_has_buffers(page) || !da_add_page(run, page)) {
+				if (!run->err)
+					ClearPageOwnerPriv(page);
 				pc_unlock_page(page);
 				pc_put_page(page);
 			}
 		}
 	}
-	if (run->npages)
-		da_run_flush(run, NULL);
+	da_run_flush(run, NULL);
 	err = run->err;
 	free(run);
 	return err;
@@ -1084,58 +1108,80 @@ static int ext4_writepages(struct pc_address_space *mapping, struct pc_writeback
 {
 	struct pc_inode *inode = mapping->host;
 	pgoff_t start = 0, end = (pgoff_t)-1;
+	long budget = LONG_MAX;
 	int err, err2;
 
 	if (EXT4_SB(inode->i_sb)->readonly)
 		return 0;
-	if (!wbc->range_cyclic && !(wbc->range_start == 0 && wbc->range_end >= INT64_MAX)) {
+	/* Map what this pass will write: the wbc range, or for background
+	 * (cyclic) writeback about nr_to_write pages from writeback_index on
+	 * (pages left delayed are mapped by writepage if reached). */
+	if (wbc->range_cyclic) {
+		start = atomic_load(&mapping->writeback_index);
+		if (wbc->sync_mode == PC_WB_SYNC_NONE && wbc->nr_to_write > 0 &&
+		    wbc->nr_to_write < LONG_MAX - DA_RUN_PAGES)
+			budget = wbc->nr_to_write + DA_RUN_PAGES;
+	} else if (!(wbc->range_start == 0 && wbc->range_end >= INT64_MAX)) {
 		start = (pgoff_t)wbc->range_start >> PC_PAGE_SHIFT;
 		end = (pgoff_t)wbc->range_end >> PC_PAGE_SHIFT;
 	}
-	err = ext4_map_delayed(mapping, start, end);
+	err = ext4_map_delayed(mapping, start, end, &budget);
+	if (!err && wbc->range_cyclic && start > 0 && budget > 0)
+		err = ext4_map_delayed(mapping, 0, start - 1, &budget);
 	err2 = pc_mpage_writepages(mapping, wbc, pc_ext4_get_block);
 	return err2 ? err2 : err;
 }
 
+/*
+ * a_ops->writepage, and mpage's fallback for pages it cannot put in a bio
+ * as they are (pages dirtied with delayed buffers after ext4_writepages
+ * mapped the others). The page is locked by the caller. Its delayed
+ * buffers are allocated together with those of the dirty pages that
+ * follow it (locked with trylock, ascending), so the rest of the pass
+ * finds them mapped and writes them in large bios.
+ */
 static int ext4_writepage(struct pc_page *page, struct pc_writeback_control *wbc)
 {
-	struct pc_inode *inode = page->mapping->host;
-	struct pc_buffer_head *head = pc_page_buffers(page), *bh;
-	unsigned blkbits = inode->i_blkbits;
-	sector_t lblk = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	struct pc_address_space *mapping = page->mapping;
+	struct pc_inode *inode = mapping->host;
 	int err = 0;
 
-	/* Allocate this page's delayed blocks (page locked by the caller). */
-	if (head) {
-		bh = head;
-		do {
-			if (buffer_delay(bh)) {
-				struct pc_buffer_head tmp;
+	if (PageOwnerPriv(page) && pc_page_has_buffers(page)) {
+		struct da_run *run = calloc(1, sizeof(*run));
+		pgoff_t index = page->index + 1;
 
-				memset(&tmp, 0, sizeof(tmp));
-				tmp.b_size = (size_t)1 << blkbits;
-				err = get_block_common(inode, lblk, &tmp, 1, false);
-				if (!err && !buffer_mapped(&tmp))
-					err = -EIO;
-				if (err)
+		if (!run) {
+			pc_redirty_page_for_writepage(wbc, page);
+			pc_unlock_page(page);
+			return 0;
+		}
+		run->inode = inode;
+		run->caller = page;
+		if (da_add_page(run, page)) {
+			while (!run->err && run->npages < DA_RUN_PAGES) {
+				struct pc_page *p = pc_find_get_page(mapping, index++);
+
+				if (!p)
 					break;
-				bh->b_bdev = tmp.b_bdev;
-				bh->b_blocknr = tmp.b_blocknr;
-				clear_buffer_delay(bh);
-				clear_buffer_new(bh);
-				da_release(inode, 1);
+				if (!PageOwnerPriv(p) || !pc_trylock_page(p)) {
+					pc_put_page(p);
+					break;
+				}
+				if (p->mapping != mapping || !PageDirty(p) || !da_add_page(run, p)) {
+					pc_unlock_page(p);
+					pc_put_page(p);
+					break;
+				}
 			}
-			lblk++;
-			bh = bh->b_this_page;
-		} while (bh != head);
+		}
+		da_run_flush(run, NULL);
+		err = run->err;
+		free(run);
+		if (err) {
+			pc_unlock_page(page);	/* discarded, error recorded */
+			return err;
+		}
 	}
-	if (err) {
-		pc_mapping_set_error(page->mapping, err);
-		da_discard_page(inode, page);
-		pc_unlock_page(page);
-		return err;
-	}
-	ClearPageOwnerPriv(page);
 	return pc_block_write_full_page(page, pc_ext4_get_block, wbc);
 }
 
@@ -1389,16 +1435,11 @@ int pc_ext4_set_ops(struct pc_inode *inode)
 struct pc_inode *pc_ext4_alloc_inode(struct pc_super_block *sb)
 {
 	struct pc_ext4_inode *ei = calloc(1, sizeof(*ei));
-	struct ext4_inode_da *da = calloc(1, sizeof(*da));
 
-	if (!ei || !da) {
-		free(ei);
-		free(da);
+	if (!ei)
 		return NULL;
-	}
 	pc_inode_init_once(&ei->vfs, sb);
-	da->alloc_end = -1;
-	ei->vfs.i_private = da;
+	ei->alloc_end = -1;
 	atomic_init(&ei->reserved, 0);
 	return &ei->vfs;
 }
@@ -1409,7 +1450,6 @@ void pc_ext4_destroy_inode(struct pc_inode *inode)
 
 	pthread_rwlock_destroy(&inode->i_rwsem);
 	pthread_mutex_destroy(&inode->i_lock);
-	free(inode->i_private);
 	free(ei);
 }
 

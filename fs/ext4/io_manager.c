@@ -33,9 +33,17 @@
 
 #include "ext4.h"
 
+/* While CHANNEL_FLAGS_WRITETHROUGH is set (ext2fs_flush: every bitmap
+ * block, descriptor and superblock copy at once), start writeback of the
+ * buffer cache every this many dirtied blocks, so one flush of a large
+ * filesystem cannot fill the page pool with dirty metadata while holding
+ * the ext2fs lock that the flusher may be waiting for. */
+#define PCIO_WRITETHROUGH_BATCH 64
+
 struct pcio_private {
 	struct pc_block_device *bdev;
 	struct struct_io_stats stats;
+	unsigned dirtied;
 };
 
 /* ---- registry of devices by name ---- */
@@ -165,10 +173,19 @@ static errcode_t pcio_xfer(io_channel channel, unsigned long long block, int cou
 	err = pc_ext4_bdev_rw(priv->bdev, off, len, data, write);
 	if (err)
 		return pcio_err(err, write);
-	if (write)
+	if (write) {
 		priv->stats.bytes_written += len;
-	else
+		if (channel->flags & CHANNEL_FLAGS_WRITETHROUGH) {
+			priv->dirtied += (unsigned)PC_DIV_ROUND_UP(len, priv->bdev->bd_block_size);
+			if (priv->dirtied >= PCIO_WRITETHROUGH_BATCH) {
+				priv->dirtied = 0;
+				(void)pc_filemap_fdatawrite_range(&priv->bdev->bd_mapping, 0, INT64_MAX,
+								  PC_WB_SYNC_NONE);
+			}
+		}
+	} else {
 		priv->stats.bytes_read += len;
+	}
 	return 0;
 }
 

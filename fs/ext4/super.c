@@ -32,6 +32,14 @@
 
 #include "ext4.h"
 
+/* libext2fs' error messages for error_message() (com_err). */
+static pthread_once_t error_table_once = PTHREAD_ONCE_INIT;
+
+static void ext4_init_error_table(void)
+{
+	initialize_ext2_error_table();
+}
+
 /* ---- the ext2fs lock ---- */
 
 unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
@@ -285,6 +293,83 @@ static loff_t max_file_size(ext2_filsys fs)
 	return (loff_t)(max_blocks * bs);
 }
 
+/* ---- the system zone ---- */
+
+static int zone_cmp(const void *a, const void *b)
+{
+	const struct pc_ext4_zone *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int pc_ext4_build_zones(struct pc_ext4_sb *sbi)
+{
+	ext2_filsys fs = sbi->fs;
+	size_t cap = (size_t)fs->group_desc_count * 6 + 2, n = 0, m;
+	struct pc_ext4_zone *z = malloc(cap * sizeof(*z));
+
+	if (!z)
+		return -ENOMEM;
+	/* The boot block(s) and the primary superblock. */
+	z[n++] = (struct pc_ext4_zone){ 0, sbi->first_data_block + 1 };
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		blk64_t super = 0, old_desc = 0, new_desc = 0, it;
+		blk_t used = 0;
+
+		if (ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &used) == 0) {
+			if (super || g == 0)
+				z[n++] = (struct pc_ext4_zone){ super, super + 1 };
+			if (old_desc) {
+				blk64_t nb = ext2fs_has_feature_meta_bg(fs->super) ?
+						     fs->super->s_first_meta_bg :
+						     fs->desc_blocks + fs->super->s_reserved_gdt_blocks;
+				if (nb)
+					z[n++] = (struct pc_ext4_zone){ old_desc, old_desc + nb };
+			}
+			if (new_desc)
+				z[n++] = (struct pc_ext4_zone){ new_desc, new_desc + 1 };
+		}
+		if (ext2fs_block_bitmap_loc(fs, g))
+			z[n++] = (struct pc_ext4_zone){ ext2fs_block_bitmap_loc(fs, g),
+							ext2fs_block_bitmap_loc(fs, g) + 1 };
+		if (ext2fs_inode_bitmap_loc(fs, g))
+			z[n++] = (struct pc_ext4_zone){ ext2fs_inode_bitmap_loc(fs, g),
+							ext2fs_inode_bitmap_loc(fs, g) + 1 };
+		it = ext2fs_inode_table_loc(fs, g);
+		if (it)
+			z[n++] = (struct pc_ext4_zone){ it, it + fs->inode_blocks_per_group };
+	}
+	qsort(z, n, sizeof(*z), zone_cmp);
+	for (size_t i = m = 0; i < n; i++) {
+		if (m && z[i].start <= z[m - 1].end) {
+			if (z[i].end > z[m - 1].end)
+				z[m - 1].end = z[i].end;
+		} else {
+			z[m++] = z[i];
+		}
+	}
+	sbi->zones = z;
+	sbi->nzones = m;
+	return 0;
+}
+
+bool pc_ext4_in_zones(const struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len)
+{
+	size_t lo = 0, hi = sbi->nzones;
+
+	/* The first zone ending after pblk; overlap if it starts before the
+	 * end of the run. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sbi->zones[mid].end <= pblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sbi->nzones && sbi->zones[lo].start < pblk + len;
+}
+
 /* ---- super operations ---- */
 
 static int ext4_statfs(struct pc_super_block *sb, struct pc_statfs *st)
@@ -319,8 +404,15 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 	if (sbi->readonly)
 		return 0;
 	ma = pc_ext4_lock(sbi);
-	if (sbi->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_IB_DIRTY | EXT2_FLAG_BB_DIRTY))
+	if (sbi->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_IB_DIRTY | EXT2_FLAG_BB_DIRTY)) {
+		/* The primary superblock and descriptors only, like the
+		 * kernel; the backups are rewritten at unmount. */
+		sbi->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+		sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 		ret = ext2fs_flush2(sbi->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		sbi->fs->io->flags &= ~CHANNEL_FLAGS_WRITETHROUGH;
+		sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
+	}
 	pc_ext4_unlock(sbi, ma);
 	if (ret)
 		err = pc_ext4_errno(ret);
@@ -342,6 +434,7 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 		pc_bdev_close(sbi->bdev);
 	}
 	pthread_mutex_destroy(&sbi->lock);
+	free(sbi->zones);
 	free(sbi);
 }
 
@@ -360,6 +453,8 @@ static void ext4_put_super(struct pc_super_block *sb)
 		sbi->fs->super->s_wtime = (uint32_t)time(NULL);
 		ext2fs_mark_super_dirty(sbi->fs);
 	}
+	sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
+	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
 	if (ret)
 		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
@@ -393,6 +488,7 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	errcode_t ret;
 	int flags, err;
 
+	pthread_once(&error_table_once, ext4_init_error_table);
 	if (!source) {
 		set_msg(msg, msglen, "ext4 needs an image file or block device to mount");
 		return -EINVAL;
@@ -501,7 +597,27 @@ reopen:
 		}
 	}
 
+	err = pc_ext4_build_zones(sbi);
+	if (err)
+		goto out_close_fs;
 	if (!sbi->readonly) {
+		/* Bitmaps and descriptors are written back at every sync: never
+		 * with locations from corrupt descriptors. */
+		const char *why = NULL;
+
+		ret = ext2fs_check_desc(fs);
+		if (ret)
+			why = error_message(ret);
+		for (dgrp_t g = 0; !why && ext2fs_has_group_desc_csum(fs) && g < fs->group_desc_count;
+		     g++)
+			if (!ext2fs_group_desc_csum_verify(fs, g))
+				why = "bad group descriptor checksum";
+		if (why) {
+			err = -EUCLEAN;
+			set_msg(msg, msglen, "corrupt group descriptors (%s): run e2fsck, or mount "
+				"read-only", why);
+			goto out_close_fs;
+		}
 		ret = ext2fs_read_bitmaps(fs);
 		if (ret) {
 			err = pc_ext4_errno(ret);

@@ -580,7 +580,12 @@ static int read_page_sync(struct pc_file *file, struct pc_address_space *mapping
 	if (err)
 		return err == PC_AOP_TRUNCATED_PAGE ? -EAGAIN : err;
 	pc_wait_on_page_locked(page);
-	return PageUptodate(page) ? 0 : -EIO;
+	if (PageUptodate(page))
+		return 0;
+	/* Truncated while we waited (truncate clears uptodate): look again. */
+	if (!__atomic_load_n(&page->mapping, __ATOMIC_RELAXED))
+		return -EAGAIN;
+	return -EIO;
 }
 
 /*

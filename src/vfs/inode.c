@@ -135,12 +135,14 @@ PC_EXPORT void pc_inode_touch(struct pc_inode *inode, unsigned which)
 	struct timespec now;
 
 	pc_vfs_now(&now);
+	pthread_mutex_lock(&inode->i_lock);
 	if (which & PC_ATTR_ATIME)
 		inode->i_atime = now;
 	if (which & PC_ATTR_MTIME)
 		inode->i_mtime = now;
 	if (which & PC_ATTR_CTIME)
 		inode->i_ctime = now;
+	pthread_mutex_unlock(&inode->i_lock);
 	pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC);
 }
 

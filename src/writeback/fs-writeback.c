@@ -173,6 +173,16 @@ PC_EXPORT int pc_writeback_single_inode(struct pc_inode *inode, struct pc_writeb
 		}
 	}
 
+	/*
+	 * Decide list membership under list_lock held across the i_lock
+	 * section (list_lock -> i_lock, as in pick_inode): a concurrent
+	 * pc___mark_inode_dirty either sets its bits before we read them, or
+	 * finds the inode off the list and queues it itself. Deciding after
+	 * dropping i_lock would let it see the inode still listed, skip
+	 * queueing, and then we would unlist a dirty inode for good.
+	 */
+	if (bdi)
+		pthread_mutex_lock(&bdi->list_lock);
 	pthread_mutex_lock(&inode->i_lock);
 	inode->i_state &= ~PC_I_SYNC;
 	if (pc_page_tree_tagged(&mapping->tree, PC_TAG_DIRTY))
@@ -181,7 +191,6 @@ PC_EXPORT int pc_writeback_single_inode(struct pc_inode *inode, struct pc_writeb
 	pthread_mutex_unlock(&inode->i_lock);
 
 	if (bdi) {
-		pthread_mutex_lock(&bdi->list_lock);
 		if (!still_dirty) {
 			if (!pc_list_empty(&inode->i_io_list))
 				pc_list_del_init(&inode->i_io_list);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -882,6 +883,117 @@ static void test_concurrent(void **state)
 	free(buf);
 }
 
+/* Everything at once on a tiny cache: two writers and a truncater on two
+ * files, two readers, and a thread doing namespace changes; then the image
+ * must be clean. Catches deadlocks between the ext2fs lock, page locks and
+ * writeback, and metadata left inconsistent by racing operations. */
+struct mixed_arg {
+	struct pc_mount *m;
+	_Atomic int *stop;
+	int id;
+	int err;
+};
+
+static void *mixed_thread(void *p)
+{
+	struct mixed_arg *a = p;
+	uint64_t seed = (uint64_t)a->id * 1000003 + 1;
+	char path[64], path2[64];
+	unsigned char *buf = malloc(200000);
+	int fd = -1, i = 0;
+
+	if (!buf) {
+		a->err = -ENOMEM;
+		return NULL;
+	}
+	memset(buf, 'a' + a->id, 200000);
+	if (a->id < 5) {
+		snprintf(path, sizeof(path), "/mixed%d", a->id % 2);
+		fd = pc_open(a->m, path, O_CREAT | O_RDWR, 0644);
+		if (fd < 0) {
+			a->err = fd;
+			free(buf);
+			return NULL;
+		}
+	}
+	while (!atomic_load(a->stop) && !a->err) {
+		off_t off = (off_t)(rng_next(&seed) % (6u << 20));
+		size_t n = 1 + (size_t)(rng_next(&seed) % 200000);
+		ssize_t r;
+
+		switch (a->id) {
+		case 0:
+		case 1:		/* writers */
+			r = pc_pwrite(fd, buf, n, off);
+			if (r < 0)
+				a->err = (int)r;
+			if (rng_next(&seed) % 40 == 0 && pc_fsync(fd) != 0)
+				a->err = -EIO;
+			break;
+		case 2:		/* truncater */
+			if (pc_ftruncate(fd, off) != 0)
+				a->err = -EIO;
+			break;
+		case 3:
+		case 4:		/* readers */
+			r = pc_pread(fd, buf, n, off);
+			if (r < 0)
+				a->err = (int)r;
+			break;
+		default:	/* namespace */
+			snprintf(path, sizeof(path), "/md%d", i % 10);
+			(void)pc_mkdir(a->m, path, 0755);
+			snprintf(path2, sizeof(path2), "/md%d/f%d", i % 10, i);
+			fd = pc_open(a->m, path2, O_CREAT | O_RDWR, 0644);
+			if (fd >= 0) {
+				(void)pc_pwrite(fd, path2, strlen(path2), (off_t)(rng_next(&seed) % 50000));
+				pc_close(fd);
+			}
+			if (i % 3 == 0)
+				(void)pc_unlink(a->m, path2);
+			if (i % 7 == 0) {
+				snprintf(path, sizeof(path), "/md%d/f%d", (i + 5) % 10, i - 1);
+				snprintf(path2, sizeof(path2), "/md%d/r%d", (i + 2) % 10, i);
+				(void)pc_rename(a->m, path, path2);
+			}
+			i++;
+			break;
+		}
+	}
+	if (a->id < 5)
+		pc_close(fd);
+	free(buf);
+	return NULL;
+}
+
+static void test_mixed_stress(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct fs_spec bigger[] = { { "ext4", 4096, "128M" }, { "ext2", 1024, "128M" } };
+	const struct fs_spec *spec = strcmp(fx->spec->type, "ext2") ? &bigger[0] : &bigger[1];
+	enum { NT = 6 };
+	struct mixed_arg args[NT];
+	_Atomic int stop = 0;
+	pthread_t th[NT];
+	struct pc_mount *m;
+
+	make_image(fx->img, spec);
+	m = mount_img(fx->img, false, 4u << 20);
+	for (int i = 0; i < NT; i++) {
+		args[i] = (struct mixed_arg){ .m = m, .stop = &stop, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, mixed_thread, &args[i]), 0);
+	}
+	sleep(3);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < NT; i++) {
+		pthread_join(th[i], NULL);
+		if (args[i].err)
+			fail_msg("thread %d: %d", i, args[i].err);
+	}
+	umount_ok(m);
+	assert_fsck_clean(fx->img);
+}
+
 /* A read-only mount writes nothing. */
 static void test_readonly(void **state)
 {
@@ -1211,6 +1323,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enospc, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup_ext2, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_mixed_stress, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_mixed_stress, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_readonly, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_bad_magic, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_needs_recovery, setup_ext4, teardown_fx),
