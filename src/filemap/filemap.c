@@ -610,6 +610,24 @@ static int filemap_update_page(struct pc_file *file, struct pc_address_space *ma
 	return read_page_sync(file, mapping, page);
 }
 
+/* Bytes readable from @offset in page @index given the current i_size; 0 at
+ * or past EOF. Read i_size only after the page was seen uptodate (I6). */
+static inline unsigned long page_read_len(struct pc_inode *inode, pgoff_t index, unsigned offset)
+{
+	loff_t isize = pc_i_size_read(inode);
+	pgoff_t end_index;
+	unsigned long nr = PC_PAGE_SIZE;
+
+	if (!isize)
+		return 0;
+	end_index = (isize - 1) >> PC_PAGE_SHIFT;
+	if (index > end_index)
+		return 0;
+	if (index == end_index)
+		nr = ((isize - 1) & ~PC_PAGE_MASK) + 1;
+	return nr > offset ? nr - offset : 0;
+}
+
 /*
  * The read fast path: copy from a cached, uptodate page WITHOUT taking a
  * reference, so concurrent readers of the same pages write no shared
@@ -627,7 +645,6 @@ static unsigned long read_page_fast(struct pc_address_space *mapping, struct pc_
 	struct pc_page *page;
 	unsigned long nr, ret = 0;
 	unsigned seq;
-	loff_t isize;
 
 	pc_rcu_lock();
 	slot = pc_page_tree_lookup_slot(&mapping->tree, index);
@@ -646,20 +663,11 @@ static unsigned long read_page_fast(struct pc_address_space *mapping, struct pc_
 	    __atomic_load_n(&page->index, __ATOMIC_RELAXED) != index)
 		goto out;
 	/* i_size after the page was seen uptodate (I6). */
-	isize = pc_i_size_read(inode);
-	if (!isize || index > (pgoff_t)((isize - 1) >> PC_PAGE_SHIFT)) {
+	nr = page_read_len(inode, index, offset);
+	if (!nr) {
 		ret = (unsigned long)-1;
 		goto out;
 	}
-	nr = PC_PAGE_SIZE;
-	if (index == (pgoff_t)((isize - 1) >> PC_PAGE_SHIFT)) {
-		nr = ((isize - 1) & ~PC_PAGE_MASK) + 1;
-		if (nr <= offset) {
-			ret = (unsigned long)-1;
-			goto out;
-		}
-	}
-	nr -= offset;
 	ret = pc_copy_page_to_iter(page, offset, nr, iter);
 	atomic_thread_fence(memory_order_acquire);
 	if (pc_unlikely(atomic_load_explicit(&page->seq, memory_order_relaxed) != seq || ret < nr)) {
@@ -697,6 +705,54 @@ static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pgoff
 	}
 }
 
+/*
+ * The slow path of a read: the page at @index, referenced and uptodate,
+ * after starting readahead as needed (none if @ra is NULL). NULL with *@err set: -EAGAIN (the
+ * page was truncated meanwhile: look again), -ENOMEM, -EIO.
+ */
+static struct pc_page *read_get_page(struct pc_file *file, struct pc_address_space *mapping,
+				     struct pc_file_ra_state *ra, pgoff_t index, pgoff_t last_index,
+				     int *err)
+{
+	struct pc_page *page = pc_find_get_page(mapping, index);
+
+	if (!page) {
+		if (ra) {
+			pc_page_cache_sync_readahead(mapping, ra, file, index, last_index - index);
+			page = pc_find_get_page(mapping, index);
+		}
+		if (!page) {
+			/* Readahead could not allocate: read this one page. */
+			page = pc_find_or_create_page(mapping, index, 0);
+			if (!page) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			if (PageUptodate(page)) {
+				pc_unlock_page(page);
+				return page;
+			}
+			pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
+			*err = read_page_sync(file, mapping, page);
+			goto check;
+		}
+	}
+	if (pc_unlikely(PageReadahead(page)) && ra)
+		pc_page_cache_async_readahead(mapping, ra, file, page, index, last_index - index);
+	if (pc_likely(PageUptodate(page))) {
+		pc_cache_count(mapping->cache, PC_STAT_HIT, 1);
+		return page;
+	}
+	pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
+	*err = filemap_update_page(file, mapping, page);
+check:
+	if (*err) {
+		pc_put_page(page);
+		return NULL;
+	}
+	return page;
+}
+
 PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 {
 	struct pc_file *file = iocb->ki_filp;
@@ -732,107 +788,46 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 
 	for (;;) {
 		struct pc_page *page;
-		loff_t isize;
-		pgoff_t end_index;
 		unsigned long nr, ret;
 
 		if (pc_i_size_read(inode) <= ((loff_t)index << PC_PAGE_SHIFT) + offset)
 			break;
 		ret = read_page_fast(mapping, inode, index, offset, iter);
+		if (ret == (unsigned long)-1)
+			break;		/* at EOF */
 		if (pc_likely(ret)) {
-			if (ret == (unsigned long)-1)
-				break;		/* at EOF */
 			if (prev_index != index || offset != prev_offset)
 				pc_mark_page_accessed_nolock(mapping, index);
-			prev_index = index;
-			offset += ret;
-			index += offset >> PC_PAGE_SHIFT;
-			offset &= ~PC_PAGE_MASK;
-			prev_offset = offset;
-			copied += ret;
-			if (!pc_iov_iter_count(iter))
-				break;
-			continue;
-		}
-		page = pc_find_get_page(mapping, index);
-		if (pc_unlikely(!page)) {
-			pc_page_cache_sync_readahead(mapping, ra, file, index, last_index - index);
-			page = pc_find_get_page(mapping, index);
-			if (!page) {
-				/* Readahead could not allocate: read this one page. */
-				page = pc_find_or_create_page(mapping, index, 0);
-				if (!page) {
-					error = -ENOMEM;
-					break;
-				}
-				if (PageUptodate(page)) {
-					pc_unlock_page(page);
-				} else {
-					pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
-					error = read_page_sync(file, mapping, page);
-					if (error) {
-						pc_put_page(page);
-						if (error == -EAGAIN) {
-							error = 0;
-							continue;
-						}
-						break;
-					}
-					goto page_ok;
-				}
-			}
-		}
-		if (pc_unlikely(PageReadahead(page)))
-			pc_page_cache_async_readahead(mapping, ra, file, page, index,
-						      last_index - index);
-		if (pc_unlikely(!PageUptodate(page))) {
-			pc_cache_count(mapping->cache, PC_STAT_MISS, 1);
-			error = filemap_update_page(file, mapping, page);
-			if (error) {
-				pc_put_page(page);
+		} else {
+			page = read_get_page(file, mapping, ra, index, last_index, &error);
+			if (pc_unlikely(!page)) {
 				if (error == -EAGAIN) {
-					error = 0;
+					error = 0;	/* truncated meanwhile: look again */
 					continue;
 				}
 				break;
 			}
-		} else {
-			pc_cache_count(mapping->cache, PC_STAT_HIT, 1);
-		}
-page_ok:
-		/* i_size must be read after the page is uptodate (I6). */
-		isize = pc_i_size_read(inode);
-		end_index = (isize - 1) >> PC_PAGE_SHIFT;
-		if (pc_unlikely(!isize || index > end_index)) {
-			pc_put_page(page);
-			break;
-		}
-		nr = PC_PAGE_SIZE;
-		if (index == end_index) {
-			nr = ((isize - 1) & ~PC_PAGE_MASK) + 1;
-			if (nr <= offset) {
+			/* i_size must be read after the page is uptodate (I6). */
+			nr = page_read_len(inode, index, offset);
+			if (pc_unlikely(!nr)) {
 				pc_put_page(page);
 				break;
 			}
+			if (prev_index != index || offset != prev_offset)
+				pc_mark_page_accessed(page);
+			ret = pc_copy_page_to_iter(page, offset, nr, iter);
+			pc_put_page(page);
+			if (ret < nr)
+				error = -EFAULT;
 		}
-		nr -= offset;
-		if (prev_index != index || offset != prev_offset)
-			pc_mark_page_accessed(page);
 		prev_index = index;
-
-		ret = pc_copy_page_to_iter(page, offset, nr, iter);
 		offset += ret;
 		index += offset >> PC_PAGE_SHIFT;
 		offset &= ~PC_PAGE_MASK;
 		prev_offset = offset;
-		pc_put_page(page);
 		copied += ret;
-		if (!pc_iov_iter_count(iter))
+		if (!pc_iov_iter_count(iter) || error)
 			break;
-		if (ret < nr) {
-			error = -EFAULT;
-			break;
-		}
 	}
 	if (prev_index != ~(pgoff_t)0)
 		__atomic_store_n(&ra->prev_pos, (loff_t)(prev_index << PC_PAGE_SHIFT) | prev_offset,
@@ -845,32 +840,11 @@ PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping,
 					       struct pc_file *file, int *err)
 {
 	struct pc_page *page;
-	int e;
 
-	for (;;) {
-		page = pc_find_get_page(mapping, index);
-		if (!page) {
-			page = pc_find_or_create_page(mapping, index, 0);
-			if (!page) {
-				*err = -ENOMEM;
-				return NULL;
-			}
-			if (PageUptodate(page)) {
-				pc_unlock_page(page);
-				return page;
-			}
-			e = read_page_sync(file, mapping, page);
-		} else {
-			e = filemap_update_page(file, mapping, page);
-		}
-		if (!e)
-			return page;
-		pc_put_page(page);
-		if (e != -EAGAIN) {
-			*err = e;
-			return NULL;
-		}
-	}
+	do {
+		page = read_get_page(file, mapping, NULL, index, index + 1, err);
+	} while (!page && *err == -EAGAIN);
+	return page;
 }
 
 /* ------------------------------------------------------------------ */
