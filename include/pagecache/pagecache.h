@@ -95,7 +95,9 @@ PC_EXPORT const char *pc_mount_error(void);
  * (pc_readdir answers -EBADF once its buffered entries are used up;
  * pc_closedir must still be called). No other thread may be inside a call
  * on this mount or its descriptors while it runs. Returns 0 or the first
- * -errno met while writing back (-EIO: some data did not reach the disk).
+ * -errno met while writing back (-EIO: some data did not reach the disk),
+ * with the same once-only reporting of earlier background errors as
+ * pc_sync (an error pc_sync already returned is not returned again).
  * The mount is freed in any case.
  */
 PC_EXPORT int pc_umount(struct pc_mount *m);
@@ -185,7 +187,16 @@ struct pc_statfs {
 	uint64_t f_namelen;	/* longest name */
 };
 PC_EXPORT int pc_statfs(struct pc_mount *m, struct pc_statfs *st);
-/* Write back everything dirty in the mount and make it durable. 0 or -errno. */
+/*
+ * pc_sync - write back everything dirty in the mount and make it durable
+ * (syncfs). Returns 0, or -errno: the first error met while writing now,
+ * else any writeback error recorded since the previous pc_sync (or the
+ * mount), including errors of background writeback whose pages are long
+ * clean: each such error is reported once to pc_sync/pc_umount, whether or
+ * not an fsync on some descriptor already reported it (the mount keeps its
+ * own cursor, like Linux's syncfs). -EROFS never: a read-only mount has
+ * nothing to write and returns 0.
+ */
 PC_EXPORT int pc_sync(struct pc_mount *m);
 
 /*
