@@ -456,9 +456,12 @@ static void ext4_put_super(struct pc_super_block *sb)
 	sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
-	if (ret)
+	if (ret) {
 		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
 			sbi->bdev->bd_path, error_message(ret));
+		/* ext2fs_close2 frees the handle only when its flush succeeded. */
+		ext2fs_free(sbi->fs);
+	}
 	sbi->fs = NULL;
 	pc_ext4_unlock(sbi, ma);
 	sb->s_fs_info = NULL;
@@ -657,7 +660,8 @@ out_close_fs:
 	} else {
 		fs->flags &= ~EXT2_FLAG_DIRTY;
 	}
-	ext2fs_close2(fs, 0);
+	if (ext2fs_close2(fs, 0))
+		ext2fs_free(fs);	/* the flush failed: close did not free it */
 	sbi->fs = NULL;
 out_release:
 	release_sbi(sbi);
