@@ -235,6 +235,11 @@ struct pc_file {
 	const struct pc_file_operations *f_op;
 	void *private_data;
 	_Atomic int f_count;
+	/* Private to src/vfs: per-thread-shard reference counts taken by the
+	 * read/write paths (no shared cache line written per call), and the
+	 * flag close sets before draining them. */
+	struct pc_file_shard *f_shards;
+	_Atomic bool f_dying;
 };
 
 /*

@@ -124,20 +124,22 @@ static ssize_t do_rw(struct pc_file *f, bool write, const struct iovec *iov, int
 
 static ssize_t do_prw(int fd, bool write, const struct iovec *iov, int iovcnt, off_t offset)
 {
-	struct pc_file *f = pc_vfs_fget(fd);
+	int shard;
+	struct pc_file *f = pc_vfs_fget_light(fd, &shard);
 	loff_t pos = offset;
 	ssize_t ret;
 
 	if (!f)
 		return -EBADF;
 	ret = do_rw(f, write, iov, iovcnt, &pos);
-	pc_vfs_fput(f);
+	pc_vfs_fput_light(f, shard);
 	return ret;
 }
 
 static ssize_t do_seq_rw(int fd, bool write, const struct iovec *iov, int iovcnt)
 {
-	struct pc_file *f = pc_vfs_fget(fd);
+	int shard;
+	struct pc_file *f = pc_vfs_fget_light(fd, &shard);
 	ssize_t ret;
 
 	if (!f)
@@ -145,7 +147,7 @@ static ssize_t do_seq_rw(int fd, bool write, const struct iovec *iov, int iovcnt
 	pthread_mutex_lock(&f->f_pos_lock);
 	ret = do_rw(f, write, iov, iovcnt, &f->f_pos);
 	pthread_mutex_unlock(&f->f_pos_lock);
-	pc_vfs_fput(f);
+	pc_vfs_fput_light(f, shard);
 	return ret;
 }
 

@@ -21,11 +21,22 @@
  * table holds one reference (the table's); each call holds its own, so a
  * concurrent close never frees a file under a reader: the last fput does
  * (f_op->release, then the inode reference is dropped).
+ *
+ * The read/write paths use lighter references (pc_vfs_fget_light), in the
+ * spirit of the kernel's percpu_ref: an increment of one of FILE_SHARDS
+ * counters, each on its own cache line and chosen per thread, so threads
+ * sharing a descriptor write no common cache line. The reader increments
+ * its shard, then checks f_dying and the slot; close first takes the file
+ * out of the slot, sets f_dying, then waits for every shard to drain
+ * before dropping the table's reference. Both sides use sequentially
+ * consistent operations, so one of them always sees the other (Dekker).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vfs_internal.h"
 
@@ -54,6 +65,21 @@ struct pc_dir {
 	int err;
 };
 
+#define FILE_SHARDS 16
+struct pc_file_shard {
+	_Atomic long n;
+} __attribute__((aligned(64)));
+
+static _Atomic unsigned file_shard_next;
+static __thread int file_shard __attribute__((tls_model("initial-exec"))) = -1;
+
+static inline unsigned my_file_shard(void)
+{
+	if (pc_unlikely(file_shard < 0))
+		file_shard = (int)(atomic_fetch_add(&file_shard_next, 1) % FILE_SHARDS);
+	return (unsigned)file_shard;
+}
+
 /* Released files, for reuse (see above). Linked through private_data. */
 static pthread_mutex_t file_free_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pc_file *file_free_list;
@@ -73,6 +99,10 @@ static struct pc_file *file_get_free(void)
 			return NULL;
 		pthread_mutex_init(&f->f_pos_lock, NULL);
 		atomic_init(&f->f_count, 0);
+		/* Never freed, like the file; NULL just disables light refs. */
+		f->f_shards = aligned_alloc(64, FILE_SHARDS * sizeof(struct pc_file_shard));
+		if (f->f_shards)
+			memset(f->f_shards, 0, FILE_SHARDS * sizeof(struct pc_file_shard));
 	}
 	return f;
 }
@@ -115,6 +145,7 @@ int pc_vfs_file_alloc(struct pc_inode *inode, unsigned flags, struct pc_file **o
 			return err > 0 ? -EIO : err;
 		}
 	}
+	atomic_store(&f->f_dying, false);
 	/* Publish: from here "increment unless zero" may succeed. */
 	atomic_store_explicit(&f->f_count, 1, memory_order_release);
 	*out = f;
@@ -177,6 +208,56 @@ struct pc_file *pc_vfs_fget(int fd)
 	}
 }
 
+struct pc_file *pc_vfs_fget_light(int fd, int *shard)
+{
+	fd_slot_t *slot = fd_slot(fd);
+	struct pc_file *f;
+
+	if (!slot)
+		return NULL;
+	f = atomic_load_explicit(slot, memory_order_acquire);
+	if (!f)
+		return NULL;
+	if (pc_likely(f->f_shards != NULL)) {
+		unsigned s = my_file_shard();
+
+		atomic_fetch_add(&f->f_shards[s].n, 1);
+		if (pc_likely(!atomic_load(&f->f_dying) && atomic_load(slot) == f)) {
+			*shard = (int)s;
+			return f;
+		}
+		atomic_fetch_sub_explicit(&f->f_shards[s].n, 1, memory_order_release);
+	}
+	*shard = -1;
+	return pc_vfs_fget(fd);
+}
+
+void pc_vfs_fput_light(struct pc_file *f, int shard)
+{
+	if (shard >= 0)
+		atomic_fetch_sub_explicit(&f->f_shards[shard].n, 1, memory_order_release);
+	else
+		pc_vfs_fput(f);
+}
+
+/* Close side of the light references: @f is out of the table already. */
+static void file_drain_light_refs(struct pc_file *f)
+{
+	if (!f->f_shards)
+		return;
+	atomic_store(&f->f_dying, true);
+	for (unsigned i = 0; i < FILE_SHARDS; i++) {
+		unsigned spins = 0;
+		while (atomic_load_explicit(&f->f_shards[i].n, memory_order_acquire) != 0) {
+			/* A reader is inside a call (maybe waiting for I/O). */
+			if (++spins < 64)
+				sched_yield();
+			else
+				usleep(100);
+		}
+	}
+}
+
 int pc_vfs_fd_install(struct pc_file *file)
 {
 	int fd;
@@ -218,6 +299,7 @@ int pc_vfs_fd_close(int fd)
 	pthread_mutex_unlock(&fd_lock);
 	if (!f)
 		return -EBADF;
+	file_drain_light_refs(f);
 	pc_vfs_fput(f);
 	return 0;
 }
@@ -253,8 +335,10 @@ void pc_vfs_close_mount_files(struct pc_mount *m)
 		}
 	}
 	pthread_mutex_unlock(&fd_lock);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		file_drain_light_refs(victims[i]);
 		pc_vfs_fput(victims[i]);
+	}
 	free(victims);
 
 	/* Directory streams: keep the struct for the caller's pc_closedir. */

@@ -94,6 +94,11 @@ int pc_vfs_file_alloc(struct pc_inode *inode, unsigned flags, struct pc_file **o
 int pc_vfs_fd_install(struct pc_file *file);
 /* Referenced file for @fd, or NULL (-EBADF). Lock-free. */
 struct pc_file *pc_vfs_fget(int fd);
+/* The read/write paths' reference: per-thread shard counters (no shared
+ * cache line written). Pass the returned *@shard to pc_vfs_fput_light on
+ * the same thread. NULL if @fd is not open. */
+struct pc_file *pc_vfs_fget_light(int fd, int *shard);
+void pc_vfs_fput_light(struct pc_file *f, int shard);
 /* Drop a file reference; the last one releases it and its inode. */
 void pc_vfs_fput(struct pc_file *file);
 /* Remove @fd from the table and drop the table's reference. 0 or -EBADF. */

@@ -960,6 +960,77 @@ static void *fd_prober(void *arg)
 	return NULL;
 }
 
+/*
+ * Reads racing with close and reopen of the same descriptor numbers: the
+ * read/write paths take per-thread-shard references (pc_vfs_fget_light),
+ * close drains them. Every read must return -EBADF or exactly the bytes of
+ * one of the files (each file is filled with its own byte), never a mix,
+ * and never crash (ASan/TSan builds run this too).
+ */
+struct close_race {
+	struct pc_mount *m;
+	_Atomic bool stop;
+	_Atomic long reads, badf;
+	_Atomic int bad;
+};
+
+static void *close_race_reader(void *arg)
+{
+	struct close_race *cr = arg;
+	unsigned char buf[PAGE];
+
+	while (!atomic_load(&cr->stop)) {
+		for (int fd = 0; fd < 8; fd++) {
+			ssize_t n = pc_pread(fd, buf, sizeof(buf), 0);
+			if (n == -EBADF) {
+				atomic_fetch_add(&cr->badf, 1);
+				continue;
+			}
+			if (n != (ssize_t)sizeof(buf) || buf[0] < 'a' || buf[0] > 'd' ||
+			    memcmp(buf, buf + 1, sizeof(buf) - 1) != 0)
+				atomic_store(&cr->bad, 1);
+			atomic_fetch_add(&cr->reads, 1);
+		}
+	}
+	return NULL;
+}
+
+static void test_close_race(void **state)
+{
+	struct close_race cr = { .m = *state };
+	unsigned char buf[PAGE];
+	pthread_t th[2];
+	int fds[4];
+
+	for (int i = 0; i < 4; i++) {
+		char path[16];
+		snprintf(path, sizeof(path), "/f%d", i);
+		int fd = pc_open(cr.m, path, O_CREAT | O_RDWR, 0644);
+		assert_true(fd >= 0);
+		memset(buf, 'a' + i, sizeof(buf));
+		assert_int_equal(pc_pwrite(fd, buf, sizeof(buf), 0), sizeof(buf));
+		assert_int_equal(pc_close(fd), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, close_race_reader, &cr), 0);
+	for (int round = 0; round < 3000; round++) {
+		for (int i = 0; i < 4; i++) {
+			char path[16];
+			snprintf(path, sizeof(path), "/f%d", (i + round) % 4);
+			fds[i] = pc_open(cr.m, path, O_RDONLY, 0);
+			assert_true(fds[i] >= 0);
+		}
+		for (int i = 0; i < 4; i++)
+			assert_int_equal(pc_close(fds[i]), 0);
+	}
+	atomic_store(&cr.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&cr.bad), 0);
+	assert_true(atomic_load(&cr.reads) > 0);	/* the race really happened */
+	assert_true(atomic_load(&cr.badf) > 0);
+}
+
 static void test_fd_threads(void **state)
 {
 	struct pc_mount *m = *state;
@@ -1304,6 +1375,7 @@ int main(void)
 		cmocka_unit_test(test_mount_errors),
 		cmocka_unit_test(test_pressure_and_enospc),
 		cmocka_unit_test_setup_teardown(test_fd_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_position, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_threads, setup, teardown),
 		cmocka_unit_test(test_readonly),
