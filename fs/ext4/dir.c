@@ -455,7 +455,25 @@ static int dir_empty_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir)
 	return ec.others ? -ENOTEMPTY : 0;
 }
 
-static int ext4_unlink(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim)
+/* Stamp @ts as ctime of @victim and mtime/ctime of @dir (under i_lock,
+ * which pc_inode_touch and write_inode use for times). */
+static void stamp_remove(struct pc_inode *dir, struct pc_inode *victim, const struct timespec *ts)
+{
+	pthread_mutex_lock(&victim->i_lock);
+	victim->i_ctime = *ts;
+	pthread_mutex_unlock(&victim->i_lock);
+	pthread_mutex_lock(&dir->i_lock);
+	dir->i_mtime = dir->i_ctime = *ts;
+	pthread_mutex_unlock(&dir->i_lock);
+}
+
+/*
+ * unlink and rmdir: remove the entry @name (@victim) from @dir. A
+ * directory victim must be empty; it loses all its links and @dir loses
+ * the one of the victim's "..".
+ */
+static int remove_entry(struct pc_inode *dir, const char *name, size_t len,
+			struct pc_inode *victim, bool isdir)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(dir->i_sb);
 	char namez[EXT2_NAME_LEN + 1];
@@ -470,16 +488,25 @@ static int ext4_unlink(struct pc_inode *dir, const char *name, size_t len, struc
 	if (err)
 		return err;
 	ma = pc_ext4_lock(sbi);
+	if (isdir) {
+		err = dir_empty_locked(sbi, victim);
+		if (err)
+			goto out_unlock;
+	}
 	ret = ext2fs_unlink(sbi->fs, (ext2_ino_t)dir->i_ino, namez, (ext2_ino_t)victim->i_ino, 0);
 	if (ret) {
 		err = pc_ext4_errno(ret);
 		goto out_unlock;
 	}
-	if (victim->i_nlink > 0)
+	if (isdir) {
+		victim->i_nlink = 0;
+		if (dir->i_nlink > 2)
+			dir->i_nlink--;		/* the victim's ".." */
+	} else if (victim->i_nlink > 0) {
 		victim->i_nlink--;
+	}
 	now(&ts);
-	victim->i_ctime = ts;
-	dir->i_mtime = dir->i_ctime = ts;
+	stamp_remove(dir, victim, &ts);
 	write_raw(victim, &err);
 	write_raw(dir, &err);
 out_unlock:
@@ -487,40 +514,14 @@ out_unlock:
 	return err;
 }
 
+static int ext4_unlink(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim)
+{
+	return remove_entry(dir, name, len, victim, false);
+}
+
 static int ext4_rmdir(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim)
 {
-	struct pc_ext4_sb *sbi = EXT4_SB(dir->i_sb);
-	char namez[EXT2_NAME_LEN + 1];
-	struct timespec ts;
-	errcode_t ret;
-	unsigned ma;
-	int err;
-
-	if (sbi->readonly)
-		return -EROFS;
-	err = name_copy(namez, name, len);
-	if (err)
-		return err;
-	ma = pc_ext4_lock(sbi);
-	err = dir_empty_locked(sbi, victim);
-	if (err)
-		goto out_unlock;
-	ret = ext2fs_unlink(sbi->fs, (ext2_ino_t)dir->i_ino, namez, (ext2_ino_t)victim->i_ino, 0);
-	if (ret) {
-		err = pc_ext4_errno(ret);
-		goto out_unlock;
-	}
-	victim->i_nlink = 0;
-	if (dir->i_nlink > 2)
-		dir->i_nlink--;		/* the victim's ".." */
-	now(&ts);
-	victim->i_ctime = ts;
-	dir->i_mtime = dir->i_ctime = ts;
-	write_raw(victim, &err);
-	write_raw(dir, &err);
-out_unlock:
-	pc_ext4_unlock(sbi, ma);
-	return err;
+	return remove_entry(dir, name, len, victim, true);
 }
 
 /* ---- rename ---- */
