@@ -1013,10 +1013,16 @@ static void test_close_race(void **state)
 	}
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, close_race_reader, &cr), 0);
-	for (int round = 0; round < 3000; round++) {
+	/* Until both outcomes were seen many times (at least 3000 rounds,
+	 * at most about 20 s), so the race is really exercised. */
+	time_t t0 = time(NULL);
+	for (long round = 0;
+	     round < 3000 || ((atomic_load(&cr.reads) < 1000 || atomic_load(&cr.badf) < 100) &&
+			      time(NULL) - t0 < 20);
+	     round++) {
 		for (int i = 0; i < 4; i++) {
 			char path[16];
-			snprintf(path, sizeof(path), "/f%d", (i + round) % 4);
+			snprintf(path, sizeof(path), "/f%d", (int)((i + round) % 4));
 			fds[i] = pc_open(cr.m, path, O_RDONLY, 0);
 			assert_true(fds[i] >= 0);
 		}
