@@ -236,6 +236,27 @@ static int add_link_locked(struct pc_inode *dir, const char *name, ext2_ino_t in
 	return err;
 }
 
+/*
+ * Give the just-initialised inode @ino (@raw) its name in @dir, or free it
+ * again if that fails; on success update @dir (one more link for a new
+ * subdirectory's ".."). ext2fs lock held. 0 or -errno.
+ */
+static int link_new_inode_locked(struct pc_inode *dir, const char *namez, ext2_ino_t ino,
+				 struct ext2_inode_large *raw, int ftype)
+{
+	int err = add_link_locked(dir, namez, ino, ftype);
+
+	if (err) {
+		discard_inode_locked(EXT4_SB(dir->i_sb), ino, raw);
+		return err;
+	}
+	if (ftype == EXT2_FT_DIR)
+		dir->i_nlink++;		/* the new ".." */
+	dir_changed(dir);
+	write_raw(dir, &err);
+	return err;
+}
+
 /* A VFS inode for a new on-disk inode, after the ext2fs lock is dropped. */
 static int instantiate(struct pc_inode *dir, ext2_ino_t ino, const struct ext2_inode_large *raw,
 		       struct pc_inode **out)
@@ -276,13 +297,7 @@ static int ext4_create(struct pc_inode *dir, const char *name, size_t len, mode_
 	err = new_inode_locked(dir, mode, 1, sbi->extents, &raw, &ino);
 	if (err)
 		goto out_unlock;
-	err = add_link_locked(dir, namez, ino, EXT2_FT_REG_FILE);
-	if (err) {
-		discard_inode_locked(sbi, ino, &raw);
-		goto out_unlock;
-	}
-	dir_changed(dir);
-	write_raw(dir, &err);
+	err = link_new_inode_locked(dir, namez, ino, &raw, EXT2_FT_REG_FILE);
 out_unlock:
 	pc_ext4_unlock(sbi, ma);
 	if (err)
@@ -335,14 +350,7 @@ static int ext4_mkdir(struct pc_inode *dir, const char *name, size_t len, mode_t
 		discard_inode_locked(sbi, ino, &raw);
 		goto out_unlock;
 	}
-	err = add_link_locked(dir, namez, ino, EXT2_FT_DIR);
-	if (err) {
-		discard_inode_locked(sbi, ino, &raw);
-		goto out_unlock;
-	}
-	dir->i_nlink++;		/* the new ".." */
-	dir_changed(dir);
-	write_raw(dir, &err);
+	err = link_new_inode_locked(dir, namez, ino, &raw, EXT2_FT_DIR);
 out_unlock:
 	pc_ext4_unlock(sbi, ma);
 	if (err)
@@ -403,13 +411,7 @@ static int ext4_symlink(struct pc_inode *dir, const char *name, size_t len, cons
 		discard_inode_locked(sbi, ino, &raw);
 		goto out_unlock;
 	}
-	err = add_link_locked(dir, namez, ino, EXT2_FT_SYMLINK);
-	if (err) {
-		discard_inode_locked(sbi, ino, &raw);
-		goto out_unlock;
-	}
-	dir_changed(dir);
-	write_raw(dir, &err);
+	err = link_new_inode_locked(dir, namez, ino, &raw, EXT2_FT_SYMLINK);
 out_unlock:
 	pc_ext4_unlock(sbi, ma);
 	free(block);
