@@ -114,6 +114,8 @@
 #include "pagecache/pagecache.h"
 #include "pagecache/buffer_head.h"
 #include "pagecache/mpage.h"
+#include "pagecache/direct-io.h"
+#include "pagecache/writeback.h"
 
 /* The "ext4" filesystem type (also mounted as "ext2" and "ext3"). */
 extern const struct pc_fs_type pc_ext4_fs_type;

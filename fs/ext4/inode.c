@@ -716,6 +716,104 @@ int pc_ext4_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_
 }
 
 /* ------------------------------------------------------------------ */
+/* direct I/O                                                         */
+/* ------------------------------------------------------------------ */
+
+static blk64_t meta_estimate(struct pc_ext4_sb *sbi, blk64_t n);
+
+/*
+ * get_block for direct I/O (called by pc_blockdev_direct_IO with the range
+ * locked). Unlike the delayed-allocation path, blocks allocated here were
+ * never reserved, so: no reservation is released, and allocation leaves
+ * alone the space promised to delayed writes (-ENOSPC rather than making
+ * their writeback fail later).
+ */
+static int ext4_get_block_dio(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+			      int create)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	struct ext4_map map = { .lblk = iblock };
+	unsigned ma;
+	int err;
+
+	map.len = bh->b_size >> sbi->blkbits;
+	if (map.len == 0)
+		map.len = 1;
+	ma = pc_ext4_lock(sbi);
+	err = ext4_map_blocks(inode, &map, 0);
+	if (!err && !map.pblk && create) {
+		blk64_t freeb = ext2fs_free_blocks_count(sbi->fs->super);
+		blk64_t resv = (blk64_t)PC_MAX(atomic_load(&sbi->reserved), 0L);
+		blk64_t keep = resv + meta_estimate(sbi, resv + map.len);
+
+		if (map.len == 0)
+			map.len = 1;
+		if (freeb <= keep) {
+			err = -ENOSPC;
+		} else {
+			if (map.len > freeb - keep)
+				map.len = freeb - keep;
+			err = ext4_map_blocks(inode, &map, 1);
+		}
+	}
+	pc_ext4_unlock(sbi, ma);
+	if (err)
+		return err;
+	if (map.len == 0)
+		map.len = 1;
+	bh->b_size = (size_t)map.len << sbi->blkbits;
+	if (map.pblk) {
+		pc_map_bh(bh, sbi->bdev, map.pblk);
+		if (map.new)
+			set_buffer_new(bh);
+		if (map.boundary)
+			set_buffer_boundary(bh);
+	}
+	return 0;
+}
+
+/*
+ * a_ops->direct_IO: placeholders, hole filling and file extension through
+ * get_block, and parallel writers inside i_size (unless the mount asked
+ * to hold the inode lock: pc_mount_opts.dio_hold_i_rwsem).
+ */
+static ssize_t ext4_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
+{
+	struct pc_inode *inode = iocb->ki_filp->f_mapping->host;
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	unsigned flags = PC_DIO_PLACEHOLDERS | PC_DIO_CREATE | PC_DIO_DROP_I_MUTEX;
+	size_t count = pc_iov_iter_count(iter);
+	loff_t old_size = pc_i_size_read(inode);
+	ssize_t ret;
+
+	if (iter->dir == PC_WRITE && sbi->readonly)
+		return -EROFS;
+	if (inode->i_sb->s_dio_hold_i_rwsem)
+		flags &= ~(unsigned)PC_DIO_DROP_I_MUTEX;
+	ret = pc_blockdev_direct_IO(iocb, inode, sbi->bdev, iter, ext4_get_block_dio, flags);
+	if (iter->dir == PC_WRITE && iocb->ki_pos + (loff_t)count > old_size &&
+	    (ret < 0 || (size_t)ret < count)) {
+		/* An extending write that failed part way: blocks it allocated
+		 * past the new EOF must go (e2fsck would flag them). The inode
+		 * lock is held: extending writes never drop it. */
+		loff_t size = pc_i_size_read(inode);
+		blk64_t first = ((blk64_t)size + sbi->blocksize - 1) >> sbi->blkbits;
+		blk64_t last = ((blk64_t)iocb->ki_pos + count - 1) >> sbi->blkbits;
+		unsigned ma = pc_ext4_lock(sbi);
+
+		if (first <= last && first < EXT4_MAX_LBLK &&
+		    ext2fs_inode_has_valid_blocks2(sbi->fs, EXT4_RAW(inode)))
+			ext2fs_punch(sbi->fs, (ext2_ino_t)inode->i_ino, EXT4_RAW(inode), NULL, first,
+				     PC_MIN(last, (blk64_t)EXT4_MAX_LBLK - 1));
+		*alloc_end_of(inode) = -1;
+		inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode));
+		pc_ext4_unlock(sbi, ma);
+		pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
 /* delayed allocation                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -1225,6 +1323,7 @@ const struct pc_address_space_operations pc_ext4_aops = {
 	.write_end = ext4_da_write_end,
 	.invalidatepage = ext4_invalidatepage,
 	.releasepage = ext4_releasepage,
+	.direct_IO = ext4_direct_IO,
 };
 
 /* ---- inline-data files (read-only mounts) ---- */

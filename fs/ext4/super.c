@@ -651,6 +651,7 @@ reopen:
 	sb->s_bdev = sbi->bdev;
 	sb->s_bdi = &sbi->bdev->bd_bdi;
 	sb->s_readonly = sbi->readonly;
+	sb->s_dio_align = sbi->bdev->bd_logical_block_size;
 	return 0;
 
 out_close_fs:

@@ -49,6 +49,7 @@
 #include <pagecache/filemap.h>
 #include <pagecache/mm.h>
 #include <pagecache/writeback.h>
+#include <pagecache/direct-io.h>
 
 #define RAMFS_ROOT_INO 1
 #define RAMFS_NAME_MAX 255
@@ -708,7 +709,29 @@ static int ramfs_write_end(struct pc_file *file, struct pc_address_space *mappin
 	return ret;
 }
 
+/*
+ * O_DIRECT on a memory filesystem: the cache IS the storage, so there is
+ * nothing to bypass. Like tmpfs since Linux 6.6 the transfer goes through
+ * the cache; unlike it, the alignment rules are kept (RAMFS_DIO_ALIGN, see
+ * pc_fdioalign) so a program that runs here runs on a real filesystem too.
+ */
+#define RAMFS_DIO_ALIGN 512
+
+static ssize_t ramfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
+{
+	struct pc_kiocb buffered = *iocb;
+	int err = pc_check_dio_alignment(iter, iocb->ki_pos, RAMFS_DIO_ALIGN);
+
+	if (err)
+		return err;
+	buffered.ki_flags &= ~(unsigned)PC_IOCB_DIRECT;
+	if (iter->dir == PC_WRITE)
+		return pc_generic_perform_write(iocb->ki_filp, iter, iocb->ki_pos);
+	return pc_generic_file_read_iter(&buffered, iter);
+}
+
 static const struct pc_address_space_operations ramfs_aops = {
+	.direct_IO = ramfs_direct_IO,
 	.readpage = pc_simple_readpage,
 	.write_begin = ramfs_write_begin,
 	.write_end = ramfs_write_end,
@@ -747,6 +770,7 @@ static int ramfs_fill_super(struct pc_super_block *sb, const char *source,
 	sb->s_blocksize = PC_PAGE_SIZE;
 	sb->s_blocksize_bits = PC_PAGE_SHIFT;
 	sb->s_maxbytes = INT64_MAX;
+	sb->s_dio_align = RAMFS_DIO_ALIGN;
 	sb->s_bdev = NULL;
 	sb->s_bdi = &fsi->bdi;
 	sb->s_root_ino = RAMFS_ROOT_INO;

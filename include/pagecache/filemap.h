@@ -44,7 +44,8 @@ enum pc_page_tree_tag {
 	PC_TAG_DIRTY = 0,	/* page is PG_dirty */
 	PC_TAG_WRITEBACK = 1,	/* page is PG_writeback */
 	PC_TAG_TOWRITE = 2,	/* tagged for the current WB_SYNC_ALL pass */
-	PC_TAG_MAX = 3
+	PC_TAG_PLACEHOLDER = 3,	/* a RANGE entry (placeholder): found in O(height) */
+	PC_TAG_MAX = 4
 };
 
 #define PC_TREE_MAP_SHIFT 6
@@ -184,7 +185,13 @@ enum {
  *               @length bytes: drop private state for that part.
  * @releasepage: may private state be dropped so the page can be freed?
  *               Page locked, not dirty, not under writeback. True if done.
- * @direct_IO:   reserved for the direct-I/O layer.
+ * @direct_IO:   O_DIRECT transfer of @iter at iocb->ki_pos, bypassing the
+ *               cache yet coherent with it (usually pc_blockdev_direct_IO,
+ *               direct-io.h). Reads: no inode lock held. Writes: inode lock
+ *               held exclusive on entry and on return (it may be dropped in
+ *               between, PC_DIO_DROP_I_MUTEX); generic_write_checks done.
+ *               No page lock held. Returns bytes transferred (the caller
+ *               advances ki_pos) or -errno; -EINVAL when misaligned.
  */
 struct pc_address_space_operations {
 	int (*writepage)(struct pc_page *page, struct pc_writeback_control *wbc);
@@ -214,6 +221,8 @@ struct pc_address_space_operations {
  * @writeback_index: where range_cyclic writeback resumes (pages).
  * @bdi:        the backing device whose flusher writes this mapping back.
  * @private_data: for the filesystem.
+ * @nr_placeholders: live placeholders of any size (0: truncate and
+ *              pc_find_lock_page skip every placeholder check).
  */
 struct pc_address_space {
 	struct pc_inode *host;
@@ -226,6 +235,7 @@ struct pc_address_space {
 	_Atomic pgoff_t writeback_index;
 	struct pc_backing_dev *bdi;
 	void *private_data;
+	_Atomic long nr_placeholders;
 };
 
 /* Initialise an embedded mapping. No error. Tear down with pc_address_space_destroy
@@ -290,6 +300,65 @@ PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_s
 PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page);
 /* Reclaim's removal: page locked, clean, not under writeback. True if gone. */
 PC_EXPORT bool pc_remove_mapping(struct pc_page *page);
+
+/* ---- placeholders: range locks in the page cache (seed 002) ----
+ *
+ * A placeholder is a RANGE entry in the page tree (pc_tree_entry_is_range)
+ * that stands for "these indexes are locked by someone doing I/O around
+ * the cache" (direct I/O). It covers only holes: pages that exist in a
+ * locked range are locked with their ordinary page lock instead. A range
+ * of one index sits in that index's slot; a longer one sits in the slot
+ * of its LAST index and bumps tree.nr_range (the seed's extent tag on the
+ * root), so single-index lookups search forward only while some
+ * multi-page placeholder is live and pay nothing otherwise.
+ *
+ * Placeholders are never returned by lookups (pc_find_get_page, the gang
+ * lookups); pc_find_lock_page and page insertion (pc_add_to_page_cache_lru:
+ * readahead, write_begin, every page creation) sleep until no placeholder
+ * covers their index; truncate waits for those in its range. Every range
+ * here is INCLUSIVE of @end, which may be ~0 (as for the gang lookups);
+ * there is no exclusive-end variant to confuse it with.
+ *
+ * Lock order: inode i_rwsem -> placeholders and page locks (ascending
+ * index) -> tree_lock. A thread holding placeholders may take page locks
+ * and placeholders only above the range it holds.
+ */
+
+/*
+ * pc_find_or_insert_placeholders - lock page indexes [@start, @end]: every
+ * page present is locked (ascending order, referenced), and placeholders
+ * are inserted over the holes. With @iowait, dirty pages in the range are
+ * written back and pages under writeback waited for first, so on return
+ * every locked page is clean and idle. Sleeps (page locks, placeholders of
+ * others, writeback). Entry: no page lock or placeholder held at or above
+ * @start by the caller; on success the caller owns the range until
+ * pc_remove_placeholder_pages(@start, @end). Errors (nothing is held on
+ * return): -ENOMEM (no memory for a placeholder or a tree node), -EIO or
+ * another -errno from writing back a dirty page when @iowait, -EINVAL
+ * (@start > @end).
+ */
+PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, pgoff_t start,
+					     pgoff_t end, bool iowait);
+/*
+ * pc_remove_placeholder_pages - release what pc_find_or_insert_placeholders
+ * locked in [@start, @end]: placeholders are removed (and their waiters
+ * woken), pages are unlocked and their references dropped. With
+ * @drop_pages, pages are first removed from the cache while still locked
+ * (after a direct write: no reader can then find the old contents once the
+ * range is released). Never sleeps for I/O.
+ */
+PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgoff_t start,
+					   pgoff_t end, bool drop_pages);
+/*
+ * pc_wait_on_placeholder_pages_range - sleep until no placeholder
+ * intersects [@start, @end]. Used by truncate (inode lock held exclusive,
+ * so no new direct I/O can start in the range). New placeholders inserted
+ * meanwhile by others are also waited for.
+ */
+PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pgoff_t start,
+						  pgoff_t end);
+/* Does a placeholder cover @index? A racy hint (RCU); for tests and asserts. */
+PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t index);
 
 /* ---- dirtying and writeback state ---- */
 

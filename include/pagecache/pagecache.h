@@ -64,6 +64,9 @@ struct pc_cache;
  * @readonly:   mount read-only (the image is opened O_RDONLY).
  * @no_direct:  do not open the image with O_DIRECT.
  * @ra_kb:      maximum readahead window in KiB (0: 2048).
+ * @dio_hold_i_rwsem: direct writes inside i_size keep the inode lock for
+ *              the whole write, as Linux did before placeholders (turns
+ *              DIO_DROP_I_MUTEX off). Slower; for comparison benchmarks.
  */
 struct pc_mount_opts {
 	struct pc_cache *cache;
@@ -72,6 +75,7 @@ struct pc_mount_opts {
 	bool readonly;
 	bool no_direct;
 	unsigned ra_kb;
+	bool dio_hold_i_rwsem;
 };
 
 /*
@@ -118,7 +122,18 @@ PC_EXPORT int pc_close(int fd);
 
 /* Read/write at an offset (bytes); return bytes transferred (short at EOF)
  * or -EBADF, -EISDIR, -EINVAL (negative offset), -EIO, -ENOSPC, -EFBIG,
- * -EFAULT (NULL buffer with a non-zero count). */
+ * -EFAULT (NULL buffer with a non-zero count).
+ *
+ * On a descriptor opened with O_DIRECT the data bypasses the cache (seed
+ * 002's direct I/O) yet stays coherent with it: cached pages of the range
+ * are written back first, and after a direct write no buffered read
+ * returns the old data. Offset, count and every buffer address (each
+ * iovec base and length) must be multiples of the alignment
+ * pc_fdioalign() reports, else -EINVAL and nothing is transferred. Holes
+ * read as zeros, reads stop at EOF (short), writes may fill holes and
+ * extend the file. When a direct write returns, its data has reached the
+ * device (not necessarily stable storage: fsync for that); the file size
+ * and block map it changed are made durable by fsync, as with Linux. */
 PC_EXPORT ssize_t pc_pread(int fd, void *buf, size_t count, off_t offset);
 PC_EXPORT ssize_t pc_pwrite(int fd, const void *buf, size_t count, off_t offset);
 PC_EXPORT ssize_t pc_preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset);
@@ -145,6 +160,17 @@ PC_EXPORT int pc_truncate(struct pc_mount *m, const char *path, off_t length);
  * -EOPNOTSUPP (the filesystem has no fallocate: ramfs), -ENOSPC, -EFBIG. */
 PC_EXPORT int pc_fallocate(int fd, int mode, off_t offset, off_t len);
 PC_EXPORT int pc_fstat(int fd, struct stat *st);
+/*
+ * pc_fdioalign - what direct I/O on @fd requires (Linux's STATX_DIOALIGN):
+ * *@mem_align: alignment of buffer addresses, bytes; *@offset_align:
+ * alignment of file offsets and lengths, bytes. ext2/3/4: the image's
+ * logical block size (512, or 4096 on 4Kn devices and some hosts); ramfs:
+ * 512 (its direct I/O goes through the cache, like tmpfs, but keeps the
+ * rules so programs stay portable). Returns 0, -EBADF, -EINVAL (not a
+ * regular file, or a filesystem without direct I/O: both set to 0),
+ * -EFAULT (NULL pointer).
+ */
+PC_EXPORT int pc_fdioalign(int fd, unsigned *mem_align, unsigned *offset_align);
 
 /* Path operations. Errors as their POSIX namesakes, negative. */
 PC_EXPORT int pc_stat(struct pc_mount *m, const char *path, struct stat *st);

@@ -273,6 +273,8 @@ struct pc_super_block {
 	void *s_fs_info;
 	pc_errseq_t s_wb_err;		/* every writeback error of the fs (syncfs) */
 	uint32_t s_wb_err_since;	/* pc_sync's cursor into s_wb_err */
+	unsigned s_dio_align;		/* direct I/O alignment, bytes (0: none); fill_super */
+	bool s_dio_hold_i_rwsem;	/* pc_mount_opts.dio_hold_i_rwsem */
 };
 
 /*

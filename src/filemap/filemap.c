@@ -44,6 +44,7 @@
 #include <limits.h>
 #include <string.h>
 #include "rcu_internal.h"
+#include "placeholder.h"
 #include <pagecache/filemap.h>
 #include <pagecache/writeback.h>
 #include <pagecache/vfs.h>
@@ -137,8 +138,23 @@ PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pg
 
 	for (;;) {
 		page = pc_find_get_page(mapping, index);
-		if (!page)
-			return NULL;
+		if (!page) {
+			struct pc_placeholder *ph = NULL;
+
+			if (pc_likely(!atomic_load_explicit(&mapping->nr_placeholders,
+							    memory_order_relaxed)))
+				return NULL;
+			/* A hole under someone's range lock: wait for it (seed 002). */
+			pthread_mutex_lock(&mapping->tree_lock);
+			ph = pc_placeholder_covering(mapping, index);
+			if (ph)
+				pc_placeholder_get(ph);
+			pthread_mutex_unlock(&mapping->tree_lock);
+			if (!ph)
+				return NULL;
+			pc_placeholder_wait_put(ph);
+			continue;
+		}
 		pc_lock_page(page);
 		if (pc_likely(page->mapping == mapping && page->index == index))
 			return page;
@@ -253,8 +269,8 @@ PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_
 /* Insertion and removal                                              */
 /* ------------------------------------------------------------------ */
 
-PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_space *mapping,
-				       pgoff_t index)
+int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, pgoff_t index,
+			bool wait)
 {
 	int err;
 
@@ -262,11 +278,27 @@ PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_s
 	pc_get_page(page);		/* the tree's reference */
 	page->mapping = mapping;
 	page->index = index;
-	pthread_mutex_lock(&mapping->tree_lock);
-	err = pc_page_tree_insert(&mapping->tree, index, page);
-	if (!err)
-		atomic_fetch_add(&mapping->nrpages, 1);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	for (;;) {
+		struct pc_placeholder *ph = NULL;
+
+		pthread_mutex_lock(&mapping->tree_lock);
+		/* P2: never instantiate a page under someone's range lock. */
+		if (pc_unlikely(atomic_load_explicit(&mapping->nr_placeholders, memory_order_relaxed)))
+			ph = pc_placeholder_covering(mapping, index);
+		if (ph) {
+			err = -EEXIST;
+			if (wait)
+				pc_placeholder_get(ph);
+		} else {
+			err = pc_page_tree_insert(&mapping->tree, index, page);
+			if (!err)
+				atomic_fetch_add(&mapping->nrpages, 1);
+		}
+		pthread_mutex_unlock(&mapping->tree_lock);
+		if (!ph || !wait)
+			break;
+		pc_placeholder_wait_put(ph);
+	}
 	if (err) {
 		page->mapping = NULL;
 		atomic_fetch_sub(&page->refcount, 1);
@@ -274,6 +306,12 @@ PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_s
 	}
 	pc_lru_cache_add(page);
 	return 0;
+}
+
+PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_space *mapping,
+				       pgoff_t index)
+{
+	return pc_filemap_add_page(page, mapping, index, true);
 }
 
 static void account_clean(struct pc_address_space *mapping, struct pc_page *page)
@@ -769,8 +807,13 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 		return 0;
 	if (pos < 0)
 		return -EINVAL;
-	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO)
-		return mapping->a_ops->direct_IO(iocb, iter);
+	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO) {
+		ssize_t ret = mapping->a_ops->direct_IO(iocb, iter);
+
+		if (ret > 0)
+			iocb->ki_pos += ret;
+		return ret;
+	}
 
 	index = pos >> PC_PAGE_SHIFT;
 	offset = pos & ~PC_PAGE_MASK;
@@ -942,9 +985,14 @@ PC_EXPORT ssize_t pc___generic_file_write_iter(struct pc_kiocb *iocb, struct pc_
 	struct pc_address_space *mapping = file->f_mapping;
 	ssize_t written;
 
-	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO)
-		return mapping->a_ops->direct_IO(iocb, from);
 	pc_inode_touch(mapping->host, PC_ATTR_MTIME | PC_ATTR_CTIME);
+	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO) {
+		/* Direct write (direct-io.h): may drop and re-take the inode lock. */
+		written = mapping->a_ops->direct_IO(iocb, from);
+		if (written > 0)
+			iocb->ki_pos += written;
+		return written;
+	}
 	written = pc_generic_perform_write(file, from, iocb->ki_pos);
 	if (written > 0)
 		iocb->ki_pos += written;

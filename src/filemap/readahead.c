@@ -16,6 +16,7 @@
 #include <errno.h>
 #include "rcu_internal.h"
 #include <pagecache/filemap.h>
+#include "placeholder.h"
 #include <pagecache/writeback.h>
 #include <pagecache/vfs.h>
 
@@ -117,7 +118,8 @@ static void do_page_cache_ra(struct pc_address_space *mapping, struct pc_file_ra
 		if (!page)
 			break;
 		pc_set_bit(PG_locked, page);
-		if (pc_add_to_page_cache_lru(page, mapping, pidx)) {
+		if (pc_filemap_add_page(page, mapping, pidx, false)) {
+			/* Cached meanwhile, or under a placeholder: never wait here. */
 			pc_clear_bit(PG_locked, page);
 			pc_put_page(page);
 			read_pages(&rac);

@@ -15,8 +15,9 @@
 #include <pagecache/filemap.h>
 #include <pagecache/writeback.h>
 #include <pagecache/vfs.h>
+#include "placeholder.h"
 
-static void truncate_complete_page(struct pc_page *page)
+void pc_truncate_complete_page(struct pc_page *page)
 {
 	if (PagePrivate(page))
 		pc_do_invalidatepage(page, 0, PC_PAGE_SIZE);
@@ -51,7 +52,7 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	pgoff_t index;
 
 	if (!atomic_load(&mapping->nrpages))
-		return;
+		goto wait_placeholders;
 	partial_start = lstart & ~PC_PAGE_MASK;
 	start = (lstart + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
 	if (lend == -1) {
@@ -75,7 +76,7 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 				continue;
 			}
 			pc_wait_on_page_writeback(page);
-			truncate_complete_page(page);
+			pc_truncate_complete_page(page);
 			pc_unlock_page(page);
 		}
 		pc_pagevec_release(&pv);
@@ -92,6 +93,14 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	}
 	if (partial_end && !(partial_start && start > end))
 		truncate_partial_page(mapping, end, 0, partial_end);
+wait_placeholders:
+	/* Direct I/O still running in the range holds placeholders there: its
+	 * blocks must not be freed under it (seed 002). New direct I/O cannot
+	 * start in the range: i_size already excludes it and writers need the
+	 * inode lock we hold. */
+	if (atomic_load(&mapping->nr_placeholders))
+		pc_wait_on_placeholder_pages_range(mapping, (pgoff_t)lstart >> PC_PAGE_SHIFT,
+						   lend == -1 ? ~(pgoff_t)0 : (pgoff_t)lend >> PC_PAGE_SHIFT);
 }
 
 PC_EXPORT void pc_truncate_inode_pages(struct pc_address_space *mapping, loff_t lstart)

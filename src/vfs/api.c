@@ -373,6 +373,26 @@ PC_EXPORT int pc_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+PC_EXPORT int pc_fdioalign(int fd, unsigned *mem_align, unsigned *offset_align)
+{
+	struct pc_file *f;
+	unsigned a = 0;
+	int err = 0;
+
+	if (!mem_align || !offset_align)
+		return -EFAULT;
+	f = pc_vfs_fget(fd);
+	if (!f)
+		return -EBADF;
+	if (S_ISREG(f->f_inode->i_mode) && f->f_mapping->a_ops->direct_IO)
+		a = f->f_inode->i_sb->s_dio_align;
+	if (!a)
+		err = -EINVAL;
+	*mem_align = *offset_align = a;
+	pc_vfs_fput(f);
+	return err;
+}
+
 static int stat_path(struct pc_mount *m, const char *path, struct stat *st, unsigned flags)
 {
 	struct pc_inode *inode;

@@ -127,6 +127,7 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 	pc_list_init(&m->sb.s_inodes);
 	m->sb.s_type = type;
 	m->sb.s_readonly = opts->readonly;
+	m->sb.s_dio_hold_i_rwsem = opts->dio_hold_i_rwsem;
 	m->sb.s_maxbytes = INT64_MAX;
 	m->sb.s_blocksize = PC_PAGE_SIZE;
 	m->sb.s_blocksize_bits = PC_PAGE_SHIFT;
