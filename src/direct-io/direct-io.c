@@ -389,7 +389,10 @@ PC_EXPORT ssize_t pc_blockdev_direct_IO(struct pc_kiocb *iocb, struct pc_inode *
 		return err;
 
 	/* i_size now that the range is locked: a truncate that shrank the
-	 * file before we locked is visible, one after waits for us. */
+	 * file before we locked is visible, one after waits for us. The fence
+	 * pairs with truncate's between storing i_size and looking for
+	 * placeholders (a reader holds no inode lock to order them). */
+	atomic_thread_fence(memory_order_seq_cst);
 	isize = pc_i_size_read(inode);
 	xfer_end = end;
 	if (!write) {

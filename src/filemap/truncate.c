@@ -98,6 +98,10 @@ wait_placeholders:
 	 * blocks must not be freed under it (seed 002). New direct I/O cannot
 	 * start in the range: i_size already excludes it and writers need the
 	 * inode lock we hold. */
+	/* Pairs with the fence in pc_blockdev_direct_IO between inserting its
+	 * placeholders and reading i_size: either we see its placeholders or
+	 * it sees our new i_size (the caller stored it before calling us). */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&mapping->nr_placeholders))
 		pc_wait_on_placeholder_pages_range(mapping, (pgoff_t)lstart >> PC_PAGE_SHIFT,
 						   lend == -1 ? ~(pgoff_t)0 : (pgoff_t)lend >> PC_PAGE_SHIFT);
