@@ -96,10 +96,22 @@ unsigned pc_blk_bio_iov(const struct pc_bio *bio, uint32_t done, struct iovec *i
 	/* Skip the segments already transferred (only after a short transfer). */
 	for (; bv < end && done >= bv->bv_len; bv++)
 		done -= bv->bv_len;
-	for (; bv < end && n < max; bv++, n++) {
-		iov[n].iov_base = (char *)bv->bv_page->virtual + bv->bv_offset + done;
-		iov[n].iov_len = bv->bv_len - done;
-		total += bv->bv_len - done;
+	for (; bv < end; bv++) {
+		char *base = (char *)bv->bv_page->virtual + bv->bv_offset + done;
+		size_t len = bv->bv_len - done;
+
+		/* Segments adjacent in memory (a direct I/O buffer, neighbouring
+		 * frames of the pool) become one iovec: the host does less work. */
+		if (n && (char *)iov[n - 1].iov_base + iov[n - 1].iov_len == base) {
+			iov[n - 1].iov_len += len;
+		} else {
+			if (n == max)
+				break;
+			iov[n].iov_base = base;
+			iov[n].iov_len = len;
+			n++;
+		}
+		total += len;
 		done = 0;
 	}
 	*bytes = total;
