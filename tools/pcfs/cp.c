@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * tools/pcfs/cp.c - pcfs cp [-r] [-p] SRC... DST
+ * tools/pcfs/cp.c - pcfs cp [-r] [-p] [--direct] SRC... DST
  *
  * cp(1) semantics: if DST is an existing directory each SRC is copied into
  * it under its own name, otherwise SRC is copied as DST (only one SRC
@@ -23,10 +23,27 @@
  * an image always, on the host only when running as root (as cp(1)). The
  * attributes of a symbolic link inside an image are not preserved: the
  * public API has no lchown/lutimes.
+ *
+ * --direct opens both files with O_DIRECT: the image file through the
+ * library (pc_open(O_DIRECT), alignment from pc_fdioalign), the host file
+ * with open(2) (assumed alignment HOST_DIO_ALIGN; a host filesystem that
+ * refuses O_DIRECT with EINVAL, at open or at the first transfer, is used
+ * buffered instead, silently). Every transfer whose offset, length and
+ * buffer address are multiples of the file's alignment goes through the
+ * direct descriptor; the rest - in practice the unaligned tail of a file
+ * whose size is not a multiple of the alignment - goes through a second,
+ * buffered descriptor of the same file, opened when first needed. Direct
+ * reads come back short at EOF, which ends the copy as usual; a write is
+ * split into its aligned head (direct) and its tail (buffered), so the file
+ * gets exactly its bytes and size without padding and truncating. The
+ * library keeps the two descriptors coherent (direct I/O writes back and
+ * invalidates the cached pages of its range); what the buffered descriptor
+ * wrote reaches the disk at unmount like any cp.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +54,15 @@
 
 #define CP_BUF_SIZE		(1u << 20)
 #define PROGRESS_MIN_SIZE	(64ull << 20)
+/* --direct: alignment assumed for host files (bytes), and the least
+ * alignment of the buffer and of the offsets of a sparse host source's
+ * data extents. */
+#define HOST_DIO_ALIGN		4096u
 
 struct cp_ctx {
-	bool recursive, preserve, root;
+	bool recursive, preserve, root, direct;
 	char *buf;
+	size_t buf_align;	/* bytes; @buf is aligned to this */
 	int status;
 	/* destination directory of the current top-level SRC (loop guard) */
 	bool guard;
@@ -48,6 +70,23 @@ struct cp_ctx {
 	dev_t guard_dev;
 	ino_t guard_ino;
 	uint64_t files, dirs, links, bytes;
+};
+
+/*
+ * struct cp_file - one side of a file copy.
+ * @f:      the descriptor; with --direct opened with O_DIRECT if @direct.
+ * @bf:     with @direct: a buffered descriptor of the same file for the
+ *          unaligned pieces, opened on first need (fd -1 until then).
+ * @direct: @f was opened with O_DIRECT.
+ * @align:  bytes: offset, length and buffer alignment of direct transfers
+ *          through @f; 0: none (anymore): everything through @bf.
+ * @bflags: open flags of @bf (O_RDONLY or O_WRONLY).
+ */
+struct cp_file {
+	struct pcfs_file f, bf;
+	bool direct;
+	unsigned align;
+	int bflags;
 };
 
 struct progress {
@@ -117,6 +156,139 @@ static bool same_inode(const struct pcfs_loc *a, const struct stat *sa, const st
 	return sa->st_ino == sb->st_ino && (a->img || sa->st_dev == sb->st_dev);
 }
 
+/*
+ * Open @loc with @flags (O_RDONLY, or O_WRONLY|O_CREAT|O_TRUNC) and @mode
+ * into @cf; with --direct, with O_DIRECT (see the top of the file).
+ * Returns 0 or -errno; -EINVAL also when an image file has no usable
+ * direct I/O alignment.
+ */
+static int cpf_open(struct cp_ctx *c, struct cp_file *cf, const struct pcfs_loc *loc, int flags,
+		    mode_t mode)
+{
+	unsigned mem_align, off_align;
+	int err;
+
+	cf->direct = false;
+	cf->align = 0;
+	cf->bflags = flags & O_ACCMODE;
+	cf->bf.loc = loc;
+	cf->bf.fd = -1;
+	if (!c->direct)
+		return pcfs_file_open(&cf->f, loc, flags, mode);
+	err = pcfs_file_open(&cf->f, loc, flags | O_DIRECT, mode);
+	if (err == -EINVAL && !loc->img)	/* no O_DIRECT on this host filesystem */
+		return pcfs_file_open(&cf->f, loc, flags, mode);
+	if (err)
+		return err;
+	cf->direct = true;
+	if (!loc->img) {
+		cf->align = HOST_DIO_ALIGN;
+		return 0;
+	}
+	err = pc_fdioalign(cf->f.fd, &mem_align, &off_align);
+	if (!err) {
+		cf->align = mem_align > off_align ? mem_align : off_align;
+		if (!cf->align || (cf->align & (cf->align - 1)) || cf->align > CP_BUF_SIZE)
+			err = -EINVAL;
+	}
+	if (err) {
+		pcfs_file_close(&cf->f);
+		cf->direct = false;
+		cf->align = 0;
+	}
+	return err;
+}
+
+/* Close both descriptors of @cf; 0 or the first -errno. */
+static int cpf_close(struct cp_file *cf)
+{
+	int err = 0, err2;
+
+	if (cf->bf.fd >= 0)
+		err = pcfs_file_close(&cf->bf);
+	err2 = pcfs_file_close(&cf->f);
+	return err ? err : err2;
+}
+
+/* *@out = the descriptor for buffered transfers (opens @cf->bf). */
+static int cpf_buffered(struct cp_file *cf, struct pcfs_file **out)
+{
+	int err;
+
+	if (!cf->direct) {
+		*out = &cf->f;
+		return 0;
+	}
+	if (cf->bf.fd < 0) {
+		err = pcfs_file_open(&cf->bf, cf->f.loc, cf->bflags, 0);
+		if (err) {
+			cf->bf.fd = -1;
+			return err;
+		}
+	}
+	*out = &cf->bf;
+	return 0;
+}
+
+static bool is_aligned(uint64_t v, unsigned align)
+{
+	return !(v & (align - 1));
+}
+
+/* pread from @cf: direct when @buf, @count and @off allow, else buffered. */
+static ssize_t cpf_pread(struct cp_file *cf, void *buf, size_t count, off_t off)
+{
+	struct pcfs_file *b;
+	ssize_t n;
+	int err;
+
+	if (cf->align && is_aligned((uintptr_t)buf, cf->align) && is_aligned(count, cf->align) &&
+	    is_aligned((uint64_t)off, cf->align)) {
+		n = pcfs_file_pread(&cf->f, buf, count, off);
+		if (n != -EINVAL || cf->f.loc->img)
+			return n;
+		cf->align = 0;	/* the host refuses this alignment: buffered from now on */
+	}
+	err = cpf_buffered(cf, &b);
+	if (err)
+		return err;
+	return pcfs_file_pread(b, buf, count, off);
+}
+
+/*
+ * Write all @count bytes of @buf at @off to @cf: the largest aligned head
+ * direct (when @buf and @off are aligned), what is left buffered.
+ */
+static int cpf_pwrite_all(struct cp_file *cf, const char *buf, size_t count, off_t off)
+{
+	struct pcfs_file *b;
+	int err;
+
+	if (cf->align && is_aligned((uintptr_t)buf, cf->align) &&
+	    is_aligned((uint64_t)off, cf->align)) {
+		size_t head = count & ~(size_t)(cf->align - 1);
+
+		if (head) {
+			err = pcfs_file_pwrite_all(&cf->f, buf, head, off);
+			if (!err) {
+				buf += head;
+				off += (off_t)head;
+				count -= head;
+			} else if (err != -EINVAL || cf->f.loc->img) {
+				return err;
+			} else {
+				cf->align = 0;	/* host: rewrite it all buffered */
+			}
+		}
+	}
+	if (!count)
+		return 0;
+	err = cpf_buffered(cf, &b);
+	if (err)
+		return err;
+	return pcfs_file_pwrite_all(b, buf, count, off);
+}
+
 static bool all_zero(const char *p, size_t n)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;	/* 8-aligned: see callers */
@@ -136,13 +308,13 @@ static bool all_zero(const char *p, size_t n)
  * skipped (the destination was truncated, so they read back as zeros, and
  * copy_data sets the final size).
  */
-static int write_out(struct pcfs_file *out, const char *buf, size_t n, off_t off, bool sparse)
+static int write_out(struct cp_file *out, const char *buf, size_t n, off_t off, bool sparse)
 {
 	const size_t blk = 4096;
 	size_t i = 0;
 
 	if (!sparse)
-		return pcfs_file_pwrite_all(out, buf, n, off);
+		return cpf_pwrite_all(out, buf, n, off);
 	while (i < n) {
 		size_t len = n - i < blk ? n - i : blk, j;
 		int err;
@@ -158,7 +330,7 @@ static int write_out(struct pcfs_file *out, const char *buf, size_t n, off_t off
 		}
 		if (j > n)
 			j = n;
-		err = pcfs_file_pwrite_all(out, buf + i, j - i, off + (off_t)i);
+		err = cpf_pwrite_all(out, buf + i, j - i, off + (off_t)i);
 		if (err)
 			return err;
 		i = j;
@@ -167,7 +339,7 @@ static int write_out(struct pcfs_file *out, const char *buf, size_t n, off_t off
 }
 
 /* Copy [start, end) or up to EOF (*@eof set); *@pos is where it stopped. */
-static int copy_range(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *out, off_t start,
+static int copy_range(struct cp_ctx *c, struct cp_file *in, struct cp_file *out, off_t start,
 		      off_t end, bool sparse, off_t *pos, bool *eof, struct progress *pr, int *side)
 {
 	off_t p = start;
@@ -182,7 +354,7 @@ static int copy_range(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *
 			return -EINTR;
 		if ((uint64_t)(end - p) < want)
 			want = (size_t)(end - p);
-		n = pcfs_file_pread(in, c->buf, want, p);
+		n = cpf_pread(in, c->buf, want, p);
 		if (n < 0) {
 			*side = 0;
 			return (int)n;
@@ -211,19 +383,28 @@ static int copy_range(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *
  * blocks of zeros when @sparse. *@side says which file an error belongs to
  * (0 source, 1 destination).
  */
-static int copy_data(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *out, off_t size,
+static int copy_data(struct cp_ctx *c, struct cp_file *in, struct cp_file *out, off_t size,
 		     bool sparse, struct progress *pr, int *side)
 {
 	off_t pos = 0, final = 0;
 	bool eof = false;
 	struct stat ost;
+	uint64_t ra = 1;	/* extents are widened to multiples of this */
 	int err;
 
-	if (!in->loc->img) {
+	if (c->direct) {
+		/* keep transfers aligned for both sides (holes read as zeros) */
+		ra = HOST_DIO_ALIGN;
+		if (in->align > ra)
+			ra = in->align;
+		if (out->align > ra)
+			ra = out->align;
+	}
+	if (!in->f.loc->img) {
 		for (;;) {
 			off_t data, hole;
 
-			data = lseek(in->fd, pos, SEEK_DATA);
+			data = lseek(in->f.fd, pos, SEEK_DATA);
 			if (data < 0) {
 				if (errno == ENXIO)		/* only a hole is left */
 					break;
@@ -233,11 +414,16 @@ static int copy_data(struct cp_ctx *c, struct pcfs_file *in, struct pcfs_file *o
 				}
 				goto sequential;		/* no SEEK_DATA here */
 			}
-			hole = lseek(in->fd, data, SEEK_HOLE);
+			hole = lseek(in->f.fd, data, SEEK_HOLE);
 			if (hole < 0) {
 				*side = 0;
 				return -errno;
 			}
+			data = (off_t)((uint64_t)data & ~(ra - 1));
+			if (data < pos)
+				data = pos;
+			if ((uint64_t)hole <= (uint64_t)INT64_MAX - ra)
+				hole = (off_t)(((uint64_t)hole + ra - 1) & ~(ra - 1));
 			err = copy_range(c, in, out, data, hole, false, &pos, &eof, pr, side);
 			if (err)
 				return err;
@@ -254,9 +440,9 @@ sequential:
 	if (err)
 		return err;
 set_size:
-	err = pcfs_file_fstat(out, &ost);
+	err = pcfs_file_fstat(&out->f, &ost);
 	if (!err && ost.st_size != final)
-		err = pcfs_file_ftruncate(out, final);
+		err = pcfs_file_ftruncate(&out->f, final);
 	if (err)
 		*side = 1;
 	return err;
@@ -288,10 +474,27 @@ static void preserve_attrs(struct cp_ctx *c, const struct pcfs_loc *dst, const s
 		fail(c, dst->disp, err);
 }
 
+/* With --direct, make c->buf aligned for both @in and @out. 0 or -ENOMEM. */
+static int buf_align_for(struct cp_ctx *c, const struct cp_file *in, const struct cp_file *out)
+{
+	size_t need = in->align > out->align ? in->align : out->align;
+	char *buf;
+
+	if (need <= c->buf_align)
+		return 0;
+	buf = aligned_alloc(need, CP_BUF_SIZE);	/* need <= CP_BUF_SIZE: cpf_open */
+	if (!buf)
+		return -ENOMEM;
+	free(c->buf);
+	c->buf = buf;
+	c->buf_align = need;
+	return 0;
+}
+
 static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
 		      const struct pcfs_loc *dst)
 {
-	struct pcfs_file in, out;
+	struct cp_file in, out;
 	struct progress pr;
 	struct stat dst_st, in_st;
 	int err, side = 0;
@@ -309,23 +512,28 @@ static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct
 			return;
 		}
 	}
-	err = pcfs_file_open(&in, src, O_RDONLY, 0);
+	err = cpf_open(c, &in, src, O_RDONLY, 0);
 	if (err) {
 		fail(c, src->disp, err);
 		return;
 	}
-	err = pcfs_file_fstat(&in, &in_st);
+	err = pcfs_file_fstat(&in.f, &in_st);
 	if (err) {
 		fail(c, src->disp, err);
 		goto out_close_in;
 	}
-	if (!src->img)
-		posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	err = pcfs_file_open(&out, dst, O_WRONLY | O_CREAT | O_TRUNC,
-			     in_st.st_mode & 0777 & ~pcfs_umask);
+	if (!src->img && !in.direct)
+		posix_fadvise(in.f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	err = cpf_open(c, &out, dst, O_WRONLY | O_CREAT | O_TRUNC,
+		       in_st.st_mode & 0777 & ~pcfs_umask);
 	if (err) {
 		fail(c, dst->disp, err);
 		goto out_close_in;
+	}
+	err = buf_align_for(c, &in, &out);
+	if (err) {
+		fail(c, dst->disp, err);
+		goto out_close_out;
 	}
 	progress_start(&pr, dst->disp, (uint64_t)in_st.st_size);
 	/* like cp --sparse=auto: look for zeros only if the source has holes */
@@ -339,13 +547,14 @@ static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct
 		fputc('\n', stderr);
 	if (!err)
 		c->files++;
-	err = pcfs_file_close(&out);
+out_close_out:
+	err = cpf_close(&out);
 	if (err)
 		fail(c, dst->disp, err);
 	if (c->preserve)
 		preserve_attrs(c, dst, sst);
 out_close_in:
-	err = pcfs_file_close(&in);
+	err = cpf_close(&in);
 	if (err)
 		fail(c, src->disp, err);
 }
@@ -544,6 +753,7 @@ int pcfs_cmd_cp(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "preserve", no_argument, NULL, 'p' },
+		{ "direct", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cp_ctx c = { .root = geteuid() == 0 };
@@ -564,8 +774,11 @@ int pcfs_cmd_cp(int argc, char **argv)
 		case 'a':
 			c.recursive = c.preserve = true;
 			break;
+		case 'D':	/* --direct only (not in the short options) */
+			c.direct = true;
+			break;
 		default:
-			pcfs_usage_err("cp [-r] [-p] SRC... DST");
+			pcfs_usage_err("cp [-r] [-p] [--direct] SRC... DST");
 			return 1;
 		}
 	}
@@ -576,8 +789,11 @@ int pcfs_cmd_cp(int argc, char **argv)
 		return 1;
 	}
 	locs = calloc((size_t)nsrc + 1, sizeof(*locs));
-	if (posix_memalign((void **)&c.buf, 4096, CP_BUF_SIZE) || !locs) {
+	c.buf_align = HOST_DIO_ALIGN;
+	c.buf = aligned_alloc(c.buf_align, CP_BUF_SIZE);
+	if (!c.buf || !locs) {
 		pcfs_err("cp", -ENOMEM);
+		free(c.buf);
 		free(locs);
 		return 1;
 	}
