@@ -357,7 +357,8 @@ PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgo
  */
 PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pgoff_t start,
 						  pgoff_t end);
-/* Does a placeholder cover @index? A racy hint (RCU); for tests and asserts. */
+/* Does a placeholder cover @index? Takes the tree lock briefly; the answer
+ * may be stale on return. For tests and asserts. */
 PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t index);
 
 /* ---- dirtying and writeback state ---- */

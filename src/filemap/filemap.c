@@ -235,10 +235,15 @@ static unsigned find_get_entries(struct pc_address_space *mapping, pgoff_t *star
 			}
 			pages[got++] = page;
 		}
-		/* Indexes never reach ~0 (s_maxbytes keeps files far below), so
-		 * the next start cannot wrap. */
-		if (n)
+		if (n) {
+			if (idx[n - 1] == end) {
+				/* The range is exhausted. With end == ~0 (a placeholder
+				 * may sit in that slot) next must not wrap to 0. */
+				next = end == ~(pgoff_t)0 ? end : end + 1;
+				break;
+			}
 			next = idx[n - 1] + 1;
+		}
 	} while (!got && n && next <= end);
 	pc_rcu_unlock();
 	*start = n ? next : end;
@@ -564,7 +569,10 @@ PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_
 PC_EXPORT int pc_filemap_write_and_wait_range(struct pc_address_space *mapping, loff_t start,
 					      loff_t end)
 {
-	uint32_t since = pc_errseq_sample(&mapping->wb_err);
+	/* Errors recorded from now on (the raw value: an older error nobody
+	 * has seen yet must not be reported again by every later call; it
+	 * stays for fsync, which reports once per open file). */
+	uint32_t since = atomic_load(&mapping->wb_err);
 	int err, err2;
 
 	err = pc_filemap_fdatawrite_range(mapping, start, end, PC_WB_SYNC_ALL);

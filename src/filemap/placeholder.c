@@ -117,9 +117,11 @@ PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t i
 
 	if (!atomic_load(&mapping->nr_placeholders))
 		return false;
-	pc_rcu_lock();
+	/* Under the tree lock: placeholders are freed without an RCU grace
+	 * period, so their fields may only be read with the lock held. */
+	pthread_mutex_lock(&mapping->tree_lock);
 	r = pc_placeholder_covering(mapping, index) != NULL;
-	pc_rcu_unlock();
+	pthread_mutex_unlock(&mapping->tree_lock);
 	return r;
 }
 

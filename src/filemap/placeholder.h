@@ -34,7 +34,8 @@ static inline struct pc_placeholder *pc_entry_to_placeholder(void *e)
 
 /*
  * The placeholder covering @index, or NULL. Caller holds mapping->tree_lock
- * (or is inside an RCU read section, for a hint). Costs one slot lookup
+ * (placeholders are freed without waiting for RCU readers, so lock-free
+ * code may test an entry's RANGE bits but never dereference one). Costs one slot lookup
  * unless a multi-page placeholder is live (tree.nr_range), then one
  * forward gang lookup of one entry.
  */
