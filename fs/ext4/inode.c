@@ -96,7 +96,7 @@ void pc_ext4_fill_vfs(struct pc_inode *inode)
 	decode_time(&inode->i_atime, raw->i_atime, raw->i_atime_extra, RAW_HAS(fs, raw, i_atime_extra));
 	decode_time(&inode->i_mtime, raw->i_mtime, raw->i_mtime_extra, RAW_HAS(fs, raw, i_mtime_extra));
 	decode_time(&inode->i_ctime, raw->i_ctime, raw->i_ctime_extra, RAW_HAS(fs, raw, i_ctime_extra));
-	inode->i_blocks = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)raw);
+	__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)raw), __ATOMIC_RELAXED);
 	inode->i_blkbits = sbi->blkbits;
 }
 
@@ -167,7 +167,7 @@ int pc_ext4_write_raw_locked(struct pc_inode *inode)
 		return err;
 	ret = ext2fs_write_inode_full(sbi->fs, (ext2_ino_t)inode->i_ino, (struct ext2_inode *)raw,
 				      sizeof(*raw));
-	inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, (struct ext2_inode *)raw);
+	__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, (struct ext2_inode *)raw), __ATOMIC_RELAXED);
 	return pc_ext4_errno(ret);
 }
 
@@ -185,7 +185,7 @@ int pc_ext4_reload_raw_locked(struct pc_inode *inode)
 	if (!S_ISREG(inode->i_mode))
 		pc_i_size_write(inode, (loff_t)EXT2_I_SIZE(raw));
 	inode->i_nlink = raw->i_links_count;
-	inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, (struct ext2_inode *)raw);
+	__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, (struct ext2_inode *)raw), __ATOMIC_RELAXED);
 	*alloc_end_of(inode) = -1;
 	return 0;
 }
@@ -653,7 +653,7 @@ static int ext4_map_blocks(struct pc_inode *inode, struct ext4_map *map, int cre
 	if (!err && map->pblk && *alloc_end >= 0 && map->lblk + map->len > (blk64_t)*alloc_end)
 		*alloc_end = (int64_t)(map->lblk + map->len);
 	if (!err && map->new) {
-		inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, raw);
+		__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, raw), __ATOMIC_RELAXED);
 		/* Stale metadata buffers of these blocks must never be
 		 * written back over the file data. */
 		pc_clean_bdev_aliases(sbi->bdev, map->pblk, map->len);
@@ -806,7 +806,7 @@ static ssize_t ext4_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 			ext2fs_punch(sbi->fs, (ext2_ino_t)inode->i_ino, EXT4_RAW(inode), NULL, first,
 				     PC_MIN(last, (blk64_t)EXT4_MAX_LBLK - 1));
 		*alloc_end_of(inode) = -1;
-		inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode));
+		__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode)), __ATOMIC_RELAXED);
 		pc_ext4_unlock(sbi, ma);
 		pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
 	}
@@ -1403,10 +1403,20 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 			ret = ext2fs_punch(sbi->fs, (ext2_ino_t)inode->i_ino, EXT4_RAW(inode), NULL,
 					   first, ~0ULL);
 		*alloc_end_of(inode) = -1;
-		inode->i_blocks = ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode));
+		__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode)), __ATOMIC_RELAXED);
 		pc_ext4_unlock(sbi, ma);
 		if (ret && !err)
 			err = pc_ext4_errno(ret);
+		/*
+		 * A buffered reader that looked at i_size before we changed it
+		 * may have instantiated pages past it after pc_truncate_setsize
+		 * removed them, mapping blocks we just freed (readers take no
+		 * inode lock). Drop them again now that the blocks are gone: a
+		 * page created from here on maps holes. Without this a stale
+		 * page could later be written into a block reallocated to
+		 * another offset or file.
+		 */
+		pc_truncate_pagecache(inode, size);
 	}
 	return err;
 }

@@ -444,8 +444,12 @@ PC_EXPORT ssize_t pc_blockdev_direct_IO(struct pc_kiocb *iocb, struct pc_inode *
 		unsigned dirty = dio.new_blocks ? PC_I_DIRTY_DATASYNC | PC_I_DIRTY_SYNC : 0;
 
 		/* The I/O is complete: publish the new size before unlocking
-		 * the range, so a reader that waited on it sees the data. */
-		if (ret > 0 && pos + ret > pc_i_size_read(inode)) {
+		 * the range, so a reader that waited on it sees the data. Only
+		 * a write that kept the inode lock may: one that dropped it was
+		 * inside i_size, and a smaller size now means a truncate ran
+		 * after it (and waits for its range): serially, the truncate
+		 * comes second and its size stands. */
+		if (ret > 0 && !relock && pos + ret > pc_i_size_read(inode)) {
 			pc_i_size_write(inode, pos + ret);
 			dirty |= PC_I_DIRTY_DATASYNC | PC_I_DIRTY_SYNC;
 		}

@@ -51,8 +51,22 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	struct pc_pagevec pv;
 	pgoff_t index;
 
+	/*
+	 * Direct I/O still running in the range holds placeholders there: wait
+	 * for it before removing pages, so that no page it lets a reader
+	 * create after finishing escapes the removal, and before the caller
+	 * frees blocks under it (seed 002). New direct I/O cannot start in the
+	 * range: writers need the inode lock we hold, readers see the new
+	 * i_size. The fence pairs with the one in pc_blockdev_direct_IO
+	 * between inserting placeholders and reading i_size: either we see its
+	 * placeholders or it sees our i_size (stored by the caller).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&mapping->nr_placeholders))
+		pc_wait_on_placeholder_pages_range(mapping, (pgoff_t)lstart >> PC_PAGE_SHIFT,
+						   lend == -1 ? ~(pgoff_t)0 : (pgoff_t)lend >> PC_PAGE_SHIFT);
 	if (!atomic_load(&mapping->nrpages))
-		goto wait_placeholders;
+		return;
 	partial_start = lstart & ~PC_PAGE_MASK;
 	start = (lstart + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
 	if (lend == -1) {
@@ -93,18 +107,6 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	}
 	if (partial_end && !(partial_start && start > end))
 		truncate_partial_page(mapping, end, 0, partial_end);
-wait_placeholders:
-	/* Direct I/O still running in the range holds placeholders there: its
-	 * blocks must not be freed under it (seed 002). New direct I/O cannot
-	 * start in the range: i_size already excludes it and writers need the
-	 * inode lock we hold. */
-	/* Pairs with the fence in pc_blockdev_direct_IO between inserting its
-	 * placeholders and reading i_size: either we see its placeholders or
-	 * it sees our new i_size (the caller stored it before calling us). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&mapping->nr_placeholders))
-		pc_wait_on_placeholder_pages_range(mapping, (pgoff_t)lstart >> PC_PAGE_SHIFT,
-						   lend == -1 ? ~(pgoff_t)0 : (pgoff_t)lend >> PC_PAGE_SHIFT);
 }
 
 PC_EXPORT void pc_truncate_inode_pages(struct pc_address_space *mapping, loff_t lstart)

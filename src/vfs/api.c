@@ -352,7 +352,7 @@ static void fill_stat(struct pc_inode *inode, struct stat *st)
 	st->st_rdev = 0;
 	st->st_size = pc_i_size_read(inode);
 	st->st_blksize = (blksize_t)inode->i_sb->s_blocksize;
-	st->st_blocks = (blkcnt_t)inode->i_blocks;
+	st->st_blocks = (blkcnt_t)__atomic_load_n(&inode->i_blocks, __ATOMIC_RELAXED);
 	st->st_atim = inode->i_atime;
 	st->st_mtim = inode->i_mtime;
 	st->st_ctim = inode->i_ctime;

@@ -95,12 +95,13 @@ PC_EXPORT void pc___mark_inode_dirty(struct pc_inode *inode, int flags)
 void pc_bdi_mark_mapping_dirty(struct pc_backing_dev *bdi, struct pc_address_space *mapping);
 void pc_bdi_mark_mapping_dirty(struct pc_backing_dev *bdi, struct pc_address_space *mapping)
 {
-	if (bdi->b_mapping_dirty)
+	/* Unlocked peek (the flusher clears the flag under list_lock). */
+	if (__atomic_load_n(&bdi->b_mapping_dirty, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&bdi->list_lock);
 	if (!bdi->b_mapping_dirty) {
 		bdi->b_mapping = mapping;
-		bdi->b_mapping_dirty = true;
+		__atomic_store_n(&bdi->b_mapping_dirty, true, __ATOMIC_RELEASE);
 		bdi->b_mapping_dirtied_when = pc_now_ms();
 	}
 	pthread_mutex_unlock(&bdi->list_lock);
@@ -293,7 +294,7 @@ static void wb_writeback(struct pc_backing_dev *bdi, long work)
 	if (bdi->b_mapping_dirty &&
 	    (over_bground(bdi) || pc_now_ms() - bdi->b_mapping_dirtied_when >= expire || work > 0)) {
 		struct pc_address_space *m = bdi->b_mapping;
-		bdi->b_mapping_dirty = false;
+		__atomic_store_n(&bdi->b_mapping_dirty, false, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&bdi->list_lock);
 		struct pc_writeback_control wbc = {
 			.nr_to_write = LONG_MAX, .sync_mode = PC_WB_SYNC_NONE, .range_cyclic = 1,
