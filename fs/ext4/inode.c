@@ -607,6 +607,14 @@ static int ind_alloc(struct pc_inode *inode, struct ext4_map *map)
 	}
 	if (!got)
 		return ret == EXT2_ET_BLOCK_ALLOC_FAIL || !ret ? -ENOSPC : pc_ext4_errno(ret);
+	/* BMAP_SET writes the inode only when it allocated an indirect
+	 * block; i_blocks grew for every data block, and nothing else would
+	 * write it (writeback does not dirty the inode), as the extent path
+	 * does after each allocation. */
+	ret = ext2fs_write_inode_full(fs, (ext2_ino_t)inode->i_ino, raw,
+				      sizeof(struct ext2_inode_large));
+	if (ret)	/* the blocks are mapped in memory: report at fsync */
+		pc_mapping_set_error(inode->i_mapping, pc_ext4_errno(ret));
 	map->pblk = first;
 	map->len = got;
 	map->new = true;
