@@ -14,4 +14,7 @@ bash bench/copy_bench.sh || status=1
 echo
 echo "== hot reads (bench/hot_read.sh)"
 bash bench/hot_read.sh || status=1
+echo
+echo "== direct I/O and placeholders (bench/dio_bench.sh)"
+bash bench/dio_bench.sh || status=1
 exit $status

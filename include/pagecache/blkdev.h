@@ -132,6 +132,19 @@ PC_EXPORT void pc_submit_bio(struct pc_bio *bio);
  * bi_end_io (an engine thread would wait for itself). */
 PC_EXPORT int pc_submit_bio_wait(struct pc_bio *bio);
 
+/*
+ * pc_submit_bio_direct - do @bio on the CALLING thread (preadv/pwritev on
+ * the host), bypassing the engine: for a submitter that would only sleep
+ * until it completes (the last bio of a synchronous direct I/O), this saves
+ * the hand-off to an engine thread and back (two context switches, ~15 us
+ * per request on a VM). Same checks, fault injection and statistics as
+ * pc_submit_bio; bi_end_io is NOT called. Returns bi_status (also stored in
+ * the bio); the caller still owns and puts the bio. Sleeps in the host
+ * syscall; no lock the I/O path needs may be held. Does not touch the
+ * thread's plug (dispatch it first if bios in it must go before).
+ */
+PC_EXPORT int pc_submit_bio_direct(struct pc_bio *bio);
+
 /* Plugging: bios submitted by this thread between start and finish are
  * queued and sent to the engine together at finish (or when 32 are queued).
  * The plug is per thread (like the kernel's current->plug), usually on the

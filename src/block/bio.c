@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/uio.h>
 
 #include "pagecache/blkdev.h"
 #include "pagecache/mm.h"
@@ -333,7 +335,102 @@ void pc_submit_bio(struct pc_bio *bio)
 	bio->bi_bdev->bd_engine->ops->submit_batch(bio->bi_bdev->bd_engine, bio);
 }
 
+static int host_datasync(int fd)
+{
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Do the whole bio with preadv/pwritev on @fd, continuing short transfers;
+ * returns its status. Shared by the pread engine and pc_submit_bio_direct. */
+int pc_blk_host_rw(int fd, struct pc_bio *bio, struct iovec *iov, _Atomic bool *no_dsync)
+{
+	enum pc_req_op op = PC_BIO_OP(bio);
+	uint64_t pos = pc_blk_bio_pos(bio);
+	bool fua, dsync;
+	uint32_t done = 0;
+	int err;
+
+	if (op == PC_REQ_OP_FLUSH)
+		return host_datasync(fd);
+	fua = op == PC_REQ_OP_WRITE && (bio->bi_opf & PC_REQ_FUA);
+	dsync = fua && !atomic_load_explicit(no_dsync, memory_order_relaxed);
+	if (op == PC_REQ_OP_WRITE && (bio->bi_opf & PC_REQ_PREFLUSH)) {
+		err = host_datasync(fd);
+		if (err)
+			return err;
+	}
+
+	while (done < bio->bi_size) {
+		size_t want;
+		unsigned cnt = pc_blk_bio_iov(bio, done, iov, PC_BLK_IOV_MAX, &want);
+		off_t off = (off_t)(pos + done);
+		ssize_t n;
+
+		if (op == PC_REQ_OP_READ) {
+			n = preadv(fd, iov, (int)cnt, off);
+		} else if (dsync) {
+			n = pwritev2(fd, iov, (int)cnt, off, RWF_DSYNC);
+			if (n < 0 && errno == EOPNOTSUPP) {
+				atomic_store_explicit(no_dsync, true, memory_order_relaxed);
+				dsync = false;
+				continue;
+			}
+		} else {
+			n = pwritev(fd, iov, (int)cnt, off);
+		}
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			if (op == PC_REQ_OP_WRITE)
+				return -EIO;
+			/* Host EOF inside bd_size (file shrunk, sparse tail):
+			 * the rest reads as zeros. */
+			pc_blk_bio_zero(bio, done);
+			break;
+		}
+		done += (uint32_t)n;
+	}
+	if (fua && !dsync)
+		return host_datasync(fd);
+	return 0;
+}
+
+
 /* ---- synchronous submission ---- */
+
+static _Atomic bool direct_no_dsync;
+
+int pc_submit_bio_direct(struct pc_bio *bio)
+{
+	struct iovec iov[PC_BLK_IOV_MAX];
+	struct pc_block_device *bdev;
+	pc_bio_end_io_t end_io;
+	int status;
+
+	if (!bio)
+		return -EINVAL;
+	end_io = bio->bi_end_io;
+	bio->bi_end_io = NULL;		/* failures at submission: just report */
+	if (!bio_prepare(bio)) {
+		bio->bi_end_io = end_io;
+		return bio->bi_status;
+	}
+	bio->bi_end_io = end_io;
+	bdev = bio->bi_bdev;
+	status = pc_blk_host_rw(bdev->bd_fd, bio, iov, &direct_no_dsync);
+	bio->bi_status = status;
+	blk_account(bdev, PC_BIO_OP(bio), bio->bi_size, status);
+	atomic_fetch_sub_explicit(&bdev->bd_inflight, 1, memory_order_release);
+	return status;
+}
+
 
 struct bio_waiter {
 	pthread_mutex_t lock;

@@ -114,6 +114,10 @@ PC_BLK_HIDDEN int pc_blk_flush_fault(struct pc_block_device *bdev);
 
 /* Zero the bio's data from byte @from to its end (read past host EOF). */
 PC_BLK_HIDDEN void pc_blk_bio_zero(struct pc_bio *bio, uint32_t from);
+/* Do @bio with preadv/pwritev on @fd on the calling thread (iov: room for
+ * PC_BLK_IOV_MAX entries; *@no_dsync remembers a host without RWF_DSYNC).
+ * Returns the bio's status. Does not complete the bio. */
+PC_BLK_HIDDEN int pc_blk_host_rw(int fd, struct pc_bio *bio, struct iovec *iov, _Atomic bool *no_dsync);
 
 /* Host offset in bytes of the bio's first sector. */
 static inline uint64_t pc_blk_bio_pos(const struct pc_bio *bio)

@@ -41,71 +41,10 @@ struct pread_engine {
 	pthread_t threads[];
 };
 
-static int host_datasync(int fd)
-{
-	while (fdatasync(fd) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-/* Do the whole bio; returns its status. */
+/* Do the whole bio on this thread (pc_blk_host_rw); returns its status. */
 static int pread_do_bio(struct pread_engine *e, struct pc_bio *bio, struct iovec *iov)
 {
-	int fd = e->base.bdev->bd_fd;
-	enum pc_req_op op = PC_BIO_OP(bio);
-	uint64_t pos = pc_blk_bio_pos(bio);
-	bool fua, dsync;
-	uint32_t done = 0;
-	int err;
-
-	if (op == PC_REQ_OP_FLUSH)
-		return host_datasync(fd);
-	fua = op == PC_REQ_OP_WRITE && (bio->bi_opf & PC_REQ_FUA);
-	dsync = fua && !atomic_load_explicit(&e->no_dsync, memory_order_relaxed);
-	if (op == PC_REQ_OP_WRITE && (bio->bi_opf & PC_REQ_PREFLUSH)) {
-		err = host_datasync(fd);
-		if (err)
-			return err;
-	}
-
-	while (done < bio->bi_size) {
-		size_t want;
-		unsigned cnt = pc_blk_bio_iov(bio, done, iov, PC_BLK_IOV_MAX, &want);
-		off_t off = (off_t)(pos + done);
-		ssize_t n;
-
-		if (op == PC_REQ_OP_READ) {
-			n = preadv(fd, iov, (int)cnt, off);
-		} else if (dsync) {
-			n = pwritev2(fd, iov, (int)cnt, off, RWF_DSYNC);
-			if (n < 0 && errno == EOPNOTSUPP) {
-				atomic_store_explicit(&e->no_dsync, true, memory_order_relaxed);
-				dsync = false;
-				continue;
-			}
-		} else {
-			n = pwritev(fd, iov, (int)cnt, off);
-		}
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			if (op == PC_REQ_OP_WRITE)
-				return -EIO;
-			/* Host EOF inside bd_size (file shrunk, sparse tail):
-			 * the rest reads as zeros. */
-			pc_blk_bio_zero(bio, done);
-			break;
-		}
-		done += (uint32_t)n;
-	}
-	if (fua && !dsync)
-		return host_datasync(fd);
-	return 0;
+	return pc_blk_host_rw(e->base.bdev->bd_fd, bio, iov, &e->no_dsync);
 }
 
 static void *pread_worker(void *arg)

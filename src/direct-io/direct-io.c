@@ -21,8 +21,9 @@
  *      other part zeroed on disk in the same bio;
  *   5. a BH_Boundary run submits its bio at the end of the run only (patch
  *      8: testing the bit for every block of a long run split the I/O);
- *   6. wait for every bio; a failed bio makes the result short, ending at
- *      the first failed byte;
+ *   6. do the last bio on the calling thread (it would only wait for it),
+ *      then wait for the others; a failed bio makes the result short,
+ *      ending at the first failed byte;
  *   7. writes: extend i_size over what was written, mark the inode dirty,
  *      then drop the range's cached pages while still locked and release
  *      the range; reads release it. Then re-take the inode lock if it was
@@ -153,6 +154,36 @@ static void dio_submit(struct dio *dio)
 	dio->inflight++;
 	pthread_mutex_unlock(&dio->lock);
 	pc_submit_bio(bio);
+}
+
+/*
+ * The last bio of the transfer: the caller would only sleep until it
+ * completes, so do it on this thread (pc_submit_bio_direct) while the
+ * earlier ones complete on the engine. For the common single-bio direct
+ * I/O this removes the hand-off to the engine thread and back.
+ */
+static void dio_submit_last(struct dio *dio)
+{
+	struct pc_bio *bio = dio->bio;
+	struct dio_bio *db = dio->db;
+	int status;
+
+	if (!bio)
+		return;
+	dio->bio = NULL;
+	dio->db = NULL;
+	pc_blk_flush_plug();	/* the earlier bios go first */
+	status = pc_submit_bio_direct(bio);
+	if (status) {
+		pthread_mutex_lock(&dio->lock);
+		if (db->file_pos < dio->fail_pos) {
+			dio->fail_pos = db->file_pos;
+			dio->err = status;
+		}
+		pthread_mutex_unlock(&dio->lock);
+	}
+	free(db);
+	pc_bio_put(bio);
 }
 
 /* Start a bio at @sector able to carry about @bytes (for sizing). */
@@ -347,7 +378,7 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 		}
 		cur = run_end;
 	}
-	dio_submit(dio);
+	dio_submit_last(dio);
 	return err;
 }
 
