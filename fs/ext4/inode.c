@@ -686,6 +686,21 @@ static void da_release(struct pc_inode *inode, long n)
 	}
 }
 
+/* Report @map (a run, or a hole of map->len blocks) in @bh, get_block style. */
+static void map_to_bh(struct pc_ext4_sb *sbi, struct ext4_map *map, struct pc_buffer_head *bh)
+{
+	if (map->len == 0)
+		map->len = 1;
+	bh->b_size = (size_t)map->len << sbi->blkbits;
+	if (map->pblk) {
+		pc_map_bh(bh, sbi->bdev, map->pblk);
+		if (map->new)
+			set_buffer_new(bh);
+		if (map->boundary)
+			set_buffer_boundary(bh);
+	}
+}
+
 static int get_block_common(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
 			    int create, bool release)
 {
@@ -704,16 +719,7 @@ static int get_block_common(struct pc_inode *inode, sector_t iblock, struct pc_b
 		return err;
 	if (release && map.new)
 		da_release(inode, (long)map.len);
-	if (map.len == 0)
-		map.len = 1;
-	bh->b_size = (size_t)map.len << sbi->blkbits;
-	if (map.pblk) {
-		pc_map_bh(bh, sbi->bdev, map.pblk);
-		if (map.new)
-			set_buffer_new(bh);
-		if (map.boundary)
-			set_buffer_boundary(bh);
-	}
+	map_to_bh(sbi, &map, bh);
 	return 0;
 }
 
@@ -767,16 +773,7 @@ static int ext4_get_block_dio(struct pc_inode *inode, sector_t iblock, struct pc
 	pc_ext4_unlock(sbi, ma);
 	if (err)
 		return err;
-	if (map.len == 0)
-		map.len = 1;
-	bh->b_size = (size_t)map.len << sbi->blkbits;
-	if (map.pblk) {
-		pc_map_bh(bh, sbi->bdev, map.pblk);
-		if (map.new)
-			set_buffer_new(bh);
-		if (map.boundary)
-			set_buffer_boundary(bh);
-	}
+	map_to_bh(sbi, &map, bh);
 	return 0;
 }
 
