@@ -156,12 +156,16 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
 		inode->i_uid = attr->ia_uid;
 	if (v & PC_ATTR_GID)
 		inode->i_gid = attr->ia_gid;
+	/* Times under i_lock, like pc_inode_touch: write_inode reads them
+	 * there, possibly from the flusher while we hold only i_rwsem. */
+	pthread_mutex_lock(&inode->i_lock);
 	if (v & PC_ATTR_ATIME)
 		inode->i_atime = attr->ia_atime;
 	if (v & PC_ATTR_MTIME)
 		inode->i_mtime = attr->ia_mtime;
 	if (v & PC_ATTR_CTIME)
 		inode->i_ctime = attr->ia_ctime;
+	pthread_mutex_unlock(&inode->i_lock);
 	if (v & (PC_ATTR_MODE | PC_ATTR_UID | PC_ATTR_GID | PC_ATTR_ATIME | PC_ATTR_MTIME |
 		 PC_ATTR_CTIME))
 		pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC);
