@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include <pagecache/pagecache.h>
+#include "test_util.h"
 
 #define KiB 1024u
 #define MiB (1024u * 1024u)
@@ -74,35 +75,6 @@ static unsigned stress_ms = 2000;
 static unsigned stress_roles = ~0u;	/* PC_DIO_ROLES: which roles of test_no_stale run */
 
 static const unsigned char STALE[8] = { 'S', 'T', 'A', 'L', 'E', '!', '!', '\n' };
-
-/* Run a shell command (printf-style); returns its exit status (or -1). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[9000];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
-static void show_log(void)
-{
-	char line[512];
-	FILE *f = fopen(logpath, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
-}
 
 static uint64_t now_ns(void)
 {
@@ -302,14 +274,14 @@ static void make_image(struct fixture *fx, bool stale)
 	unlink(fx->img);
 	if (stale) {
 		make_stale_file(fx->img, 64 * MiB);
-		st = run("mke2fs -q -F -t %s -b %u -E nodiscard '%s' >'%s' 2>&1", fx->k->mkfs,
+		st = tu_run("mke2fs -q -F -t %s -b %u -E nodiscard '%s' >'%s' 2>&1", fx->k->mkfs,
 			 fx->k->bs, fx->img, logpath);
 	} else {
-		st = run("mke2fs -q -F -t %s -b %u '%s' 64M >'%s' 2>&1", fx->k->mkfs, fx->k->bs,
+		st = tu_run("mke2fs -q -F -t %s -b %u '%s' 64M >'%s' 2>&1", fx->k->mkfs, fx->k->bs,
 			 fx->img, logpath);
 	}
 	if (st != 0)
-		show_log();
+		tu_show_file(logpath);
 	assert_int_equal(st, 0);
 	if (stale) {
 		unsigned pm = stale_permille(fx->img);
@@ -353,10 +325,10 @@ static void fx_fsck(struct fixture *fx)
 
 	if (!fx->k->mkfs)
 		return;
-	st = run("e2fsck -fn '%s' >'%s' 2>&1", fx->img, logpath);
+	st = tu_run("e2fsck -fn '%s' >'%s' 2>&1", fx->img, logpath);
 	if (st != 0) {
 		fprintf(stderr, "e2fsck -fn %s exit %d:\n", fx->img, st);
-		show_log();
+		tu_show_file(logpath);
 		FX_FAIL(fx, "e2fsck -fn exit status %d", st);
 	}
 }
@@ -375,9 +347,9 @@ static void fx_dump_equals(struct fixture *fx, const char *path, const unsigned 
 		return;
 	snprintf(out, sizeof(out), "%s/dump.out", tmpdir);
 	unlink(out);
-	if (run("debugfs -R 'dump %s %s' '%s' >'%s' 2>&1", path, out, fx->img, logpath) != 0 ||
+	if (tu_run("debugfs -R 'dump %s %s' '%s' >'%s' 2>&1", path, out, fx->img, logpath) != 0 ||
 	    stat(out, &st) != 0) {
-		show_log();
+		tu_show_file(logpath);
 		FX_FAIL(fx, "debugfs could not dump %s", path);
 	}
 	if ((size_t)st.st_size != len)
@@ -1816,7 +1788,7 @@ int main(void)
 		cmocka_set_test_filter(e);	/* e.g. "test_no_stale*" */
 	if (!base || !*base)
 		base = "/tmp";
-	if (run("mkdir -p '%s'", base) != 0)
+	if (tu_run("mkdir -p '%s'", base) != 0)
 		return 1;
 	snprintf(templ, sizeof(templ), "%s/dio-XXXXXX", base);
 	if (!mkdtemp(templ)) {
@@ -1825,9 +1797,9 @@ int main(void)
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
 	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (run("{ command -v mke2fs && command -v e2fsck && command -v debugfs; } >/dev/null") != 0) {
+	if (tu_run("{ command -v mke2fs && command -v e2fsck && command -v debugfs; } >/dev/null") != 0) {
 		fprintf(stderr, "e2fsprogs not found: skipping\n");
-		run("rm -rf '%s'", tmpdir);
+		tu_run("rm -rf '%s'", tmpdir);
 		return 77;
 	}
 
@@ -1859,6 +1831,6 @@ int main(void)
 	};
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 
-	run("rm -rf '%s'", tmpdir);
+	tu_run("rm -rf '%s'", tmpdir);
 	return failed ? 1 : 0;
 }

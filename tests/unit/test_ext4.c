@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <pagecache/pagecache.h>
+#include "test_util.h"
 
 /* At most 100000 bytes per write call. */
 #define CHUNK(x) ((x) < 100000 ? (size_t)(x) : (size_t)100000)
@@ -59,35 +60,6 @@ static const struct fs_spec spec_ext4_1k = { "ext4", 1024, "64M" };
 static char tmpdir[4200];
 static char logpath[4300];
 
-/* Run a shell command (printf-style); returns its exit status (or -1). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
-static void show_log(void)
-{
-	char line[512];
-	FILE *f = fopen(logpath, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
-}
-
 static void img_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s.img", tmpdir, name);
@@ -95,21 +67,21 @@ static void img_path(char *buf, size_t len, const char *name)
 
 static void make_image(const char *img, const struct fs_spec *spec)
 {
-	int st = run("mke2fs -q -F -t %s -b %u '%s' %s >'%s' 2>&1", spec->type, spec->bs, img,
+	int st = tu_run("mke2fs -q -F -t %s -b %u '%s' %s >'%s' 2>&1", spec->type, spec->bs, img,
 		     spec->size, logpath);
 	if (st != 0)
-		show_log();
+		tu_show_file(logpath);
 	assert_int_equal(st, 0);
 }
 
 /* e2fsck -fn must report a clean filesystem. */
 static void assert_fsck_clean(const char *img)
 {
-	int st = run("e2fsck -fn '%s' >'%s' 2>&1", img, logpath);
+	int st = tu_run("e2fsck -fn '%s' >'%s' 2>&1", img, logpath);
 
 	if (st != 0) {
 		fprintf(stderr, "e2fsck -fn %s exit %d:\n", img, st);
-		show_log();
+		tu_show_file(logpath);
 	}
 	assert_int_equal(st, 0);
 }
@@ -124,9 +96,9 @@ static unsigned char *debugfs_dump(const char *img, const char *path, size_t *le
 
 	snprintf(out, sizeof(out), "%s/dump.out", tmpdir);
 	unlink(out);
-	assert_int_equal(run("debugfs -R 'dump %s %s' '%s' >'%s' 2>&1", path, out, img, logpath), 0);
+	assert_int_equal(tu_run("debugfs -R 'dump %s %s' '%s' >'%s' 2>&1", path, out, img, logpath), 0);
 	if (stat(out, &stt) != 0) {
-		show_log();
+		tu_show_file(logpath);
 		fail_msg("debugfs could not dump %s", path);
 	}
 	buf = malloc((size_t)stt.st_size + 1);
@@ -440,7 +412,7 @@ static void test_large_file(void **state)
 	umount_ok(m);
 
 	/* debugfs agrees on the size. */
-	assert_int_equal(run("debugfs -R 'stat /big' '%s' 2>/dev/null | grep -o 'Size: [0-9]*' >'%s'",
+	assert_int_equal(tu_run("debugfs -R 'stat /big' '%s' 2>/dev/null | grep -o 'Size: [0-9]*' >'%s'",
 			     fx->img, logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(f);
@@ -481,7 +453,7 @@ static void test_truncate_tail(void **state)
 	assert_dump_equals(fx->img, "/t", buf, cut);
 
 	/* The EOF block's tail, read from the image itself. */
-	assert_int_equal(run("debugfs -R 'bmap /t %zu' '%s' 2>/dev/null >'%s'", cut / bs, fx->img,
+	assert_int_equal(tu_run("debugfs -R 'bmap /t %zu' '%s' 2>/dev/null >'%s'", cut / bs, fx->img,
 			     logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(f);
@@ -1009,7 +981,7 @@ static void test_readonly(void **state)
 	m = mount_img(fx->img, false, 0);
 	write_file(m, "/x", data, sizeof(data));
 	umount_ok(m);
-	assert_int_equal(run("md5sum '%s' >'%s'", fx->img, logpath), 0);
+	assert_int_equal(tu_run("md5sum '%s' >'%s'", fx->img, logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(fgets(sum1, sizeof(sum1), f));
 	fclose(f);
@@ -1021,7 +993,7 @@ static void test_readonly(void **state)
 	assert_int_equal(pc_mkdir(m, "/nope", 0755), -EROFS);
 	assert_int_equal(pc_open(m, "/new", O_CREAT | O_RDWR, 0644), -EROFS);
 	umount_ok(m);
-	assert_int_equal(run("md5sum '%s' >'%s'", fx->img, logpath), 0);
+	assert_int_equal(tu_run("md5sum '%s' >'%s'", fx->img, logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(fgets(sum2, sizeof(sum2), f));
 	fclose(f);
@@ -1071,7 +1043,7 @@ static void test_refuse_needs_recovery(void **state)
 	m = mount_img(fx->img, false, 0);
 	write_file(m, "/kept", data, sizeof(data));
 	umount_ok(m);
-	assert_int_equal(run("debugfs -w -R 'feature needs_recovery' '%s' >'%s' 2>&1", fx->img,
+	assert_int_equal(tu_run("debugfs -w -R 'feature needs_recovery' '%s' >'%s' 2>&1", fx->img,
 			     logpath), 0);
 	assert_int_equal(mount_err(fx->img, false), -EROFS);
 	assert_non_null(strstr(pc_mount_error(), "recovery"));
@@ -1086,7 +1058,7 @@ static void test_refuse_unknown_incompat(void **state)
 	struct fixture *fx = *state;
 
 	make_image(fx->img, fx->spec);
-	assert_int_equal(run("debugfs -w -R 'feature FEATURE_I31' '%s' >'%s' 2>&1", fx->img,
+	assert_int_equal(tu_run("debugfs -w -R 'feature FEATURE_I31' '%s' >'%s' 2>&1", fx->img,
 			     logpath), 0);
 	assert_int_equal(mount_err(fx->img, false), -EOPNOTSUPP);
 	assert_int_equal(mount_err(fx->img, true), -EOPNOTSUPP);
@@ -1098,7 +1070,7 @@ static void test_refuse_ro_compat_rw(void **state)
 	struct fixture *fx = *state;
 
 	make_image(fx->img, fx->spec);
-	assert_int_equal(run("debugfs -w -R 'feature FEATURE_R30' '%s' >'%s' 2>&1", fx->img,
+	assert_int_equal(tu_run("debugfs -w -R 'feature FEATURE_R30' '%s' >'%s' 2>&1", fx->img,
 			     logpath), 0);
 	assert_int_equal(mount_err(fx->img, false), -EOPNOTSUPP);
 	assert_int_equal(mount_err(fx->img, true), 0);
@@ -1125,13 +1097,13 @@ static void test_refuse_misc(void **state)
 	assert_int_equal(fseek(f, (long)fx->spec->bs + 8, SEEK_SET), 0);	/* bg_inode_table_lo */
 	assert_int_equal(fwrite("\xff\xff\xff\x7f", 1, 4, f), 4);
 	fclose(f);
-	assert_int_equal(run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
+	assert_int_equal(tu_run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(fgets(sum1, sizeof(sum1), f));
 	fclose(f);
 	assert_int_equal(mount_err(fx->img, false), -EUCLEAN);
 	assert_non_null(strstr(pc_mount_error(), "group descriptor"));
-	assert_int_equal(run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
+	assert_int_equal(tu_run("md5sum < '%s' >'%s'", fx->img, logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(fgets(sum2, sizeof(sum2), f));
 	fclose(f);
@@ -1161,10 +1133,10 @@ static void test_corrupt_pointer(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	fclose(f);
-	assert_int_equal(run("debugfs -w -R 'write %s f' '%s' >'%s' 2>&1", src, fx->img, logpath), 0);
+	assert_int_equal(tu_run("debugfs -w -R 'write %s f' '%s' >'%s' 2>&1", src, fx->img, logpath), 0);
 	/* Indirect files: block[0] is the first block. Extent files:
 	 * block[5] is ee_start_lo of the first extent. */
-	assert_int_equal(run("debugfs -w -R 'sif /f block[%d] 999999999' '%s' >'%s' 2>&1",
+	assert_int_equal(tu_run("debugfs -w -R 'sif /f block[%d] 999999999' '%s' >'%s' 2>&1",
 			     ext ? 5 : 0, fx->img, logpath), 0);
 	before = file_size_host(fx->img);
 
@@ -1201,7 +1173,7 @@ static unsigned long long inode_table_block(const char *img)
 	char line[256];
 	FILE *f;
 
-	assert_int_equal(run("dumpe2fs '%s' 2>/dev/null | grep -m1 'Inode table at' >'%s'", img,
+	assert_int_equal(tu_run("dumpe2fs '%s' 2>/dev/null | grep -m1 'Inode table at' >'%s'", img,
 			     logpath), 0);
 	f = fopen(logpath, "r");
 	assert_non_null(f);
@@ -1236,10 +1208,10 @@ static void test_pointer_into_metadata(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	fclose(f);
-	assert_int_equal(run("debugfs -w -R 'write %s f' '%s' >'%s' 2>&1", src, fx->img, logpath), 0);
+	assert_int_equal(tu_run("debugfs -w -R 'write %s f' '%s' >'%s' 2>&1", src, fx->img, logpath), 0);
 	itab = inode_table_block(fx->img);
 	assert_true(itab > 0);
-	assert_int_equal(run("debugfs -w -R 'sif /f block[%d] %llu' '%s' >'%s' 2>&1", ext ? 5 : 0,
+	assert_int_equal(tu_run("debugfs -w -R 'sif /f block[%d] %llu' '%s' >'%s' 2>&1", ext ? 5 : 0,
 			     itab + 4, fx->img, logpath), 0);
 	f = fopen(fx->img, "rb");
 	assert_int_equal(fseeko(f, (off_t)(itab * bs), SEEK_SET), 0);
@@ -1282,7 +1254,7 @@ int main(void)
 
 	if (!base || !*base)
 		base = "/tmp";
-	if (run("mkdir -p '%s'", base) != 0)
+	if (tu_run("mkdir -p '%s'", base) != 0)
 		return 1;
 	snprintf(templ, sizeof(templ), "%s/ext4-XXXXXX", base);
 	if (!mkdtemp(templ)) {
@@ -1291,7 +1263,7 @@ int main(void)
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
 	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (run("{ command -v mke2fs && command -v e2fsck && command -v debugfs && command -v dumpe2fs; } >/dev/null") != 0) {
+	if (tu_run("{ command -v mke2fs && command -v e2fsck && command -v debugfs && command -v dumpe2fs; } >/dev/null") != 0) {
 		fprintf(stderr, "e2fsprogs not found: skipping\n");
 		return 77;
 	}
@@ -1339,6 +1311,6 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
-	run("rm -rf '%s'", tmpdir);
+	tu_run("rm -rf '%s'", tmpdir);
 	return failed ? 1 : 0;
 }

@@ -16,6 +16,8 @@
 #define PC_TEST_UTIL_H
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,4 +128,35 @@ static inline void tu_dump_diff(const char *what, const unsigned char *a, const 
 		fprintf(stderr, "%02x ", b[i]);
 	fprintf(stderr, "\n");
 }
+/* Run a shell command (printf-style); returns its exit status, or -1 if it
+ * could not run or was killed. */
+static int tu_run(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static int tu_run(const char *fmt, ...)
+{
+	char cmd[9000];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Copy the file at @path (a command's log) to stderr. */
+static inline void tu_show_file(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
 #endif /* PC_TEST_UTIL_H */
