@@ -9,6 +9,10 @@
  * symbolic links are copied as links (never followed, also not on the
  * command line); without -r a symlink SRC is followed and a directory SRC
  * is an error. Devices, FIFOs and sockets are not copied (an error).
+ * Refused before copying: a directory into itself or below itself (by
+ * inode: dir_contains), a file onto itself (same_inode), and any write to,
+ * or copy from into its own image of, a host file that is one of the
+ * command's images (touches_image).
  *
  * Data moves through one 1 MiB aligned buffer. A host source is read with
  * POSIX_FADV_SEQUENTIAL, and its holes (SEEK_DATA/SEEK_HOLE) are skipped:

@@ -66,7 +66,7 @@ struct pcfs_image {
  * struct pcfs_loc - an operand or a path under one.
  * @img:  the image, or NULL for a host path.
  * @path: the host path, or the absolute path inside the image ("/a/b",
- *        "/" for the root, no trailing '/'). Owned.
+ *        "/" for the root, no trailing '/'; a final "." is kept). Owned.
  * @disp: what messages print: the host path or "IMAGE:PATH". Owned.
  */
 struct pcfs_loc {
