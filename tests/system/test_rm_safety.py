@@ -14,7 +14,7 @@ import stat
 
 import pytest
 
-from conftest import debugfs, fsck, mkimage
+from conftest import debugfs, debugfs_ls, fsck, mkimage
 
 
 def make_tree(root):
@@ -209,3 +209,17 @@ def test_cp_dots_that_are_fine(pcfs, env):
         assert after.get(p, (None,))[0] == "f", (p, sorted(after))
     assert "/c/a" not in after
     fsck(img)
+
+
+def test_rm_r_never_enters_the_root_through_a_corrupt_entry(pcfs, env):
+    """A directory entry that names the root inode (debugfs "link <2>": a
+    corrupt image) is neither entered nor removed by rm -r: without the
+    check, rm -r IMG:/a removed everything in the image through it."""
+    img, before = env
+    debugfs(img, 'link <2> "/a/evil"', write=True)
+    r = pcfs("rm", "-r", "%s:/a" % img, ok=False, timeout=120)
+    assert ("pcfs: rm: it is dangerous to operate recursively on '{img}:/a/evil' "
+            "(same as '{img}:/')".format(img=img)) in r.err, r
+    assert debugfs_ls(img, "/") == {"a", "b", "top", "img", "lnk", "rootlnk", "lost+found"}
+    assert debugfs_ls(img, "/a") == {"evil"}   # the rest of /a is gone, as asked
+    assert debugfs(img, 'cat "/top"') == "top" * 10
