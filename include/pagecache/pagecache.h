@@ -176,6 +176,19 @@ PC_EXPORT int pc_fdioalign(int fd, unsigned *mem_align, unsigned *offset_align);
 PC_EXPORT int pc_stat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_lstat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_mkdir(struct pc_mount *m, const char *path, mode_t mode);
+/*
+ * pc_unlink, pc_rmdir, pc_rename - remove a name, remove an empty
+ * directory, rename (Linux unlinkat, rmdir, renameat). A final symlink is
+ * the victim itself, never followed. A path whose last component is "." or
+ * ".." (trailing '/' ignored), or that names the root ("", "/"), is refused
+ * before anything is looked up or changed, with Linux's errors:
+ * pc_unlink -EISDIR; pc_rmdir -EINVAL ("."), -ENOTEMPTY (".."), -EBUSY
+ * (root); pc_rename -EBUSY (on either side, root included). pc_rename of a
+ * directory into itself or below itself is -EINVAL, over a non-empty
+ * directory (or an ancestor of @from) -ENOTEMPTY. Other errors as their
+ * POSIX namesakes: -ENOENT, -ENOTDIR, -EISDIR, -ENOTEMPTY, -EROFS,
+ * -ENAMETOOLONG, -ELOOP, -EPERM (the filesystem lacks the operation).
+ */
 PC_EXPORT int pc_unlink(struct pc_mount *m, const char *path);
 PC_EXPORT int pc_rmdir(struct pc_mount *m, const char *path);
 PC_EXPORT int pc_rename(struct pc_mount *m, const char *from, const char *to);

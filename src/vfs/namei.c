@@ -7,8 +7,13 @@
  * the current inode must be a directory (-ENOTDIR); the name is looked up
  * with i_op->lookup under the directory's i_rwsem held shared, and the
  * child inode taken with pc_iget under the same lock (so an unlink cannot
- * slip in between). "." and ".." get no special treatment: the filesystem's
- * directories resolve them.
+ * slip in between). "." and ".." get no special treatment in a walk: the
+ * filesystem's directories resolve them. As the final component of a path
+ * that names the victim of a namespace operation they are refused before
+ * any lookup, with Linux's errors, so that no "dir/.." removes or moves the
+ * parent: unlink -EISDIR; rmdir -EINVAL ("."), -ENOTEMPTY (".."); rename
+ * -EBUSY (either side); mkdir and symlink -EEXIST. The root itself ("",
+ * "/") is likewise never a victim: unlink -EISDIR, rmdir and rename -EBUSY.
  *
  * Symlinks: one in the middle of a path is always followed; one in the
  * last component is followed when the caller asks (PC_LOOKUP_FOLLOW: stat,
@@ -805,8 +810,10 @@ PC_EXPORT int pc_rename(struct pc_mount *m, const char *from, const char *to)
 		err = -EBUSY;
 		goto out_put_new;
 	}
+	/* Linux (do_renameat2): a final "." or ".." on either side is -EBUSY,
+	 * before anything is looked up. */
 	if (name_is_dots(ond.last, ond.last_len) || name_is_dots(nnd.last, nnd.last_len)) {
-		err = -EINVAL;
+		err = -EBUSY;
 		goto out_put_new;
 	}
 	pthread_mutex_lock(&m->sb.s_vfs_rename_mutex);

@@ -38,6 +38,7 @@
 
 #include <pagecache/pagecache.h>
 #include "test_util.h"
+#include "namei_dots.h"
 
 /* At most 100000 bytes per write call. */
 #define CHUNK(x) ((x) < 100000 ? (size_t)(x) : (size_t)100000)
@@ -658,6 +659,26 @@ static void test_namespace(void **state)
 	assert_int_equal(pc_unlink(m, "/a/short"), 0);
 	umount_ok(m);
 	assert_fsck_clean(fx->img);
+}
+
+/* A final "." or ".." (or the root) is never removed or moved (namei_dots.h);
+ * the image stays clean and keeps every file. */
+static void test_dot_refusals(void **state)
+{
+	struct fixture *fx = *state;
+	struct pc_mount *m;
+	struct stat st;
+
+	make_image(fx->img, fx->spec);
+	m = mount_img(fx->img, false, 0);
+	check_dot_refusals(m);
+	umount_ok(m);
+	assert_fsck_clean(fx->img);
+	m = mount_img(fx->img, true, 0);
+	nd_expect(m, "/d/sub/g", S_IFREG);
+	nd_expect(m, "/top", S_IFREG);
+	assert_int_equal(pc_stat(m, "/d/e", &st), -ENOENT);
+	umount_ok(m);
 }
 
 /* readdir keeps its place while earlier names are removed. */
@@ -1288,6 +1309,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_small_cache, setup_ext3, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_namespace, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_namespace, setup_ext2, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_dot_refusals, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_dot_refusals, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_readdir_cookies, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_readdir_cookies, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_unlink_frees, setup_ext4, teardown_fx),

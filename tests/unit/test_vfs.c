@@ -26,6 +26,7 @@
 #include <pagecache/vfs.h>
 #include <pagecache/mm.h>
 #include "src/vfs/vfs_internal.h"	/* the inode-cache test builds a bare super_block */
+#include "namei_dots.h"
 
 #define PAGE 4096
 #define PC_MIN_TEST(a, b) ((a) < (b) ? (a) : (b))
@@ -584,6 +585,12 @@ static void test_unlink_rmdir(void **state)
 	check_file(m, "/open", "new", 3);
 	assert_int_equal(pc_close(fd), 0);
 	check_file(m, "/open", "new", 3);
+}
+
+/* A final "." or ".." (or the root) is never removed or moved (namei_dots.h). */
+static void test_dot_refusals(void **state)
+{
+	check_dot_refusals(*state);
 }
 
 static void test_symlink(void **state)
@@ -1395,6 +1402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readdir_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_rmdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dot_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_attrs, setup, teardown),

@@ -609,8 +609,14 @@ int pcfs_cmd_mkdir(int argc, char **argv)
 /* rm                                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Remove @loc and, for a directory, everything below it. Prints failures. */
-static int rm_tree(const struct pcfs_loc *loc, bool recursive)
+/*
+ * Remove @loc and, for a directory, everything below it. Prints failures.
+ * @root_ino is the image's root inode: a directory with that number is never
+ * removed nor entered (rm -r of "IMG:/" however spelled, and a corrupt entry
+ * that names the root), as coreutils' --preserve-root does. @arg: the operand
+ * as typed (for messages), NULL below it.
+ */
+static int rm_tree(const struct pcfs_loc *loc, bool recursive, ino_t root_ino, const char *arg)
 {
 	struct stat st;
 	char **names;
@@ -636,6 +642,20 @@ static int rm_tree(const struct pcfs_loc *loc, bool recursive)
 		pcfs_err(loc->disp, -EISDIR);
 		return 1;
 	}
+	if (st.st_ino == root_ino) {
+		const char *shown = arg ? arg : loc->disp;
+		char *root;
+
+		if (asprintf(&root, "%s:/", loc->img->name) < 0)
+			root = NULL;
+		if (root && strcmp(shown, root))
+			pcfs_msg("rm", "it is dangerous to operate recursively on '%s' (same as '%s')",
+				 shown, root);
+		else
+			pcfs_msg("rm", "it is dangerous to operate recursively on '%s'", shown);
+		free(root);
+		return 1;
+	}
 	/* Read the whole directory before changing it. */
 	err = pcfs_loc_list(loc, false, &names, &n);
 	if (err) {
@@ -650,7 +670,7 @@ static int rm_tree(const struct pcfs_loc *loc, bool recursive)
 			status = 1;
 			break;
 		}
-		status |= rm_tree(&child, true);
+		status |= rm_tree(&child, true, root_ino, NULL);
 		pcfs_loc_free(&child);
 	}
 	pcfs_free_names(names, n);
@@ -682,16 +702,24 @@ int pcfs_cmd_rm(int argc, char **argv)
 	}
 	for (i = optind; i < argc && !pcfs_interrupted; i++) {
 		struct pcfs_loc loc;
+		struct stat root;
+		int err;
 
 		if (open_operand(argv[i], false, true, &loc)) {
 			status = 1;
 			continue;
 		}
-		if (!strcmp(loc.path, "/")) {
-			pcfs_msg(loc.disp, "refusing to remove the root directory");
+		/* Like coreutils rm: a last component "." or ".." (trailing '/'
+		 * ignored) is never removed, whatever it resolves to. */
+		if (pcfs_path_ends_in_dots(loc.path)) {
+			pcfs_msg("rm", "refusing to remove '.' or '..' directory: skipping '%s'",
+				 argv[i]);
+			status = 1;
+		} else if ((err = pc_lstat(loc.img->m, "/", &root))) {
+			pcfs_err(loc.disp, err);
 			status = 1;
 		} else {
-			status |= rm_tree(&loc, recursive);
+			status |= rm_tree(&loc, recursive, root.st_ino, argv[i]);
 		}
 		pcfs_loc_free(&loc);
 	}
@@ -762,10 +790,23 @@ int pcfs_cmd_mv(int argc, char **argv)
 			pcfs_loc_free(&src);
 			continue;
 		}
+		/* Like mv(1) on Linux: a source "DIR/." or "DIR/.." is refused
+		 * (rename(2) gives EBUSY) before anything is looked up. */
+		if (pcfs_path_ends_in_dots(src.path)) {
+			pcfs_msg("mv", "cannot move '%s' to '%s': %s", argv[i], argv[argc - 1],
+				 strerror(EBUSY));
+			status = 1;
+			pcfs_loc_free(&src);
+			continue;
+		}
 		err = into_dir(&dst, src.path, &target);
 		if (!err)
 			err = pc_rename(dst.img->m, src.path, target.path);
-		if (err) {
+		if (err == -EINVAL) {
+			pcfs_msg("mv", "cannot move '%s' to a subdirectory of itself, '%s'", src.disp,
+				 target.disp);
+			status = 1;
+		} else if (err) {
 			pcfs_err(src.disp, err);
 			status = 1;
 		}

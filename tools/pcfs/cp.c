@@ -9,6 +9,10 @@
  * symbolic links are copied as links (never followed, also not on the
  * command line); without -r a symlink SRC is followed and a directory SRC
  * is an error. Devices, FIFOs and sockets are not copied (an error).
+ * Refused before copying: a directory into itself or below itself (by
+ * inode: dir_contains), a file onto itself (same_inode), and any write to,
+ * or copy from into its own image of, a host file that is one of the
+ * command's images (touches_image).
  *
  * Data moves through one 1 MiB aligned buffer. A host source is read with
  * POSIX_FADV_SEQUENTIAL, and its holes (SEEK_DATA/SEEK_HOLE) are skipped:
@@ -43,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +496,32 @@ static int buf_align_for(struct cp_ctx *c, const struct cp_file *in, const struc
 	return 0;
 }
 
+/*
+ * A host file that is one of the images of this command is never written,
+ * replaced nor copied into its own image (a typo such as "pcfs cp IMG:/f IMG"
+ * would truncate the image). @dst_st: the host destination's stat (lstat for
+ * a symlink's), or NULL if it does not exist. Prints and returns true to
+ * refuse.
+ */
+static bool touches_image(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
+			  const struct pcfs_loc *dst, const struct stat *dst_st)
+{
+	struct pcfs_image *img;
+
+	if (!dst->img && dst_st && (img = pcfs_image_of_host_file(dst_st))) {
+		pcfs_msg(dst->disp, "is the image %s of this command: not overwritten", img->name);
+		c->status = 1;
+		return true;
+	}
+	if (!src->img && dst->img && pcfs_image_of_host_file(sst) == dst->img) {
+		pcfs_msg(src->disp, "is the image %s being written: not copied into itself",
+			 dst->img->name);
+		c->status = 1;
+		return true;
+	}
+	return false;
+}
+
 static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct stat *sst,
 		      const struct pcfs_loc *dst)
 {
@@ -501,6 +532,8 @@ static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct
 	bool sparse;
 
 	err = pcfs_loc_stat(dst, &dst_st);
+	if (touches_image(c, src, sst, dst, err ? NULL : &dst_st))
+		return;
 	if (!err) {
 		if (S_ISDIR(dst_st.st_mode)) {
 			fail(c, dst->disp, -EISDIR);
@@ -572,6 +605,8 @@ static void copy_symlink(struct cp_ctx *c, const struct pcfs_loc *src, const str
 		return;
 	}
 	err = pcfs_loc_lstat(dst, &dst_st);
+	if (touches_image(c, src, sst, dst, err ? NULL : &dst_st))
+		goto out_free;
 	if (!err) {
 		/* Replace an existing non-directory, as cp does for links. */
 		if (S_ISDIR(dst_st.st_mode)) {
@@ -712,14 +747,57 @@ static void copy_entry(struct cp_ctx *c, const struct pcfs_loc *src, const struc
 	}
 }
 
-/* Is image path @inner equal to or below @outer? */
-static bool image_path_within(const char *inner, const char *outer)
+/*
+ * Is directory @src (@sst) @dst itself or an ancestor of it? @dst need not
+ * exist: its nearest existing ancestor is checked. Walks ".." up from there
+ * to the root, comparing inode numbers (and devices on the host), so that
+ * "..", symlinks and repeated '/' in either path make no difference. Both
+ * are on one side (pcfs_loc_same_fs). Returns true only when sure.
+ */
+static bool dir_contains(const struct pcfs_loc *src, const struct stat *sst,
+			 const struct pcfs_loc *dst)
 {
-	size_t ol = strlen(outer);
+	struct pcfs_loc up = { .img = dst->img };
+	struct stat st, prev = { 0 };
+	bool found = false;
+	size_t len;
+	int err;
 
-	if (!strcmp(outer, "/"))
-		return true;
-	return !strncmp(inner, outer, ol) && (inner[ol] == '\0' || inner[ol] == '/');
+	up.path = malloc(PATH_MAX + 4);
+	if (!up.path)
+		return false;
+	snprintf(up.path, PATH_MAX, "%s", dst->path);
+	/* the nearest existing ancestor of @dst */
+	while ((err = pcfs_loc_stat(&up, &st)) == -ENOENT) {
+		char *slash;
+
+		len = strlen(up.path);
+		while (len > 1 && up.path[len - 1] == '/')
+			up.path[--len] = '\0';
+		slash = strrchr(up.path, '/');
+		if (!slash)
+			strcpy(up.path, ".");
+		else if (slash == up.path)
+			strcpy(up.path, "/");
+		else
+			*slash = '\0';
+	}
+	for (int depth = 0; !err && S_ISDIR(st.st_mode) && depth < 4096; depth++) {
+		if (st.st_ino == sst->st_ino && (src->img || st.st_dev == sst->st_dev)) {
+			found = true;
+			break;
+		}
+		if (depth && st.st_ino == prev.st_ino && st.st_dev == prev.st_dev)
+			break;	/* ".." of the root is the root */
+		len = strlen(up.path);
+		if (len + 4 > PATH_MAX)
+			break;
+		strcpy(up.path + len, "/..");
+		prev = st;
+		err = pcfs_loc_stat(&up, &st);
+	}
+	free(up.path);
+	return found;
 }
 
 static void copy_top(struct cp_ctx *c, const struct pcfs_loc *src, const struct pcfs_loc *dst)
@@ -733,8 +811,8 @@ static void copy_top(struct cp_ctx *c, const struct pcfs_loc *src, const struct 
 		fail(c, src->disp, err);
 		return;
 	}
-	if (S_ISDIR(st.st_mode) && c->recursive && src->img && src->img == dst->img &&
-	    image_path_within(dst->path, src->path)) {
+	if (S_ISDIR(st.st_mode) && c->recursive && pcfs_loc_same_fs(src, dst) &&
+	    dir_contains(src, &st, dst)) {
 		pcfs_msg(src->disp, "cannot copy a directory into itself, '%s'", dst->disp);
 		c->status = 1;
 		return;

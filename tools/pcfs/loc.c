@@ -5,8 +5,10 @@
  * An operand is "IMAGE:PATH" when the text before one of its ':' names an
  * existing regular file or block device (the image), otherwise a host path.
  * Image paths are normalised: a leading '/' is added if missing, repeated
- * '/' and "." components are dropped, and so is a trailing '/'. ".." is
- * left to the filesystem's directories.
+ * '/' and "." components are dropped, and so is a trailing '/'; a final "."
+ * is kept (it says "the directory itself": "IMG:/f/." is not the file /f,
+ * and rm refuses "IMG:/d/." as it refuses "IMG:/d/.."). ".." is left to the
+ * filesystem's directories.
  *
  * The pcfs_loc_* functions hide which side a path is on so that cp can copy
  * host->image, image->host, image->image (and host->host) with one loop.
@@ -73,8 +75,14 @@ static char *normalize_image_path(const char *p)
 		while (*p && *p != '/')
 			p++;
 		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
+		if (n == 0)
 			continue;
+		if (n == 1 && c[0] == '.') {
+			while (*p == '/')
+				p++;
+			if (*p)
+				continue;	/* a final "." stays */
+		}
 		out[o++] = '/';
 		memcpy(out + o, c, n);
 		o += n;
@@ -202,6 +210,27 @@ char *pcfs_basename(const char *path)
 	if (start == end)	/* "/" (or "") */
 		return strdup(end ? "/" : "");
 	return strndup(path + start, end - start);
+}
+
+bool pcfs_path_ends_in_dots(const char *path)
+{
+	char *base = pcfs_basename(path);
+	bool dots = base && (!strcmp(base, ".") || !strcmp(base, ".."));
+
+	free(base);
+	return dots;
+}
+
+struct pcfs_image *pcfs_image_of_host_file(const struct stat *st)
+{
+	struct pcfs_image *img;
+
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return NULL;
+	for (img = pcfs_images; img; img = img->next)
+		if (img->dev == st->st_dev && img->ino == st->st_ino)
+			return img;
+	return NULL;
 }
 
 bool pcfs_loc_same_fs(const struct pcfs_loc *a, const struct pcfs_loc *b)

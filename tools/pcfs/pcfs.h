@@ -66,7 +66,7 @@ struct pcfs_image {
  * struct pcfs_loc - an operand or a path under one.
  * @img:  the image, or NULL for a host path.
  * @path: the host path, or the absolute path inside the image ("/a/b",
- *        "/" for the root, no trailing '/'). Owned.
+ *        "/" for the root, no trailing '/'; a final "." is kept). Owned.
  * @disp: what messages print: the host path or "IMAGE:PATH". Owned.
  */
 struct pcfs_loc {
@@ -112,6 +112,11 @@ int pcfs_loc_child(const struct pcfs_loc *parent, const char *name, struct pcfs_
 /* The last component of @path ("/" for the root), trailing '/' ignored,
  * as a malloc'ed string the caller frees; NULL on ENOMEM. */
 char *pcfs_basename(const char *path);
+/* Is the last component of @path (trailing '/' ignored) "." or ".."? */
+bool pcfs_path_ends_in_dots(const char *path);
+/* The image named on the command line that host file @st (from stat(2)) is,
+ * or NULL: a host file that pcfs must neither overwrite nor copy into itself. */
+struct pcfs_image *pcfs_image_of_host_file(const struct stat *st);
 /* Both on the same side (the same image, or both on the host). */
 bool pcfs_loc_same_fs(const struct pcfs_loc *a, const struct pcfs_loc *b);
 
