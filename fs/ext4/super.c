@@ -336,11 +336,15 @@ static int check_kernel_mount(const char *source, bool readonly, char *msg, size
 	if ((mflags & EXT2_MF_MOUNTED) && (!readonly || !(mflags & EXT2_MF_READONLY))) {
 		set_msg(msg, msglen, "mounted %s by the kernel%s%s%s", (mflags & EXT2_MF_READONLY) ?
 			"read-only" : "read-write", mtpt[0] ? " on " : "", mtpt,
-			readonly ? " (its metadata changes under a reader)" : "");
+			readonly ? "; a reader would see its changes half made" : "");
 		return -EBUSY;
 	}
 	if ((mflags & EXT2_MF_BUSY) && !(mflags & EXT2_MF_MOUNTED)) {
-		set_msg(msg, msglen, "the block device is held exclusively by another program");
+		/* Another mount of ours (its OFD lock names it), or a program
+		 * that opened the device O_EXCL. */
+		if (!msg || !msglen || !pc_bdev_describe_holder(source, msg, msglen))
+			set_msg(msg, msglen, "the block device is held exclusively by another "
+				"program");
 		return -EBUSY;
 	}
 	return 0;
@@ -362,30 +366,11 @@ static void mmp_describe(ext2_filsys fs, char *buf, size_t len)
 		 (const char *)mmp->mmp_bdevname);
 }
 
-/*
- * Multiple mount protection for a read-write mount (step 3a above): 0, or
- * -EBUSY (another node or tool holds the filesystem), -EUCLEAN (a bad MMP
- * block), -errno, with @msg. Sleeps at least 11 seconds.
- */
-static int ext4_mmp_start(ext2_filsys fs, const char *source, char *msg, size_t msglen)
+/* -errno and @msg for a failed ext2fs_mmp_start or ext2fs_mmp_read. */
+static int mmp_error(ext2_filsys fs, errcode_t ret, char *msg, size_t msglen)
 {
 	char who[128];
-	char *name;
-	errcode_t ret;
 
-	/* ext2fs_mmp_read opens fs->device_name itself to read the block
-	 * uncached, and the block records it: the image's path, not our
-	 * io_manager's name for it. */
-	name = strdup(source);
-	if (!name)
-		return -ENOMEM;
-	free(fs->device_name);
-	fs->device_name = name;
-	ret = ext2fs_mmp_start(fs);
-	if (ret == 0) {
-		fs->flags &= ~EXT2_FLAG_SKIP_MMP;	/* ext2fs_close2 calls ext2fs_mmp_stop */
-		return 0;
-	}
 	if (fs->mmp_fd > 0) {
 		close(fs->mmp_fd);
 		fs->mmp_fd = -1;
@@ -410,6 +395,49 @@ static int ext4_mmp_start(ext2_filsys fs, const char *source, char *msg, size_t 
 		set_msg(msg, msglen, "multiple mount protection: %s", error_message(ret));
 		return pc_ext4_errno(ret);
 	}
+}
+
+/*
+ * First look at the MMP block of a read-write mount, at once: 0 if it is
+ * free or may be (ext4_mmp_start decides), -EBUSY if a tool, a mount of
+ * e2fsprogs' kind or a crash holds it (EXT4_MMP_SEQ_FSCK), which
+ * ext2fs_mmp_start would refuse too. Before the clean check, so an image
+ * in use elsewhere says so rather than "not cleanly unmounted".
+ */
+static int ext4_mmp_peek(ext2_filsys fs, const char *source, char *msg, size_t msglen)
+{
+	errcode_t ret;
+	char *name;
+
+	/* ext2fs_mmp_read opens fs->device_name itself to read the block
+	 * uncached, and ext2fs_mmp_start records it in the block: the image's
+	 * path, not our io_manager's name for it. */
+	name = strdup(source);
+	if (!name)
+		return -ENOMEM;
+	free(fs->device_name);
+	fs->device_name = name;
+	if (!fs->mmp_buf && ext2fs_get_mem(fs->blocksize, &fs->mmp_buf))
+		return -ENOMEM;
+	ret = ext2fs_mmp_read(fs, fs->super->s_mmp_block, fs->mmp_buf);
+	if (!ret && ((struct mmp_struct *)fs->mmp_buf)->mmp_seq == EXT4_MMP_SEQ_FSCK)
+		ret = EXT2_ET_MMP_FSCK_ON;
+	return ret ? mmp_error(fs, ret, msg, msglen) : 0;
+}
+
+/*
+ * Multiple mount protection for a read-write mount (step 3a above), after
+ * ext4_mmp_peek: 0, or -EBUSY (another node or tool holds the filesystem),
+ * -EUCLEAN (a bad MMP block), -errno, with @msg. Sleeps at least 11 seconds.
+ */
+static int ext4_mmp_start(ext2_filsys fs, char *msg, size_t msglen)
+{
+	errcode_t ret = ext2fs_mmp_start(fs);
+
+	if (ret)
+		return mmp_error(fs, ret, msg, msglen);
+	fs->flags &= ~EXT2_FLAG_SKIP_MMP;	/* ext2fs_close2 calls ext2fs_mmp_stop */
+	return 0;
 }
 
 /* Largest file size the format allows, bytes. */
@@ -702,7 +730,9 @@ reopen:
 		goto out_release;
 	}
 	err = check_super(&es, sbi->readonly, &recover, msg, msglen);
-	if (!err && !sbi->readonly)
+	/* With MMP, after ext4_mmp_peek (an image in use elsewhere is not
+	 * clean either, and "in use" is the news). */
+	if (!err && !sbi->readonly && !(es.s_feature_incompat & EXT4_FEATURE_INCOMPAT_MMP))
 		err = check_clean(&es, opts && opts->force, msg, msglen);
 	if (err)
 		goto out_release;
@@ -736,6 +766,13 @@ reopen:
 		goto out_release;
 	}
 	sbi->fs = fs;
+	if (!sbi->readonly && ext2fs_has_feature_mmp(fs->super)) {
+		err = ext4_mmp_peek(fs, source, msg, msglen);
+		if (!err)
+			err = check_clean(fs->super, opts && opts->force, msg, msglen);
+		if (err)
+			goto out_close_fs;
+	}
 
 	sbi->blocksize = fs->blocksize;
 	sbi->blkbits = (unsigned)(__builtin_ctz(fs->blocksize));
@@ -793,7 +830,7 @@ reopen:
 			goto out_close_fs;
 		}
 		if (ext2fs_has_feature_mmp(fs->super)) {
-			err = ext4_mmp_start(fs, source, msg, msglen);
+			err = ext4_mmp_start(fs, msg, msglen);
 			if (err)
 				goto out_close_fs;
 		}

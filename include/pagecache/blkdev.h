@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include "compiler.h"
 #include "iov_iter.h"
 #include "filemap.h"
@@ -305,10 +306,12 @@ PC_EXPORT void pc_bdev_close(struct pc_block_device *bdev);
  * /proc/PID/fdinfo, matched by the file's device and inode), or "in use by
  * another process" when it cannot tell (another user's process, a lock of
  * another kind, a block device held O_EXCL without a lock). Writes a
- * NUL-terminated line of at most @len bytes into @buf. Reads /proc; racy by
- * nature (the holder may be gone). Any thread.
+ * NUL-terminated line of at most @len bytes into @buf. Returns the holder's
+ * pid, or 0 when it is unknown. Reads /proc; racy by nature (the holder may
+ * be gone; a killed holder's lock may outlive it briefly while the kernel
+ * tears down its io_uring). Any thread.
  */
-PC_EXPORT void pc_bdev_describe_holder(const char *path, char *buf, size_t len);
+PC_EXPORT pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len);
 /* Copy the counters into *@st (lock-free; each counter is exact, the set is
  * not a snapshot while I/O runs). */
 PC_EXPORT void pc_bdev_get_stats(struct pc_block_device *bdev, struct pc_bdev_stats *st);

@@ -248,7 +248,7 @@ static pid_t find_ofd_holder(dev_t dev, ino_t ino, char *kind, size_t kindlen)
 	return found;
 }
 
-void pc_bdev_describe_holder(const char *path, char *buf, size_t len)
+pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len)
 {
 	char kind[8] = "", comm[64] = "", cpath[64];
 	struct stat st;
@@ -256,12 +256,12 @@ void pc_bdev_describe_holder(const char *path, char *buf, size_t len)
 	FILE *f;
 
 	if (!buf || !len)
-		return;
+		return 0;
 	if (path && stat(path, &st) == 0)
 		pid = find_ofd_holder(st.st_dev, st.st_ino, kind, sizeof(kind));
 	if (!pid) {
 		snprintf(buf, len, "in use by another process");
-		return;
+		return 0;
 	}
 	snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
 	f = fopen(cpath, "re");
@@ -273,6 +273,7 @@ void pc_bdev_describe_holder(const char *path, char *buf, size_t len)
 	snprintf(buf, len, "in use by process %d (%s)%s, which has it open %s", (int)pid,
 		 comm[0] ? comm : "?", pid == getpid() ? " (this process)" : "",
 		 strcmp(kind, "WRITE") ? "read-only" : "read-write");
+	return pid;
 }
 
 int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
