@@ -374,3 +374,18 @@ def test_mmp(pcfs, hold_bin, image, work):
     fsck(img)
     assert mmp_seq(img) == "ff4d4d50"
     assert pcfs("cat", "%s:/f" % img).out == b"mmp\n"
+
+
+def test_pcfs_read_then_write_same_image(pcfs, image, work):
+    """pcfs mounts an image read-only for the source side of cp, then
+    remounts it read-write for the destination: the shared lock is dropped
+    before the write lock is taken, and its own marking does not trip the
+    clean check."""
+    img = image()
+    f = work / "f"
+    f.write_bytes(b"twice\n")
+    pcfs("cp", f, "%s:/a" % img)
+    pcfs("cp", "%s:/a" % img, "%s:/b" % img)
+    assert fs_state(img) == "clean"
+    fsck(img)
+    assert pcfs("cat", "%s:/b" % img).out == b"twice\n"
