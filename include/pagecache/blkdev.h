@@ -286,7 +286,9 @@ struct pc_block_device {
  * block device is also opened O_EXCL, which the kernel refuses while it has
  * the device mounted or another program holds it exclusively. Conflicts
  * return -EBUSY at once (no waiting); pc_bdev_describe_holder() names the
- * holder. Advisory: a program that takes no lock is not kept out.
+ * holder. Advisory: a program that takes no lock is not kept out. Where
+ * the host filesystem has no locks (ENOLCK, EINVAL, EOPNOTSUPP from fcntl)
+ * the open goes on without one.
  */
 PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 			   struct pc_block_device **out);

@@ -174,7 +174,10 @@ static int engine_start(struct pc_block_device *bdev, enum pc_engine_kind kind)
 }
 
 /* The whole-file OFD lock of PC_BDEV_EXCL: 0, -EBUSY held by another open
- * (here or elsewhere), or -errno. Never waits. */
+ * (here or elsewhere), or -errno. Never waits. A host filesystem without
+ * locks (ENOLCK: some network and FUSE filesystems; EINVAL: a kernel
+ * before 3.15 without OFD locks) leaves the image unlocked, as e2fsprogs
+ * works without them: 0. */
 static int bdev_lock(int fd, bool rdonly)
 {
 	struct flock fl = {
@@ -187,6 +190,8 @@ static int bdev_lock(int fd, bool rdonly)
 	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES)
 			return -EBUSY;
+		if (errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP)
+			return 0;
 		if (errno != EINTR)
 			return -errno;
 	}
