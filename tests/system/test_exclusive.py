@@ -389,3 +389,39 @@ def test_pcfs_read_then_write_same_image(pcfs, image, work):
     assert fs_state(img) == "clean"
     fsck(img)
     assert pcfs("cat", "%s:/b" % img).out == b"twice\n"
+
+
+def test_mmp_live_other_node(pcfs, image, work):
+    """Another node's live mount (the kernel's kmmpd bumps mmp_seq every
+    update interval): the mount sees the sequence change during its wait
+    and is refused naming that node (about 11 s). The other node is played
+    by a thread writing the MMP block (no metadata_csum: no checksum)."""
+    import threading
+    img = image(size="32M", extra=("-O", "mmp,^metadata_csum", "-E", "mmp_update_interval=1"))
+    out = run(["debugfs", "-R", "dump_mmp", img]).stdout.decode()
+    off = int(re.search(r"^block_number:\s+(\d+)", out, re.M).group(1)) * 4096
+    fd = os.open(str(img), os.O_RDWR)
+    os.pwrite(fd, b"othernode".ljust(64, b"\0") + b"/dev/sdz".ljust(32, b"\0"), off + 16)
+    stop = threading.Event()
+
+    def node():
+        seq = 1000
+        while not stop.is_set():
+            seq += 1
+            os.pwrite(fd, struct.pack("<I", seq), off + 4)
+            os.fsync(fd)
+            stop.wait(0.2)
+    t = threading.Thread(target=node)
+    t.start()
+    try:
+        f = work / "f"
+        f.write_bytes(b"x\n")
+        r = pcfs("cp", f, "%s:/g" % img, ok=False)
+    finally:
+        stop.set()
+        t.join()
+        os.close(fd)
+    assert "Device or resource busy (multiple mount protection: in use (mounted) on node " \
+           "'othernode', device '/dev/sdz')" in r.err, r
+    assert "g" not in debugfs_ls(img, "/")
+    fsck(img)
