@@ -3,16 +3,39 @@
  * fs/ext4/super.c - mount, unmount, statfs and sync of ext2/3/4 images.
  *
  * Mount (ext4_fill_super):
- *   1. open the image (pc_bdev_open) and give it its buffer cache;
+ *   0. refuse (-EBUSY) an image the kernel has mounted (ext2fs_check_mount_point:
+ *      /proc/mounts, loop devices backed by the file, O_EXCL probe of a
+ *      block device): always for a read-write mount, and for a read-only
+ *      one unless the kernel's mount is read-only too;
+ *   1. open the image (pc_bdev_open with PC_BDEV_EXCL: an OFD lock for the
+ *      mount's life, F_WRLCK read-write and F_RDLCK read-only, and O_EXCL
+ *      on a writable block device; -EBUSY naming the holder) and give it
+ *      its buffer cache;
  *   2. read the primary superblock ourselves and refuse, with a message
  *      that names the reason, what we cannot handle: a bad magic (-EINVAL),
  *      a block size over the page size or an incompatible feature we do not
  *      implement (-EOPNOTSUPP), a read-write mount of a filesystem whose
- *      journal needs recovery (-EROFS; read-only is allowed with a warning);
+ *      journal needs recovery (-EROFS; read-only is allowed with a warning),
+ *      a read-write mount of a filesystem not marked clean or with errors
+ *      recorded (-EUCLEAN, unless opts->force);
  *   3. ext2fs_open2 through our io_manager, ext2fs_read_bitmaps (rw);
+ *   3a. MMP (read-write, feature mmp): ext2fs_mmp_start, which sleeps
+ *      2 * max(s_mmp_update_interval, 5) + 1 seconds (11 s at least) to
+ *      see that no other node updates the MMP block, then leaves it at
+ *      EXT4_MMP_SEQ_FSCK: the kernel and e2fsprogs refuse such a block at
+ *      once, without timing it, so no heartbeat thread is needed (as with
+ *      e2fsck and tune2fs, which hold it the same way). sync_fs calls
+ *      ext2fs_mmp_update (rewrites mmp_time at most once a minute, and
+ *      notices a block changed behind our back); ext2fs_close2 at unmount
+ *      calls ext2fs_mmp_stop (EXT4_MMP_SEQ_CLEAN). A crash leaves the block
+ *      at SEQ_FSCK: mounts are refused until `tune2fs -f -E clear_mmp`
+ *      (what e2fsck says too). Read-only mounts do not consult MMP, like
+ *      the kernel's;
  *   4. a read-write mount clears EXT2_VALID_FS in s_state on disk until
  *      unmount (like the kernel's ext2), so a process that dies with the
- *      image mounted leaves it marked for e2fsck.
+ *      image mounted leaves it marked for e2fsck (and the next read-write
+ *      mount is refused, step 2). A forced mount of an image that was not
+ *      clean leaves it not clean; errors recorded are never cleared here.
  * We write no journal transactions: a clean journal (ext3/ext4) is left
  * alone, which is valid as long as needs_recovery is not set.
  *
@@ -27,6 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <et/com_err.h>
 
@@ -135,10 +161,10 @@ int pc_ext4_errno(errcode_t err)
 			 EXT2_FEATURE_INCOMPAT_META_BG | EXT3_FEATURE_INCOMPAT_EXTENTS | \
 			 EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_FLEX_BG | \
 			 EXT4_FEATURE_INCOMPAT_EA_INODE | EXT4_FEATURE_INCOMPAT_CSUM_SEED | \
-			 EXT4_FEATURE_INCOMPAT_LARGEDIR)
+			 EXT4_FEATURE_INCOMPAT_LARGEDIR | EXT4_FEATURE_INCOMPAT_MMP)
 /* Readable but not writable through this client. */
 #define OUR_INCOMPAT_RO (OUR_INCOMPAT_RW | EXT4_FEATURE_INCOMPAT_INLINE_DATA | \
-			 EXT4_FEATURE_INCOMPAT_MMP | EXT4_FEATURE_INCOMPAT_CASEFOLD)
+			 EXT4_FEATURE_INCOMPAT_CASEFOLD)
 #define OUR_RO_COMPAT_RW (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE | \
 			  EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_GDT_CSUM | \
 			  EXT4_FEATURE_RO_COMPAT_DIR_NLINK | EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | \
@@ -263,6 +289,154 @@ static int check_super(const struct ext2_super_block *es, bool readonly, bool *r
 			"or mount read-only");
 		return -EROFS;
 	}
+	return 0;
+}
+
+/*
+ * A read-write mount of a filesystem the last writer did not unmount
+ * cleanly, or with errors recorded (the kernel's ext4_error, or ours),
+ * would write on top of whatever inconsistency is there: refuse unless
+ * @force. 0 or -EUCLEAN with the reason in @msg.
+ */
+static int check_clean(const struct ext2_super_block *es, bool force, char *msg, size_t msglen)
+{
+	if (force)
+		return 0;
+	if ((es->s_state & EXT2_ERROR_FS) || es->s_error_count) {
+		set_msg(msg, msglen, "the filesystem has errors recorded (%u); run e2fsck -f, "
+			"or use the force option", (unsigned)es->s_error_count);
+		return -EUCLEAN;
+	}
+	if (!(es->s_state & EXT2_VALID_FS)) {
+		set_msg(msg, msglen, "the filesystem was not cleanly unmounted; run e2fsck -f, "
+			"or use the force option");
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/*
+ * Refuse @source while the kernel has it mounted (or uses it as swap, or a
+ * block device is held O_EXCL): any such use for a read-write mount; for a
+ * read-only one only a use that may write. 0 or -EBUSY with @msg. Must run
+ * before we open the device ourselves (our own O_EXCL would look busy).
+ */
+static int check_kernel_mount(const char *source, bool readonly, char *msg, size_t msglen)
+{
+	char mtpt[128] = "";
+	int mflags = 0;
+
+	if (ext2fs_check_mount_point(source, &mflags, mtpt, sizeof(mtpt)) != 0)
+		return 0;	/* cannot tell (no /proc): the locks still apply */
+	mtpt[sizeof(mtpt) - 1] = '\0';
+	if (mflags & EXT2_MF_SWAP) {
+		set_msg(msg, msglen, "in use as swap by the kernel");
+		return -EBUSY;
+	}
+	if ((mflags & EXT2_MF_MOUNTED) && (!readonly || !(mflags & EXT2_MF_READONLY))) {
+		set_msg(msg, msglen, "mounted %s by the kernel%s%s%s", (mflags & EXT2_MF_READONLY) ?
+			"read-only" : "read-write", mtpt[0] ? " on " : "", mtpt,
+			readonly ? "; a reader would see its changes half made" : "");
+		return -EBUSY;
+	}
+	if ((mflags & EXT2_MF_BUSY) && !(mflags & EXT2_MF_MOUNTED)) {
+		/* Another mount of ours (its OFD lock names it), or a program
+		 * that opened the device O_EXCL. */
+		if (!msg || !msglen || !pc_bdev_describe_holder(source, msg, msglen))
+			set_msg(msg, msglen, "the block device is held exclusively by another "
+				"program");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* The MMP block's holder, from the last block ext2fs_mmp_read returned. */
+static void mmp_describe(ext2_filsys fs, char *buf, size_t len)
+{
+	const struct mmp_struct *mmp = fs->mmp_buf;
+
+	if (!mmp || mmp->mmp_magic != EXT4_MMP_MAGIC) {
+		snprintf(buf, len, "unknown node");
+		return;
+	}
+	snprintf(buf, len, "node '%.*s', device '%.*s'",
+		 (int)strnlen((const char *)mmp->mmp_nodename, sizeof(mmp->mmp_nodename)),
+		 (const char *)mmp->mmp_nodename,
+		 (int)strnlen((const char *)mmp->mmp_bdevname, sizeof(mmp->mmp_bdevname)),
+		 (const char *)mmp->mmp_bdevname);
+}
+
+/* -errno and @msg for a failed ext2fs_mmp_start or ext2fs_mmp_read. */
+static int mmp_error(ext2_filsys fs, errcode_t ret, char *msg, size_t msglen)
+{
+	char who[128];
+
+	if (fs->mmp_fd > 0) {
+		close(fs->mmp_fd);
+		fs->mmp_fd = -1;
+	}
+	mmp_describe(fs, who, sizeof(who));
+	switch (ret) {
+	case EXT2_ET_MMP_FSCK_ON:
+		set_msg(msg, msglen, "multiple mount protection: in use (by e2fsck or a tool, or "
+			"left so by a crash) on %s; if it is not, run tune2fs -f -E clear_mmp", who);
+		return -EBUSY;
+	case EXT2_ET_MMP_FAILED:
+		set_msg(msg, msglen, "multiple mount protection: in use (mounted) on %s", who);
+		return -EBUSY;
+	case EXT2_ET_MMP_UNKNOWN_SEQ:
+	case EXT2_ET_MMP_MAGIC_INVALID:
+	case EXT2_ET_MMP_CSUM_INVALID:
+	case EXT2_ET_MMP_BAD_BLOCK:
+		set_msg(msg, msglen, "multiple mount protection: bad MMP block (%s); run e2fsck",
+			error_message(ret));
+		return -EUCLEAN;
+	default:
+		set_msg(msg, msglen, "multiple mount protection: %s", error_message(ret));
+		return pc_ext4_errno(ret);
+	}
+}
+
+/*
+ * First look at the MMP block of a read-write mount, at once: 0 if it is
+ * free or may be (ext4_mmp_start decides), -EBUSY if a tool, a mount of
+ * e2fsprogs' kind or a crash holds it (EXT4_MMP_SEQ_FSCK), which
+ * ext2fs_mmp_start would refuse too. Before the clean check, so an image
+ * in use elsewhere says so rather than "not cleanly unmounted".
+ */
+static int ext4_mmp_peek(ext2_filsys fs, const char *source, char *msg, size_t msglen)
+{
+	errcode_t ret;
+	char *name;
+
+	/* ext2fs_mmp_read opens fs->device_name itself to read the block
+	 * uncached, and ext2fs_mmp_start records it in the block: the image's
+	 * path, not our io_manager's name for it. */
+	name = strdup(source);
+	if (!name)
+		return -ENOMEM;
+	free(fs->device_name);
+	fs->device_name = name;
+	if (!fs->mmp_buf && ext2fs_get_mem(fs->blocksize, &fs->mmp_buf))
+		return -ENOMEM;
+	ret = ext2fs_mmp_read(fs, fs->super->s_mmp_block, fs->mmp_buf);
+	if (!ret && ((struct mmp_struct *)fs->mmp_buf)->mmp_seq == EXT4_MMP_SEQ_FSCK)
+		ret = EXT2_ET_MMP_FSCK_ON;
+	return ret ? mmp_error(fs, ret, msg, msglen) : 0;
+}
+
+/*
+ * Multiple mount protection for a read-write mount (step 3a above), after
+ * ext4_mmp_peek: 0, or -EBUSY (another node or tool holds the filesystem),
+ * -EUCLEAN (a bad MMP block), -errno, with @msg. Sleeps at least 11 seconds.
+ */
+static int ext4_mmp_start(ext2_filsys fs, char *msg, size_t msglen)
+{
+	errcode_t ret = ext2fs_mmp_start(fs);
+
+	if (ret)
+		return mmp_error(fs, ret, msg, msglen);
+	fs->flags &= ~EXT2_FLAG_SKIP_MMP;	/* ext2fs_close2 calls ext2fs_mmp_stop */
 	return 0;
 }
 
@@ -404,6 +578,12 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 	if (sbi->readonly)
 		return 0;
 	ma = pc_ext4_lock(sbi);
+	/* MMP: rewrite mmp_time (at most once a minute) and notice another
+	 * node that took the block over (EXT2_ET_MMP_CHANGE_ABORT: -EBUSY). */
+	ret = ext2fs_mmp_update2(sbi->fs, 0);
+	if (ret)
+		err = ret == EXT2_ET_MMP_CHANGE_ABORT ? -EBUSY : pc_ext4_errno(ret);
+	ret = 0;
 	if (sbi->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_IB_DIRTY | EXT2_FLAG_BB_DIRTY)) {
 		/* The primary superblock and descriptors only, like the
 		 * kernel; the backups are rewritten at unmount. */
@@ -414,7 +594,7 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 		sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	}
 	pc_ext4_unlock(sbi, ma);
-	if (ret)
+	if (ret && !err)
 		err = pc_ext4_errno(ret);
 	if (wait) {
 		int e = pc_sync_blockdev(sbi->bdev);
@@ -459,7 +639,10 @@ static void ext4_put_super(struct pc_super_block *sb)
 	if (ret) {
 		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
 			sbi->bdev->bd_path, error_message(ret));
-		/* ext2fs_close2 frees the handle only when its flush succeeded. */
+		/* ext2fs_close2 frees the handle only when its flush succeeded
+		 * (and its MMP stop: that closes mmp_fd, ext2fs_free does not). */
+		if (sbi->fs->mmp_fd > 0)
+			close(sbi->fs->mmp_fd);
 		ext2fs_free(sbi->fs);
 	}
 	sbi->fs = NULL;
@@ -512,11 +695,18 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	}
 	if (sbi->readonly)
 		bflags |= PC_BDEV_RDONLY;
+	bflags |= PC_BDEV_EXCL;
+	err = check_kernel_mount(source, sbi->readonly, msg, msglen);
+	if (err)
+		goto out_release;
 reopen:
 	err = pc_bdev_open(source, engine, bflags, &sbi->bdev);
 	if (err) {
 		sbi->bdev = NULL;
-		set_msg(msg, msglen, "cannot open %s: %s", source, strerror(-err));
+		if (err == -EBUSY)
+			pc_bdev_describe_holder(source, msg, msglen);
+		else
+			set_msg(msg, msglen, "cannot open %s: %s", source, strerror(-err));
 		goto out_release;
 	}
 	err = pc_bdev_attach_cache(sbi->bdev, sb->s_cache);
@@ -540,6 +730,10 @@ reopen:
 		goto out_release;
 	}
 	err = check_super(&es, sbi->readonly, &recover, msg, msglen);
+	/* With MMP, after ext4_mmp_peek (an image in use elsewhere is not
+	 * clean either, and "in use" is the news). */
+	if (!err && !sbi->readonly && !(es.s_feature_incompat & EXT4_FEATURE_INCOMPAT_MMP))
+		err = check_clean(&es, opts && opts->force, msg, msglen);
 	if (err)
 		goto out_release;
 	if (sbi->bdev->bd_direct &&
@@ -572,6 +766,13 @@ reopen:
 		goto out_release;
 	}
 	sbi->fs = fs;
+	if (!sbi->readonly && ext2fs_has_feature_mmp(fs->super)) {
+		err = ext4_mmp_peek(fs, source, msg, msglen);
+		if (!err)
+			err = check_clean(fs->super, opts && opts->force, msg, msglen);
+		if (err)
+			goto out_close_fs;
+	}
 
 	sbi->blocksize = fs->blocksize;
 	sbi->blkbits = (unsigned)(__builtin_ctz(fs->blocksize));
@@ -628,6 +829,11 @@ reopen:
 				error_message(ret));
 			goto out_close_fs;
 		}
+		if (ext2fs_has_feature_mmp(fs->super)) {
+			err = ext4_mmp_start(fs, msg, msglen);
+			if (err)
+				goto out_close_fs;
+		}
 		/* Mark the filesystem in use until a clean unmount. */
 		sbi->was_valid = fs->super->s_state & EXT2_VALID_FS;
 		fs->super->s_state &= (uint16_t)~EXT2_VALID_FS;
@@ -661,8 +867,12 @@ out_close_fs:
 	} else {
 		fs->flags &= ~EXT2_FLAG_DIRTY;
 	}
-	if (ext2fs_close2(fs, 0))
-		ext2fs_free(fs);	/* the flush failed: close did not free it */
+	if (ext2fs_close2(fs, 0)) {
+		/* the flush failed: close did not free it, nor stop MMP */
+		if (fs->mmp_fd > 0)
+			close(fs->mmp_fd);
+		ext2fs_free(fs);
+	}
 	sbi->fs = NULL;
 out_release:
 	release_sbi(sbi);

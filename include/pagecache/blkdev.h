@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include "compiler.h"
 #include "iov_iter.h"
 #include "filemap.h"
@@ -210,6 +211,7 @@ struct pc_bdev_stats {
 enum {
 	PC_BDEV_RDONLY = 1 << 0,
 	PC_BDEV_NO_DIRECT = 1 << 1,	/* never use O_DIRECT */
+	PC_BDEV_EXCL = 1 << 2,		/* lock the image for the open's life (see pc_bdev_open) */
 };
 
 /*
@@ -275,6 +277,18 @@ struct pc_block_device {
  * O_DIRECT open behave as if the host had refused it (EINVAL).
  * bd_mapping and bd_bdi are left zeroed (bd_mapping_ready false) for the
  * buffer and writeback layers. Sleeps; any thread.
+ *
+ * PC_BDEV_EXCL (what a mount uses): the open file description gets an OFD
+ * lock on the whole file (fcntl F_OFD_SETLK) held until pc_bdev_close:
+ * F_WRLCK when writable, F_RDLCK with PC_BDEV_RDONLY, so one writer or many
+ * readers, in this process or any other, never a writer beside anything
+ * (OFD locks conflict between two opens in one process too). A writable
+ * block device is also opened O_EXCL, which the kernel refuses while it has
+ * the device mounted or another program holds it exclusively. Conflicts
+ * return -EBUSY at once (no waiting); pc_bdev_describe_holder() names the
+ * holder. Advisory: a program that takes no lock is not kept out. Where
+ * the host filesystem has no locks (ENOLCK, EINVAL, EOPNOTSUPP from fcntl)
+ * the open goes on without one.
  */
 PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 			   struct pc_block_device **out);
@@ -287,6 +301,19 @@ PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigne
  * called from a bi_end_io or with I/O still being submitted.
  */
 PC_EXPORT void pc_bdev_close(struct pc_block_device *bdev);
+/*
+ * pc_bdev_describe_holder - after pc_bdev_open(@path, PC_BDEV_EXCL...)
+ * returned -EBUSY, name who holds @path: "in use by process PID (COMMAND),
+ * which has it open read-write" (found through the OFD lock shown in
+ * /proc/PID/fdinfo, matched by the file's device and inode), or "in use by
+ * another process" when it cannot tell (another user's process, a lock of
+ * another kind, a block device held O_EXCL without a lock). Writes a
+ * NUL-terminated line of at most @len bytes into @buf. Returns the holder's
+ * pid, or 0 when it is unknown. Reads /proc; racy by nature (the holder may
+ * be gone; a killed holder's lock may outlive it briefly while the kernel
+ * tears down its io_uring). Any thread.
+ */
+PC_EXPORT pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len);
 /* Copy the counters into *@st (lock-free; each counter is exact, the set is
  * not a snapshot while I/O runs). */
 PC_EXPORT void pc_bdev_get_stats(struct pc_block_device *bdev, struct pc_bdev_stats *st);

@@ -67,6 +67,13 @@ struct pc_cache;
  * @dio_hold_i_rwsem: direct writes inside i_size keep the inode lock for
  *              the whole write, as Linux did before placeholders (turns
  *              DIO_DROP_I_MUTEX off). Slower; for comparison benchmarks.
+ * @force:      mount read-write even an image that is not marked clean (the
+ *              last writer crashed or is still running elsewhere without a
+ *              lock) or that has errors recorded in its superblock, which
+ *              is otherwise refused with -EUCLEAN (as e2fsck -f would want
+ *              to look first). Such an image stays marked not clean after
+ *              unmount, and recorded errors stay recorded: run e2fsck -f.
+ *              Does not override -EBUSY (an image in use) nor MMP.
  */
 struct pc_mount_opts {
 	struct pc_cache *cache;
@@ -76,6 +83,7 @@ struct pc_mount_opts {
 	bool no_direct;
 	unsigned ra_kb;
 	bool dio_hold_i_rwsem;
+	bool force;
 };
 
 /*
@@ -83,11 +91,34 @@ struct pc_mount_opts {
  * images, "ext2"/"ext3" are aliases; "ramfs" with @source NULL).
  * On success returns 0 and *@out (owned by the caller until pc_umount).
  * Errors: -ENODEV unknown @fstype; -ENOENT/-EACCES opening @source;
- * -EINVAL not a valid filesystem; -EUCLEAN corrupt metadata; -EOPNOTSUPP an
- * incompatible feature this library does not support; -EROFS the journal
- * needs recovery (mount read-only, or run e2fsck); -ENOMEM.
+ * -EINVAL not a valid filesystem; -EUCLEAN corrupt metadata, or (read-write
+ * only) an image not marked clean or with errors recorded in its superblock
+ * (run e2fsck -f, or set opts->force); -EOPNOTSUPP an incompatible feature
+ * this library does not support; -EROFS the journal needs recovery (mount
+ * read-only, or run e2fsck); -EBUSY the image is in use (below); -ENOMEM.
  * pc_mount_error() gives a one-line explanation of the last failure in
- * the calling thread.
+ * the calling thread (for -EBUSY it names the holder when it can: "in use
+ * by process PID (COMMAND), which has it open read-write").
+ *
+ * Exclusive access (ext2/3/4): a read-write mount holds an OFD lock
+ * (fcntl F_OFD_SETLK, F_WRLCK, whole file) on the image until pc_umount,
+ * and opens a block device O_EXCL; a read-only mount holds a shared lock
+ * (F_RDLCK). So an image has one writer or any number of readers, whether
+ * they are other processes or other mounts in this process: a second
+ * read-write mount, a read-write mount while readers hold it, and a
+ * read-only mount while a writer holds it all fail at once with -EBUSY. A
+ * reader is refused rather than shown metadata a writer is changing (this
+ * library writes no journal, so a reader could not tell a half-done
+ * change). The locks are advisory: programs that take none (debugfs -w,
+ * dd) are not kept out. An image the kernel has mounted is refused too
+ * (-EBUSY; a read-only mount is allowed when the kernel's mount is
+ * read-only). With the mmp feature a read-write mount also claims the MMP
+ * block as e2fsprogs does: the mount takes at least 11 seconds (ext2fs_
+ * mmp_start waits 2 * max(mmp_update_interval, 5) + 1 s to see that no
+ * other node updates it), fails with -EBUSY when another node or tool holds
+ * it or a crash left it claimed (tune2fs -f -E clear_mmp clears that), and
+ * pc_umount releases it. Read-only mounts do not consult MMP (nor does the
+ * kernel).
  */
 PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_mount_opts *opts,
 		       struct pc_mount **out);

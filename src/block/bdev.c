@@ -17,6 +17,9 @@
  *  5. Engine: io_uring unless asked for pread (argument or PC_ENGINE), with
  *     fallback to pread when io_uring is unavailable and the caller did not
  *     force it.
+ *  With PC_BDEV_EXCL, a writable block device is opened O_EXCL (step 1) and,
+ *  once the descriptor is final (after step 3), an OFD lock is taken on the
+ *  whole file: F_WRLCK read-write, F_RDLCK read-only; -EBUSY on conflict.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* O_DIRECT, pwritev2, RWF_DSYNC, statx */
@@ -28,8 +31,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/fs.h>
 
 #include "pagecache/blkdev.h"
@@ -168,6 +173,114 @@ static int engine_start(struct pc_block_device *bdev, enum pc_engine_kind kind)
 	return 0;
 }
 
+/* The whole-file OFD lock of PC_BDEV_EXCL: 0, -EBUSY held by another open
+ * (here or elsewhere), or -errno. Never waits. A host filesystem without
+ * locks (ENOLCK: some network and FUSE filesystems; EINVAL: a kernel
+ * before 3.15 without OFD locks) leaves the image unlocked, as e2fsprogs
+ * works without them: 0. */
+static int bdev_lock(int fd, bool rdonly)
+{
+	struct flock fl = {
+		.l_type = rdonly ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 0,	/* to the end, however far the file grows */
+	};
+
+	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			return -EBUSY;
+		if (errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Find a process holding an OFD lock of @want ("WRITE", "READ" or NULL for
+ * either) on the file @dev:@ino through /proc/PID/fdinfo/FD, whose "lock:"
+ * lines list the locks owned by that open file ("OFDLCK ADVISORY WRITE -1
+ * fe:00:1234 0 EOF": /proc/locks itself shows -1 as an OFD lock's pid).
+ * Returns the pid and its lock type in @kind, or 0.
+ */
+static pid_t find_ofd_holder(dev_t dev, ino_t ino, char *kind, size_t kindlen)
+{
+	char key[64], path[300], line[256];
+	struct dirent *pe, *fe;
+	DIR *proc, *fds;
+	pid_t found = 0;
+
+	snprintf(key, sizeof(key), "%02x:%02x:%llu ", major(dev), minor(dev),
+		 (unsigned long long)ino);
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (pe = readdir(proc)) != NULL) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", pe->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!found && (fe = readdir(fds)) != NULL) {
+			char fpath[600];
+			FILE *f;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(fpath, sizeof(fpath), "/proc/%s/fdinfo/%s", pe->d_name, fe->d_name);
+			f = fopen(fpath, "re");
+			if (!f)
+				continue;
+			while (fgets(line, sizeof(line), f)) {
+				char *t;
+
+				if (strncmp(line, "lock:", 5) || !strstr(line, "OFDLCK") ||
+				    !strstr(line, key))
+					continue;
+				t = strstr(line, "WRITE") ? "WRITE" : "READ";
+				snprintf(kind, kindlen, "%s", t);
+				found = (pid_t)atoi(pe->d_name);
+				break;
+			}
+			fclose(f);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len)
+{
+	char kind[8] = "", comm[64] = "", cpath[64];
+	struct stat st;
+	pid_t pid = 0;
+	FILE *f;
+
+	if (!buf || !len)
+		return 0;
+	if (path && stat(path, &st) == 0)
+		pid = find_ofd_holder(st.st_dev, st.st_ino, kind, sizeof(kind));
+	if (!pid) {
+		snprintf(buf, len, "in use by another process");
+		return 0;
+	}
+	snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
+	f = fopen(cpath, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(buf, len, "in use by process %d (%s)%s, which has it open %s", (int)pid,
+		 comm[0] ? comm : "?", pid == getpid() ? " (this process)" : "",
+		 strcmp(kind, "WRITE") ? "read-only" : "read-write");
+	return pid;
+}
+
 int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 		 struct pc_block_device **out)
 {
@@ -195,6 +308,11 @@ int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 	}
 	bdev->bd_readonly = flags & PC_BDEV_RDONLY;
 	oflags = (bdev->bd_readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	/* O_EXCL on a block device: refused (EBUSY) while the kernel has it
+	 * mounted or another program holds it exclusively. */
+	if ((flags & PC_BDEV_EXCL) && !bdev->bd_readonly && stat(path, &st) == 0 &&
+	    S_ISBLK(st.st_mode))
+		oflags |= O_EXCL;
 
 	if (direct) {
 		env = getenv("PC_BDEV_TEST_REFUSE_DIRECT");
@@ -257,15 +375,14 @@ int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 
 			direct = false;
 			if (fl < 0 || fcntl(bdev->bd_fd, F_SETFL, fl & ~O_DIRECT) < 0) {
-				/* Cannot clear it in place: reopen buffered. */
-				int fd = open(path, oflags);
-
-				if (fd < 0) {
-					err = -errno;
-					goto out_close;
-				}
+				/* Cannot clear it in place: reopen buffered (the
+				 * old descriptor first: O_EXCL). */
 				close(bdev->bd_fd);
-				bdev->bd_fd = fd;
+				bdev->bd_fd = open(path, oflags);
+				if (bdev->bd_fd < 0) {
+					err = -errno;
+					goto out_free;
+				}
 			}
 		} else {
 			bdev->bd_logical_block_size = (unsigned)lbs;
@@ -274,6 +391,11 @@ int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 	bdev->bd_direct = direct;
 	if (direct)
 		bdev->bd_direct_note[0] = '\0';
+	if (flags & PC_BDEV_EXCL) {
+		err = bdev_lock(bdev->bd_fd, bdev->bd_readonly);
+		if (err)
+			goto out_close;
+	}
 	bdev->bd_block_size = 1024;
 	bdev->bd_mapping_ready = false;
 

@@ -420,7 +420,14 @@ static void uring_destroy(struct pc_engine *engine)
 	uring_submit_locked(e);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->reaper, NULL);
-	io_uring_queue_exit(&e->ring);	/* also drops the registered file */
+	/* Drop the registered file now: io_uring_queue_exit only starts the
+	 * ring's teardown, which puts its files later from a kernel worker,
+	 * and the image's OFD lock and a block device's O_EXCL claim (see
+	 * pc_bdev_open, PC_BDEV_EXCL) last until the file's last reference
+	 * goes: a mount right after an unmount would find them still held. */
+	if (e->fixed_file)
+		(void)io_uring_unregister_files(&e->ring);
+	io_uring_queue_exit(&e->ring);
 	uring_free(e);
 }
 

@@ -1131,6 +1131,122 @@ static void test_refuse_misc(void **state)
 	assert_string_equal(sum1, sum2);
 }
 
+/* ------------------------------------------------------------------ */
+/* exclusive access and unclean images (issue 7)                      */
+/* ------------------------------------------------------------------ */
+
+/* Mount @img with @ro and @force; the mount or NULL, *@err its error. */
+static struct pc_mount *try_mount(const char *img, bool ro, bool force, int *err)
+{
+	struct pc_mount_opts opts = { .cache_size = 8u << 20, .readonly = ro, .force = force };
+	struct pc_mount *m = NULL;
+
+	*err = pc_mount("ext4", img, &opts, &m);
+	return *err ? NULL : m;
+}
+
+/* "in use by process <our pid> (<comm>) (this process), which has it open @mode" */
+static void assert_busy_self(const char *mode)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "in use by process %d (", (int)getpid());
+	if (!strstr(pc_mount_error(), want) || !strstr(pc_mount_error(), "(this process)") ||
+	    !strstr(pc_mount_error(), mode))
+		fail_msg("pc_mount_error: '%s', expected '%s...(this process)... %s'",
+			 pc_mount_error(), want, mode);
+}
+
+/* One writer or many readers, within one process too: a second read-write
+ * mount, a reader beside a writer and a writer beside readers get -EBUSY
+ * naming this process; the image stays clean and keeps the first mount's
+ * file. */
+static void test_exclusive_same_process(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned char data[3000];
+	struct pc_mount *m, *r1, *r2;
+	int err;
+
+	fill(data, 7, 0, sizeof(data));
+	make_image(fx->img, fx->spec);
+	m = mount_img(fx->img, false, 0);
+	write_file(m, "/first", data, sizeof(data));
+	assert_null(try_mount(fx->img, false, false, &err));
+	assert_int_equal(err, -EBUSY);
+	assert_busy_self("read-write");
+	assert_null(try_mount(fx->img, true, false, &err));
+	assert_int_equal(err, -EBUSY);
+	assert_busy_self("read-write");
+	/* force does not override a holder */
+	assert_null(try_mount(fx->img, false, true, &err));
+	assert_int_equal(err, -EBUSY);
+	check_file(m, "/first", data, sizeof(data));
+	umount_ok(m);
+	assert_fsck_clean(fx->img);
+
+	r1 = try_mount(fx->img, true, false, &err);
+	assert_int_equal(err, 0);
+	r2 = try_mount(fx->img, true, false, &err);
+	assert_int_equal(err, 0);
+	assert_null(try_mount(fx->img, false, false, &err));
+	assert_int_equal(err, -EBUSY);
+	assert_busy_self("read-only");
+	check_file(r1, "/first", data, sizeof(data));
+	check_file(r2, "/first", data, sizeof(data));
+	umount_ok(r1);
+	assert_null(try_mount(fx->img, false, false, &err));	/* r2 still reads */
+	assert_int_equal(err, -EBUSY);
+	umount_ok(r2);
+	m = mount_img(fx->img, false, 0);			/* lock released at umount */
+	check_file(m, "/first", data, sizeof(data));
+	umount_ok(m);
+	assert_fsck_clean(fx->img);
+}
+
+/* s_state without EXT2_VALID_FS, or errors recorded: read-write refused
+ * with -EUCLEAN and the e2fsck advice, read-only allowed, force writes and
+ * leaves the image as unclean as it found it; e2fsck -fy makes it
+ * mountable again. */
+static void test_refuse_unclean(void **state)
+{
+	static const char *const damage[] = { "ssv state 0", "ssv state 3", "ssv error_count 2" };
+	static const char *const why[] = { "not cleanly unmounted", "errors recorded",
+					   "errors recorded" };
+	struct fixture *fx = *state;
+	unsigned char data[2000];
+	struct pc_mount *m;
+	int err;
+
+	fill(data, 9, 0, sizeof(data));
+	for (unsigned i = 0; i < 3; i++) {
+		make_image(fx->img, fx->spec);
+		assert_int_equal(tu_run("debugfs -w -R '%s' '%s' >'%s' 2>&1", damage[i], fx->img,
+				     logpath), 0);
+		assert_null(try_mount(fx->img, false, false, &err));
+		assert_int_equal(err, -EUCLEAN);
+		if (!strstr(pc_mount_error(), why[i]) ||
+		    !strstr(pc_mount_error(), "run e2fsck -f, or use the force option"))
+			fail_msg("%s: pc_mount_error '%s'", damage[i], pc_mount_error());
+		m = try_mount(fx->img, true, false, &err);
+		assert_int_equal(err, 0);
+		umount_ok(m);
+		m = try_mount(fx->img, false, true, &err);
+		assert_int_equal(err, 0);
+		write_file(m, "/forced", data, sizeof(data));
+		umount_ok(m);
+		/* still refused: a forced mount does not mark it clean */
+		assert_null(try_mount(fx->img, false, false, &err));
+		assert_int_equal(err, -EUCLEAN);
+		(void)tu_run("e2fsck -fy '%s' >'%s' 2>&1", fx->img, logpath);
+		assert_fsck_clean(fx->img);
+		m = mount_img(fx->img, false, 0);
+		check_file(m, "/forced", data, sizeof(data));
+		umount_ok(m);
+		assert_fsck_clean(fx->img);
+	}
+}
+
 /* A block pointer far outside the device: reads and writes of that block
  * fail, nothing is written, the other blocks still read. */
 static void test_corrupt_pointer(void **state)
@@ -1327,6 +1443,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuse_unknown_incompat, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_ro_compat_rw, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_refuse_misc, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_exclusive_same_process, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_exclusive_same_process, setup_ext2, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_refuse_unclean, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_refuse_unclean, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_pointer_into_metadata, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_pointer_into_metadata, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_corrupt_pointer, setup_ext2, teardown_fx),

@@ -57,6 +57,8 @@ static const char usage_text[] =
 	"  --engine=ENGINE     block I/O engine: auto (default), uring or pread\n"
 	"  --stats             print cache and I/O statistics to stderr at the end\n"
 	"  --ro                mount every image read-only\n"
+	"  --force             write to an image that is not clean or has errors\n"
+	"                      recorded (otherwise refused: run e2fsck -f first)\n"
 	"  -h, --help          show this help\n"
 	"  --version           show the version\n"
 	"\n"
@@ -102,6 +104,7 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 		.engine = pcfs_opt.engine,
 		.no_direct = pcfs_opt.no_direct,
 		.ra_kb = pcfs_opt.ra_kb,
+		.force = pcfs_opt.force,
 	};
 	int err;
 
@@ -264,7 +267,7 @@ static const struct command commands[] = {
 
 enum {
 	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,
-	OPT_RA, OPT_VERSION,
+	OPT_RA, OPT_VERSION, OPT_FORCE,
 };
 
 static const struct option long_options[] = {
@@ -272,6 +275,7 @@ static const struct option long_options[] = {
 	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "ro", no_argument, NULL, OPT_RO },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "fault-write", required_argument, NULL, OPT_FAULT_WRITE },	/* testing */
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },		/* testing */
 	{ "ra", required_argument, NULL, OPT_RA },			/* testing */
@@ -335,6 +339,9 @@ static int parse_global(int argc, char **argv)
 			break;
 		case OPT_RO:
 			pcfs_opt.ro = true;
+			break;
+		case OPT_FORCE:
+			pcfs_opt.force = true;
 			break;
 		case OPT_FAULT_WRITE:
 			if (parse_fault(optarg)) {

@@ -37,6 +37,7 @@ struct pcfs_options {
 	unsigned ra_kb;			/* --ra=KB (testing); 0: default */
 	bool fault;			/* --fault-write=N[:COUNT] given (testing) */
 	unsigned long fault_nth, fault_count;
+	bool force;			/* --force: read-write mounts of unclean images */
 };
 extern struct pcfs_options pcfs_opt;
 
