@@ -894,6 +894,8 @@ static int da_prepare_page(struct pc_inode *inode, struct pc_page *page, unsigne
 	int err = 0;
 
 	head = pc_create_page_buffers(page, inode, 0);
+	if (!head)
+		return -ENOMEM;
 	block = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
 	for (bh = head, block_start = 0; bh != head || block_start == 0;
 	     bh = bh->b_this_page, block++, block_start += bsize) {

@@ -45,6 +45,7 @@ static void ext4_init_error_table(void)
 unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
 {
 	pthread_mutex_lock(&sbi->lock);
+	pc_ext4_io_nomem = false;
 	return pc_memalloc_enter();
 }
 
@@ -58,6 +59,9 @@ void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc)
 
 int pc_ext4_errno(errcode_t err)
 {
+	bool nomem = pc_ext4_io_nomem;
+
+	pc_ext4_io_nomem = false;
 	if (err == 0)
 		return 0;
 	/* libext2fs passes host errno values through unchanged (< 256). */
@@ -86,7 +90,7 @@ int pc_ext4_errno(errcode_t err)
 	case EXT2_ET_GDESC_READ:
 	case EXT2_ET_GDESC_WRITE:
 	case EXT2_ET_NEXT_INODE_READ:
-		return -EIO;
+		return nomem ? -ENOMEM : -EIO;	/* the I/O failed for want of memory */
 	case EXT2_ET_FILE_NOT_FOUND:
 		return -ENOENT;
 	case EXT2_ET_DIR_EXISTS:
