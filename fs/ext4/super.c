@@ -461,8 +461,8 @@ static void ext4_put_super(struct pc_super_block *sb)
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
 	if (ret) {
-		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
-			sbi->bdev->bd_path, error_message(ret));
+		/* Reported by pc_umount (the library does not print). */
+		sb->s_put_super_err = pc_ext4_errno(ret);
 		/* ext2fs_close2 frees the handle only when its flush succeeded. */
 		ext2fs_free(sbi->fs);
 	}
@@ -557,8 +557,9 @@ reopen:
 		goto reopen;
 	}
 	if (recover)
-		fprintf(stderr, "pagecache ext4: %s: warning: the journal needs recovery; mounted "
-			"read-only without replaying it (recent changes may be missing)\n", source);
+		snprintf(sb->s_warning, sizeof(sb->s_warning), "%s: the journal needs recovery; "
+			 "mounted read-only without replaying it (recent changes may be missing)",
+			 source);
 
 	err = pc_ext4_io_register(sbi->bdev, sbi->io_name, sizeof(sbi->io_name));
 	if (err)
@@ -592,8 +593,8 @@ reopen:
 			err = -EINVAL;
 			goto out_close_fs;
 		}
-		fprintf(stderr, "pagecache ext4: %s: warning: the filesystem is larger than the "
-			"device; blocks past the end read as errors\n", source);
+		snprintf(sb->s_warning, sizeof(sb->s_warning), "%s: the filesystem is larger "
+			 "than the device; blocks past the end read as errors", source);
 	}
 	if (sbi->bdev->bd_block_size != fs->blocksize) {
 		err = pc_set_blocksize(sbi->bdev, fs->blocksize);
