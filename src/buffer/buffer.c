@@ -393,8 +393,12 @@ static void buffer_write_failed(struct pc_buffer_head *bh, int err)
 		/* No bio (pc_submit_bh): the disk was not touched. Keep the
 		 * data dirty (buffer and page) for a later writeback and
 		 * report -ENOMEM to fsync; nothing is lost. */
-		err = -ENOMEM;
 		pc_mark_buffer_dirty(bh);
+		/* Not PG_error/BH_Write_EIO: a waiter would turn those into
+		 * -EIO, and the next write-back may well succeed. */
+		if (mapping)
+			pc_mapping_set_error(mapping, -ENOMEM);
+		return;
 	}
 
 	set_buffer_write_io_error(bh);
