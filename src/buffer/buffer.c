@@ -559,6 +559,8 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 					clear_buffer_mapped(bh);
 					SetPageError(page);
 					failed = true;
+					if (err == -ENOMEM)
+						nomem = true;	/* say why */
 				} else if (buffer_unwritten(bh)) {
 					/* allocated, reads as zeros: never read it */
 					pc_buf_zero(page, i * blocksize, (i + 1) * blocksize);
@@ -587,7 +589,7 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 		if (!failed)
 			SetPageUptodate(page);
 		pc_unlock_page(page);
-		return 0;
+		return nomem ? -ENOMEM : 0;
 	}
 
 	/* Stage two: lock the buffers and mark them in flight. */

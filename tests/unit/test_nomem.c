@@ -480,26 +480,9 @@ static bool one(struct st *s, const struct tcase *tc, long n, bool warmup)
 	return failed != 0;
 }
 
-/* Known failures still open (see the closing note): skipped. */
-static const char *const known_bad[] = {
-	"ext2_truncate_persistent",	/* e2fsck finds damage after ENOMEM in ext2 truncate */
-	"ext2_read-cold_persistent",	/* a cold read returns -EIO, not -ENOMEM */
-};
-
 static void test_op(void **state)
 {
 	const struct tcase *tc = *state;
-
-	for (size_t i = 0; i < sizeof(known_bad) / sizeof(known_bad[0]); i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "%s_%s%s", tc->k->name, tc->op->name,
-			 tc->persistent ? "_persistent" : "");
-		if (!strcmp(name, known_bad[i]) && !getenv("NOMEM_ALL")) {
-			fprintf(stderr, "nomem: %s: known open bug, skipped (NOMEM_ALL=1 runs it)\n", name);
-			skip();
-		}
-	}
 	struct st s = { .k = tc->k };
 	uint64_t t0 = tu_now_ns();
 	long n;
