@@ -202,6 +202,11 @@ void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc);
 
 /* libext2fs error code -> negative errno (0 stays 0). */
 int pc_ext4_errno(errcode_t err);
+/* Set (calling thread) when our io_manager failed a transfer with -ENOMEM:
+ * libext2fs turns such a failure into EXT2_ET_*_READ/WRITE codes, which
+ * pc_ext4_errno then reports as -ENOMEM rather than -EIO. Cleared by
+ * pc_ext4_lock() and by pc_ext4_errno(). */
+extern _Thread_local bool pc_ext4_io_nomem;
 
 /* ---- io_manager.c ---- */
 /* The io_manager that routes libext2fs' I/O through a bdev's buffer cache. */

@@ -894,6 +894,8 @@ static int da_prepare_page(struct pc_inode *inode, struct pc_page *page, unsigne
 	int err = 0;
 
 	head = pc_create_page_buffers(page, inode, 0);
+	if (!head)
+		return -ENOMEM;
 	block = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
 	for (bh = head, block_start = 0; bh != head || block_start == 0;
 	     bh = bh->b_this_page, block++, block_start += bsize) {
@@ -1397,10 +1399,15 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 		return -EFBIG;
 	if (EXT4_RAW(inode)->i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	/* Zero the tail of the new EOF block first: it fails (-ENOMEM, -EIO)
+	 * only before changing anything, and then nothing is truncated. */
+	if (size < old && (size & (loff_t)(sbi->blocksize - 1))) {
+		err = pc_block_truncate_page(inode->i_mapping, size, pc_ext4_get_block);
+		if (err)
+			return err;
+	}
 	pc_truncate_setsize(inode, size);
 	if (size < old) {
-		if (size & (loff_t)(sbi->blocksize - 1))
-			err = pc_block_truncate_page(inode->i_mapping, size, pc_ext4_get_block);
 		first = ((blk64_t)size + sbi->blocksize - 1) >> sbi->blkbits;
 		ma = pc_ext4_lock(sbi);
 		if (first < EXT4_MAX_LBLK &&
@@ -1410,8 +1417,14 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 		*alloc_end_of(inode) = -1;
 		__atomic_store_n(&inode->i_blocks, ext2fs_get_stat_i_blocks(sbi->fs, EXT4_RAW(inode)), __ATOMIC_RELAXED);
 		pc_ext4_unlock(sbi, ma);
-		if (ret && !err)
+		if (ret && !err) {
 			err = pc_ext4_errno(ret);
+			/* Blocks past @size may still be allocated (the punch
+			 * stopped part way): keep the old size, so the inode
+			 * written next stays consistent (e2fsck: i_size must
+			 * cover every block). The caller gets the error. */
+			pc_i_size_write(inode, old);
+		}
 		/*
 		 * A buffered reader that looked at i_size before we changed it
 		 * may have instantiated pages past it after pc_truncate_setsize

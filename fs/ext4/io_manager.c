@@ -145,8 +145,12 @@ int pc_ext4_bdev_rw(struct pc_block_device *bdev, uint64_t off, uint64_t len, vo
 }
 
 /* Positive errno or libext2fs code for the channel's callers. */
+_Thread_local bool pc_ext4_io_nomem;
+
 static errcode_t pcio_err(int err, bool write)
 {
+	if (err == -ENOMEM)
+		pc_ext4_io_nomem = true;
 	if (err == -EIO)
 		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
 	return (errcode_t)-err;

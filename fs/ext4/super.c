@@ -71,6 +71,7 @@ static void ext4_init_error_table(void)
 unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
 {
 	pthread_mutex_lock(&sbi->lock);
+	pc_ext4_io_nomem = false;
 	return pc_memalloc_enter();
 }
 
@@ -84,6 +85,9 @@ void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc)
 
 int pc_ext4_errno(errcode_t err)
 {
+	bool nomem = pc_ext4_io_nomem;
+
+	pc_ext4_io_nomem = false;
 	if (err == 0)
 		return 0;
 	/* libext2fs passes host errno values through unchanged (< 256). */
@@ -112,7 +116,7 @@ int pc_ext4_errno(errcode_t err)
 	case EXT2_ET_GDESC_READ:
 	case EXT2_ET_GDESC_WRITE:
 	case EXT2_ET_NEXT_INODE_READ:
-		return -EIO;
+		return nomem ? -ENOMEM : -EIO;	/* the I/O failed for want of memory */
 	case EXT2_ET_FILE_NOT_FOUND:
 		return -ENOENT;
 	case EXT2_ET_DIR_EXISTS:
@@ -637,8 +641,8 @@ static void ext4_put_super(struct pc_super_block *sb)
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
 	if (ret) {
-		fprintf(stderr, "pagecache ext4: %s: writing the superblock at unmount failed: %s\n",
-			sbi->bdev->bd_path, error_message(ret));
+		/* Reported by pc_umount (the library does not print). */
+		sb->s_put_super_err = pc_ext4_errno(ret);
 		/* ext2fs_close2 frees the handle only when its flush succeeded
 		 * (and its MMP stop: that closes mmp_fd, ext2fs_free does not). */
 		if (sbi->fs->mmp_fd > 0)
@@ -747,8 +751,9 @@ reopen:
 		goto reopen;
 	}
 	if (recover)
-		fprintf(stderr, "pagecache ext4: %s: warning: the journal needs recovery; mounted "
-			"read-only without replaying it (recent changes may be missing)\n", source);
+		snprintf(sb->s_warning, sizeof(sb->s_warning), "%s: the journal needs recovery; "
+			 "mounted read-only without replaying it (recent changes may be missing)",
+			 source);
 
 	err = pc_ext4_io_register(sbi->bdev, sbi->io_name, sizeof(sbi->io_name));
 	if (err)
@@ -789,8 +794,8 @@ reopen:
 			err = -EINVAL;
 			goto out_close_fs;
 		}
-		fprintf(stderr, "pagecache ext4: %s: warning: the filesystem is larger than the "
-			"device; blocks past the end read as errors\n", source);
+		snprintf(sb->s_warning, sizeof(sb->s_warning), "%s: the filesystem is larger "
+			 "than the device; blocks past the end read as errors", source);
 	}
 	if (sbi->bdev->bd_block_size != fs->blocksize) {
 		err = pc_set_blocksize(sbi->bdev, fs->blocksize);

@@ -84,9 +84,9 @@ struct pc_bio {
 	struct pc_bio_vec bi_inline_vecs[];
 };
 
-/* Allocate a bio for up to @nr_vecs segments (clamped to PC_BIO_MAX_VECS). Never NULL
- * (aborts only if malloc of a few KiB fails, i.e. the process is out of memory).
- * One malloc: the struct and its inline vecs. Every field is zero except
+/* Allocate a bio for up to @nr_vecs segments (clamped to PC_BIO_MAX_VECS).
+ * NULL when malloc fails (out of memory): every caller must handle that
+ * (fail with -ENOMEM, or fall back to smaller I/O). One malloc: the struct and its inline vecs. Every field is zero except
  * bi_bdev = @bdev, bi_io_vec = bi_inline_vecs and bi_max_vecs; the caller
  * sets bi_sector, bi_opf, bi_end_io, bi_private and adds pages. @nr_vecs may
  * be 0 (a FLUSH bio). The caller owns the bio until pc_submit_bio(). No lock. */

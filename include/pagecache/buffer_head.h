@@ -47,6 +47,7 @@ enum pc_bh_state_bits {
 	BH_Boundary,	/* the next block is discontiguous / needs metadata I/O */
 	BH_Write_EIO,	/* last write failed */
 	BH_Unwritten,	/* allocated but reads as zeros (unwritten extent) */
+	BH_NoMem,	/* last submission failed for want of memory (no bio) */
 	BH_PrivateStart
 };
 
@@ -103,6 +104,7 @@ PC_BUFFER_FNS(delay, Delay)
 PC_BUFFER_FNS(boundary, Boundary)
 PC_BUFFER_FNS(write_io_error, Write_EIO)
 PC_BUFFER_FNS(unwritten, Unwritten)
+PC_BUFFER_FNS(nomem, NoMem)
 
 static inline struct pc_buffer_head *pc_page_buffers(const struct pc_page *page)
 {
@@ -150,12 +152,14 @@ typedef int (*pc_get_block_t)(struct pc_inode *inode, sector_t iblock,
 /* Attach a ring of buffers of @blocksize (512..PAGE_SIZE, a power of two)
  * to a locked page without buffers; each gets @b_state, plus BH_Uptodate if
  * the page is uptodate and BH_Dirty if it is dirty. Buffers start unmapped
- * with b_count 0. Never fails (waits for memory). */
-PC_EXPORT void pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize,
+ * with b_count 0. 0, or -ENOMEM (the ring could not be allocated; the page
+ * is left without buffers). */
+PC_EXPORT int pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize,
 				       unsigned long b_state);
 /* The page's buffers (the ring's head), creating them (blocksize = 1 <<
  * inode->i_blkbits; @inode NULL: the bdev mapping's bd_block_size) with
- * @b_state if absent. Page locked. */
+ * @b_state if absent. Page locked. NULL when the ring could not be
+ * allocated (the caller fails with -ENOMEM). */
 PC_EXPORT struct pc_buffer_head *pc_create_page_buffers(struct pc_page *page, struct pc_inode *inode,
 							unsigned long b_state);
 /* a_ops->releasepage for buffer pages: free the ring if the page is not
@@ -190,15 +194,18 @@ static inline void pc_put_bh(struct pc_buffer_head *bh) { atomic_fetch_sub(&bh->
  * @op_flags PC_REQ_*. b_end_io(bh, uptodate) runs exactly once at
  * completion (engine thread) and must unlock the buffer. Returns 0, or
  * -EINVAL when b_end_io is NULL (nothing done) or the buffer cannot be
- * submitted (not mapped, no device, bad size): then b_end_io has already
- * run with uptodate 0.
+ * submitted (not mapped, no device, bad size), or -ENOMEM when no bio could
+ * be allocated: in both cases b_end_io has already run with uptodate 0
+ * (for -ENOMEM with BH_NoMem set, which the library's write completions
+ * turn into "still dirty, -ENOMEM on the mapping").
  */
 PC_EXPORT int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh);
 /* pc_bh_read_sync: read a mapped buffer that is not uptodate and wait
- * (locks it; returns 0 at once if uptodate). 0 or -EIO (read failed or the
- * buffer is unmapped).
+ * (locks it; returns 0 at once if uptodate). 0, -EIO (read failed or the
+ * buffer is unmapped) or -ENOMEM (no bio could be allocated).
  * pc_sync_dirty_buffer: if dirty, write it and wait. 0 (also when clean) or
- * -EIO (BH_Write_EIO set, the page's mapping gets the error). The caller
+ * -EIO (BH_Write_EIO set, the page's mapping gets the error), or -ENOMEM
+ * (no bio: the buffer stays dirty, the mapping gets -ENOMEM). The caller
  * holds a reference (b_count) or the page lock. Both sleep. */
 PC_EXPORT int pc_bh_read_sync(struct pc_buffer_head *bh);
 PC_EXPORT int pc_sync_dirty_buffer(struct pc_buffer_head *bh);
@@ -210,7 +217,9 @@ PC_EXPORT int pc_sync_dirty_buffer(struct pc_buffer_head *bh);
  * non-uptodate blocks; unlocks the page when the last read completes,
  * PG_uptodate if every buffer is, else PG_error (get_block or read
  * failure). Page locked on entry. Returns 0 (errors are reported on the
- * page). */
+ * page), or -ENOMEM when the buffer ring or a bio could not be allocated
+ * (the page is unlocked, or will be by the I/O still in flight, and is
+ * left !uptodate). */
 PC_EXPORT int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block);
 /* a_ops->writepage on buffers: map/allocate dirty blocks (get_block
  * create=1), zero the part past EOF, write dirty mapped buffers; page

@@ -21,7 +21,9 @@
  * of the rest of the batch as is contiguous; every page is unlocked at
  * completion (PG_uptodate, or PG_error on a read error). */
 PC_EXPORT void pc_mpage_readahead(struct pc_readahead_control *rac, pc_get_block_t get_block);
-/* a_ops->readpage for block filesystems. Page locked; unlocked at completion. */
+/* a_ops->readpage for block filesystems. Page locked; unlocked at completion.
+ * 0, or -ENOMEM (no memory for a bio or buffers; the page is left
+ * !uptodate and is unlocked as after any read). */
 PC_EXPORT int pc_mpage_readpage(struct pc_page *page, pc_get_block_t get_block);
 /*
  * a_ops->writepages: write the dirty pages of @mapping per @wbc, batching

@@ -124,6 +124,14 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 		       struct pc_mount **out);
 PC_EXPORT const char *pc_mount_error(void);
 /*
+ * pc_mount_warning - a one-line warning about a successful mount @m (the
+ * library never prints): e.g. an ext4 journal that needs recovery (mounted
+ * read-only without replaying it), or a filesystem larger than its device.
+ * NULL when there is none. The string belongs to @m and lives until
+ * pc_umount(@m). No lock; any thread.
+ */
+PC_EXPORT const char *pc_mount_warning(struct pc_mount *m);
+/*
  * pc_umount - write back every dirty page and inode, make it durable, close
  * the device and free the mount. Open descriptors of the mount are closed
  * (their numbers then answer -EBADF); open directory streams are released
@@ -132,7 +140,11 @@ PC_EXPORT const char *pc_mount_error(void);
  * on this mount or its descriptors while it runs. Returns 0 or the first
  * -errno met while writing back (-EIO: some data did not reach the disk),
  * with the same once-only reporting of earlier background errors as
- * pc_sync (an error pc_sync already returned is not returned again).
+ * pc_sync (an error pc_sync already returned is not returned again);
+ * -ENOMEM when memory ran out and dirty data could not be written (the
+ * write-back is retried first: 0 means everything reached the disk);
+ * or the error of the filesystem's last step (ext4: writing the
+ * superblock and closing libext2fs).
  * The mount is freed in any case.
  */
 PC_EXPORT int pc_umount(struct pc_mount *m);

@@ -252,6 +252,11 @@ struct pc_file {
  * @s_cache:      the page frame pool.
  * @s_readonly:   mounted read-only: writes fail with -EROFS.
  * @s_fs_info:    the filesystem's private data.
+ * @s_warning:    a one-line warning fill_super may leave for the caller
+ *                (pc_mount_warning); empty when none.
+ * @s_put_super_err: put_super stores here the -errno of a failure it met
+ *                (e.g. the final superblock write); pc_umount returns it
+ *                when no earlier error was returned. 0 when none.
  */
 struct pc_super_block {
 	const struct pc_super_operations *s_op;
@@ -275,6 +280,8 @@ struct pc_super_block {
 	uint32_t s_wb_err_since;	/* pc_sync's cursor into s_wb_err */
 	unsigned s_dio_align;		/* direct I/O alignment, bytes (0: none); fill_super */
 	bool s_dio_hold_i_rwsem;	/* pc_mount_opts.dio_hold_i_rwsem */
+	char s_warning[256];		/* fill_super's warning, "" if none */
+	int s_put_super_err;		/* set by put_super, returned by pc_umount */
 };
 
 /*

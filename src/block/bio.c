@@ -45,10 +45,8 @@ struct pc_bio *pc_bio_alloc(struct pc_block_device *bdev, unsigned nr_vecs)
 	if (nr_vecs > PC_BIO_MAX_VECS)
 		nr_vecs = PC_BIO_MAX_VECS;
 	bio = malloc(sizeof(*bio) + (size_t)nr_vecs * sizeof(struct pc_bio_vec));
-	if (pc_unlikely(!bio)) {
-		fprintf(stderr, "pagecache: out of memory allocating a bio\n");
-		abort();
-	}
+	if (pc_unlikely(!bio))
+		return NULL;
 	memset(bio, 0, sizeof(*bio));
 	bio->bi_bdev = bdev;
 	bio->bi_max_vecs = (unsigned short)nr_vecs;

@@ -194,6 +194,12 @@ struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, sector_t block,
 		return NULL;
 	}
 	head = pc_create_page_buffers(page, NULL, 0);
+	if (!head) {
+		pc_unlock_page(page);
+		pc_put_page(page);
+		*err = -ENOMEM;
+		return NULL;
+	}
 	init_page_buffers(page, bdev, bits);
 
 	bh = head;
@@ -282,6 +288,17 @@ void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_
 				continue;
 			}
 			head = pc_create_page_buffers(page, NULL, 0);
+			if (!head) {
+				/* No memory for buffers: a page without
+				 * buffers is never written as a whole by the
+				 * library, so drop its cached contents if it
+				 * is clean (a stale alias must not be read). */
+				if (!PageDirty(page))
+					ClearPageUptodate(page);
+				pc_unlock_page(page);
+				pc_put_page(page);
+				continue;
+			}
 			init_page_buffers(page, bdev, bits);
 			b = (sector_t)page->index << shift;
 			bh = head;

@@ -155,24 +155,13 @@ static inline pthread_mutex_t *page_completion_lock(const struct pc_page *page)
 
 static struct pc_buffer_head *alloc_buffer_ring(unsigned n)
 {
-	struct pc_buffer_head *bhs;
-	bool warned = false;
-
-	/* Buffer heads are small metadata; like the kernel's __GFP_NOFAIL
-	 * for page buffers, wait for memory rather than fail a page op. */
-	while (!(bhs = calloc(n, sizeof(*bhs)))) {
-		struct timespec ts = { 0, 1000000 };
-
-		if (!warned) {
-			fprintf(stderr, "pagecache: out of memory for buffer heads, retrying\n");
-			warned = true;
-		}
-		nanosleep(&ts, NULL);
-	}
-	return bhs;
+	/* The kernel allocates page buffers with __GFP_NOFAIL; we cannot wait
+	 * for memory that may never come: fail, and every caller returns
+	 * -ENOMEM up the stack with the page as it was. */
+	return calloc(n, sizeof(struct pc_buffer_head));
 }
 
-void pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsigned long b_state)
+int pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsigned long b_state)
 {
 	unsigned n, i;
 	struct pc_buffer_head *bhs;
@@ -184,6 +173,8 @@ void pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsi
 
 	n = (unsigned)(PC_PAGE_SIZE / blocksize);
 	bhs = alloc_buffer_ring(n);
+	if (!bhs)
+		return -ENOMEM;
 	if (PageUptodate(page))
 		b_state |= 1UL << BH_Uptodate;
 	if (PageDirty(page))
@@ -204,6 +195,7 @@ void pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsi
 	}
 	page->private = (unsigned long)(uintptr_t)bhs;
 	SetPagePrivate(page);	/* seq_cst: private is visible first */
+	return 0;
 }
 
 struct pc_buffer_head *pc_create_page_buffers(struct pc_page *page, struct pc_inode *inode,
@@ -213,7 +205,8 @@ struct pc_buffer_head *pc_create_page_buffers(struct pc_page *page, struct pc_in
 	if (!pc_page_has_buffers(page)) {
 		unsigned bits = inode ? inode->i_blkbits : pc_mapping_blkbits(page->mapping);
 
-		pc_create_empty_buffers(page, 1UL << bits, b_state);
+		if (pc_create_empty_buffers(page, 1UL << bits, b_state))
+			return NULL;
 	}
 	return pc_page_buffers(page);
 }
@@ -356,6 +349,13 @@ int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh
 
 	off = (unsigned)((char *)bh->b_data - (char *)pc_page_address(bh->b_page));
 	bio = pc_bio_alloc(bh->b_bdev, 1);
+	if (pc_unlikely(!bio)) {
+		/* Nothing reached the device: b_end_io sees BH_NoMem (a
+		 * write keeps its data dirty, see buffer_write_failed). */
+		set_buffer_nomem(bh);
+		bh->b_end_io(bh, 0);
+		return -ENOMEM;
+	}
 	bio->bi_sector = bh->b_blocknr * (bh->b_size >> PC_SECTOR_SHIFT);
 	bio->bi_opf = (unsigned)op | op_flags;
 	bio->bi_end_io = end_bio_bh_io_sync;
@@ -372,6 +372,7 @@ int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh
 /* Completion of a synchronous read (pc_bh_read_sync, block_write_begin). */
 static void end_buffer_read_sync(struct pc_buffer_head *bh, int uptodate)
 {
+	clear_buffer_nomem(bh);
 	if (uptodate)
 		set_buffer_uptodate(bh);
 	else
@@ -387,6 +388,18 @@ static void buffer_write_failed(struct pc_buffer_head *bh, int err)
 {
 	struct pc_page *page = bh->b_page;
 	struct pc_address_space *mapping = page ? page->mapping : NULL;
+
+	if (test_clear_buffer_nomem(bh)) {
+		/* No bio (pc_submit_bh): the disk was not touched. Keep the
+		 * data dirty (buffer and page) for a later writeback and
+		 * report -ENOMEM to fsync; nothing is lost. */
+		pc_mark_buffer_dirty(bh);
+		/* Not PG_error/BH_Write_EIO: a waiter would turn those into
+		 * -EIO, and the next write-back may well succeed. */
+		if (mapping)
+			pc_mapping_set_error(mapping, -ENOMEM);
+		return;
+	}
 
 	set_buffer_write_io_error(bh);
 	if (page)
@@ -422,6 +435,8 @@ void pc_write_dirty_buffer_async(struct pc_buffer_head *bh)
 
 int pc_bh_read_sync(struct pc_buffer_head *bh)
 {
+	int ret;
+
 	pc_lock_buffer(bh);
 	if (buffer_uptodate(bh)) {
 		pc_unlock_buffer(bh);
@@ -433,13 +448,17 @@ int pc_bh_read_sync(struct pc_buffer_head *bh)
 	}
 	pc_get_bh(bh);
 	bh->b_end_io = end_buffer_read_sync;
-	pc_submit_bh(PC_REQ_OP_READ, PC_REQ_SYNC, bh);
+	ret = pc_submit_bh(PC_REQ_OP_READ, PC_REQ_SYNC, bh);
 	pc_wait_on_buffer(bh);
+	if (ret == -ENOMEM)
+		return ret;
 	return buffer_uptodate(bh) ? 0 : -EIO;
 }
 
 int pc_sync_dirty_buffer(struct pc_buffer_head *bh)
 {
+	int ret;
+
 	pc_lock_buffer(bh);
 	if (!test_clear_buffer_dirty(bh)) {
 		pc_unlock_buffer(bh);
@@ -453,8 +472,10 @@ int pc_sync_dirty_buffer(struct pc_buffer_head *bh)
 	pc_get_bh(bh);
 	clear_buffer_write_io_error(bh);
 	bh->b_end_io = end_buffer_write_sync;
-	pc_submit_bh(PC_REQ_OP_WRITE, PC_REQ_SYNC, bh);
+	ret = pc_submit_bh(PC_REQ_OP_WRITE, PC_REQ_SYNC, bh);
 	pc_wait_on_buffer(bh);
+	if (ret == -ENOMEM)
+		return ret;	/* still dirty */
 	return buffer_write_io_error(bh) ? -EIO : 0;
 }
 
@@ -507,11 +528,15 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 	struct pc_blk_plug plug;
 	unsigned blocksize, bbits, nr = 0, i = 0;
 	sector_t iblock, lblock;
-	bool fully_mapped = true, failed = false;
+	bool fully_mapped = true, failed = false, nomem = false;
 	loff_t size;
 
 	PC_BUG_ON(!PageLocked(page));
 	head = pc_create_page_buffers(page, inode, 0);
+	if (!head) {
+		pc_unlock_page(page);
+		return -ENOMEM;
+	}
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
 	iblock = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
@@ -534,6 +559,8 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 					clear_buffer_mapped(bh);
 					SetPageError(page);
 					failed = true;
+					if (err == -ENOMEM)
+						nomem = true;	/* say why */
 				} else if (buffer_unwritten(bh)) {
 					/* allocated, reads as zeros: never read it */
 					pc_buf_zero(page, i * blocksize, (i + 1) * blocksize);
@@ -562,7 +589,7 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 		if (!failed)
 			SetPageUptodate(page);
 		pc_unlock_page(page);
-		return 0;
+		return nomem ? -ENOMEM : 0;
 	}
 
 	/* Stage two: lock the buffers and mark them in flight. */
@@ -583,11 +610,11 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 		bh = arr[i];
 		if (buffer_uptodate(bh))
 			end_buffer_async_read(bh, 1);
-		else
-			pc_submit_bh(PC_REQ_OP_READ, 0, bh);
+		else if (pc_submit_bh(PC_REQ_OP_READ, 0, bh) == -ENOMEM)
+			nomem = true;	/* the page ends !uptodate: say why */
 	}
 	pc_blk_finish_plug(&plug);
-	return 0;
+	return nomem ? -ENOMEM : 0;
 }
 
 /* ---- page writes through buffers ---- */
@@ -636,6 +663,14 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 
 	write_flags = wbc->sync_mode == PC_WB_SYNC_ALL ? PC_REQ_SYNC : 0;
 	head = pc_create_page_buffers(page, inode, (1UL << BH_Dirty) | (1UL << BH_Uptodate));
+	if (!head) {
+		/* Nothing written: the page stays dirty for a later pass. */
+		pc_redirty_page_for_writepage(wbc, page);
+		if (mapping)
+			pc_mapping_set_error(mapping, -ENOMEM);
+		pc_unlock_page(page);
+		return -ENOMEM;
+	}
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
 	block = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
@@ -823,6 +858,8 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 	PC_BUG_ON(from > PC_PAGE_SIZE || to > PC_PAGE_SIZE || from > to);
 
 	head = pc_create_page_buffers(page, inode, 0);
+	if (!head)
+		return -ENOMEM;
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
 	block = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
@@ -1027,6 +1064,10 @@ int pc_block_truncate_page(struct pc_address_space *mapping, loff_t from, pc_get
 		return -ENOMEM;
 
 	bh = pc_create_page_buffers(page, inode, 0);
+	if (!bh) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
 	/* Find the buffer that contains "offset" */
 	pos = blocksize;
 	while (offset >= pos) {

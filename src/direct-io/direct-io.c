@@ -199,6 +199,10 @@ static int dio_new_bio(struct dio *dio, sector_t sector, size_t bytes)
 	db->npages = 0;
 	db->maxpages = maxpages;
 	dio->bio = pc_bio_alloc(dio->bdev, maxpages);
+	if (!dio->bio) {
+		free(db);
+		return -ENOMEM;
+	}
 	dio->bio->bi_sector = sector;
 	dio->bio->bi_opf = (dio->write ? PC_REQ_OP_WRITE : PC_REQ_OP_READ) | PC_REQ_SYNC;
 	dio->bio->bi_end_io = dio_end_io;

@@ -107,6 +107,8 @@ static struct pc_bio *mpage_alloc(struct pc_block_device *bdev, sector_t first_s
 {
 	struct pc_bio *bio = pc_bio_alloc(bdev, nr_vecs);
 
+	if (!bio)
+		return NULL;
 	bio->bi_sector = first_sector;
 	bio->bi_opf = opf;
 	bio->bi_end_io = mpage_end_io;
@@ -126,6 +128,7 @@ struct mpage_readpage_args {
 	sector_t first_logical_block;	/* file block map_bh starts at */
 	pc_get_block_t get_block;
 	struct pc_blk_plug *plug;	/* ours, suspended around get_block */
+	int err;			/* -ENOMEM from the buffer path */
 };
 
 /*
@@ -144,7 +147,9 @@ static void map_buffer_to_page(struct pc_page *page, struct pc_buffer_head *bh, 
 			SetPageUptodate(page);
 			return;
 		}
-		pc_create_empty_buffers(page, 1UL << blkbits, 0);
+		/* No memory: leave it; block_read_full_page maps again. */
+		if (pc_create_empty_buffers(page, 1UL << blkbits, 0))
+			return;
 	}
 	head = pc_page_buffers(page);
 	page_bh = head;
@@ -294,6 +299,8 @@ alloc_new:
 	if (bio == NULL) {
 		bio = mpage_alloc(bdev, blocks[0] << (blkbits - PC_SECTOR_SHIFT),
 				  PC_MIN(args->nr_pages, (unsigned)PC_BIO_MAX_VECS), PC_REQ_OP_READ);
+		if (!bio)
+			goto confused;	/* no memory: the buffer path, or an error */
 		fresh = true;
 	}
 
@@ -321,8 +328,12 @@ confused:
 	if (bio)
 		bio = mpage_bio_submit(bio);
 	if (!PageUptodate(page)) {
+		int err;
+
 		mpage_unplug(args->plug);
-		pc_block_read_full_page(page, args->get_block);
+		err = pc_block_read_full_page(page, args->get_block);
+		if (err == -ENOMEM)
+			args->err = err;
 		mpage_replug(args->plug);
 	} else {
 		pc_unlock_page(page);
@@ -366,7 +377,7 @@ int pc_mpage_readpage(struct pc_page *page, pc_get_block_t get_block)
 	args.bio = do_mpage_readpage(&args);
 	if (args.bio)
 		mpage_bio_submit(args.bio);
-	return 0;
+	return args.err;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -475,6 +486,10 @@ alloc_new:
 	if (bio == NULL) {
 		bio = mpage_alloc(mb->bdev, mb->blocks[0] << (blkbits - PC_SECTOR_SHIFT), PC_BIO_MAX_VECS,
 				  PC_REQ_OP_WRITE | op_flags);
+		if (!bio) {
+			mpd->bio = NULL;
+			return false;	/* no memory: the confused path */
+		}
 		fresh = true;
 	}
 	/* Add the page before cleaning its buffers: the confused path must

@@ -235,6 +235,11 @@ PC_EXPORT int pc_sync(struct pc_mount *m)
 	return err ? err : err2 ? err2 : err3;
 }
 
+PC_EXPORT const char *pc_mount_warning(struct pc_mount *m)
+{
+	return m && m->sb.s_warning[0] ? m->sb.s_warning : NULL;
+}
+
 PC_EXPORT int pc_umount(struct pc_mount *m)
 {
 	struct pc_super_block *sb;
@@ -247,9 +252,17 @@ PC_EXPORT int pc_umount(struct pc_mount *m)
 	pc_iput(sb->s_root);
 	sb->s_root = NULL;
 	err = pc_sync(m);
+	/* Out of memory is transient: try again before eviction drops what
+	 * is still dirty (0 then means every page reached the disk). */
+	for (int i = 0; i < 3 && err == -ENOMEM; i++)
+		err = pc_sync(m);
 	pc_vfs_evict_all(sb);
-	if (sb->s_op->put_super)
+	if (sb->s_op->put_super) {
+		sb->s_put_super_err = 0;
 		sb->s_op->put_super(sb);
+		if (!err)
+			err = sb->s_put_super_err;
+	}
 	if (m->owns_cache)
 		pc_cache_destroy(m->cache);
 	mount_free(m);

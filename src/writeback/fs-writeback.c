@@ -406,25 +406,27 @@ struct inode_vec {
 	size_t n, cap;
 };
 
-static void ivec_push(struct inode_vec *iv, struct pc_inode *inode)
+/* Append @inode (a reference the vector now owns). False when the vector
+ * cannot grow: the caller still owns the reference. */
+static bool ivec_push(struct inode_vec *iv, struct pc_inode *inode)
 {
 	if (iv->n == iv->cap) {
 		size_t cap = iv->cap ? iv->cap * 2 : 64;
 		struct pc_inode **v = realloc(iv->v, cap * sizeof(*v));
-		if (!v) {
-			pc_iput(inode);	/* cannot track it: its pages wait for the next pass */
-			return;
-		}
+		if (!v)
+			return false;
 		iv->v = v;
 		iv->cap = cap;
 	}
 	iv->v[iv->n++] = inode;
+	return true;
 }
 
 PC_EXPORT int pc_sync_inodes_sb(struct pc_super_block *sb)
 {
 	struct pc_backing_dev *bdi = sb->s_bdi;
 	struct inode_vec iv = { 0 };
+	struct pc_inode *spill = NULL;
 	int ret = 0;
 
 	/* Every inode of this sb with dirty state, or pages under writeback. */
@@ -433,10 +435,18 @@ PC_EXPORT int pc_sync_inodes_sb(struct pc_super_block *sb)
 		struct pc_inode *inode = pc_list_entry(p, struct pc_inode, i_sb_list);
 		if (!(inode->i_state & PC_I_DIRTY_ALL) && !atomic_load(&inode->i_data.nrpages))
 			continue;
-		if (wb_grab_inode(inode))
-			ivec_push(&iv, inode);
+		if (wb_grab_inode(inode) && !ivec_push(&iv, inode)) {
+			/* No memory to track the rest: write what we hold and
+			 * say the sync is incomplete (never report 0 for
+			 * inodes not written). The reference is dropped
+			 * after s_inode_lock (pc_iput takes it). */
+			spill = inode;
+			ret = -ENOMEM;
+			break;
+		}
 	}
 	pthread_mutex_unlock(&sb->s_inode_lock);
+	pc_iput(spill);
 	(void)bdi;
 
 	for (size_t i = 0; i < iv.n; i++) {

@@ -138,6 +138,8 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 		return err;
 	}
 	img->rw = rw;
+	if (pc_mount_warning(img->m))
+		fprintf(stderr, "pcfs: warning: %s\n", pc_mount_warning(img->m));
 	if (pcfs_opt.fault) {
 		err = pc_mount_inject_write_fault(img->m, pcfs_opt.fault_nth, pcfs_opt.fault_count);
 		if (err) {
