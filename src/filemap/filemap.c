@@ -41,7 +41,6 @@
  *   pc_set_page_dirty: page lock -> tree_lock -> bdi list_lock (inode dirty).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <unistd.h>
 #include <limits.h>
 #include <string.h>
