@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,7 @@
 #include "test_util.h"
 
 #define PG 4096LL
-#define MAXR 64
+#define MAXR 512
 
 struct range { int64_t lo, hi; };
 struct set { struct range r[MAXR]; int n; };
@@ -73,6 +75,7 @@ static void set_add(struct set *s, int64_t lo, int64_t hi)
 	}
 	assert_true(out.n < MAXR);
 	out.r[out.n++] = (struct range){ lo, hi };
+	assert_true(out.n + (s->n - i) <= MAXR);
 	while (i < s->n)
 		out.r[out.n++] = s->r[i++];
 	*s = out;
@@ -493,6 +496,76 @@ static void run_unwritten(const struct spec *sp, const char *name)
 static void test_unwritten_ext4_1k(void **state) { (void)state; run_unwritten(&spec_ext4_1k, "unw-1k"); }
 static void test_unwritten_ext4_4k(void **state) { (void)state; run_unwritten(&spec_ext4_4k, "unw-4k"); }
 
+/* Writeback racing with the search: a flusher thread syncs the file over
+ * and over while new delayed data is written and looked for at once.
+ * Writeback allocates a page's blocks and then clears its dirty and
+ * delayed flags; a search that trusted the block map it read before the
+ * cache would miss data in between. */
+struct syncer {
+	int fd;
+	_Atomic bool stop;
+	int err;
+};
+
+static void *syncer_fn(void *arg)
+{
+	struct syncer *sy = arg;
+
+	while (!atomic_load(&sy->stop)) {
+		int err = pc_fdatasync(sy->fd);
+		if (err && !sy->err)
+			sy->err = err;
+	}
+	return NULL;
+}
+
+static void run_vs_writeback(const struct spec *sp, const char *name)
+{
+	const int64_t span = 64LL << 20;
+	struct model md = { .size = 0 };
+	struct tu_rng rng = { 77 };
+	struct syncer sy = { .fd = -1 };
+	pthread_t th;
+	char img[4400];
+	struct pc_mount *m;
+	int fd;
+
+	img_path(img, sizeof(img), name);
+	make_image(img, sp);
+	m = mount_img(img);
+	fd = pc_open(m, "/w", O_CREAT | O_RDWR, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pc_ftruncate(fd, span), 0);
+	model_truncate(&md, span);
+	sy.fd = fd;
+	assert_int_equal(pthread_create(&th, NULL, syncer_fn, &sy), 0);
+	for (int i = 0; i < 150; i++) {
+		int64_t off = (int64_t)tu_rand_below(&rng, (uint64_t)(span / PG)) * PG;
+		int64_t before = off - (int64_t)tu_rand_below(&rng, 8) * PG - 1;
+
+		if (before < 0)
+			before = 0;
+		mwrite(fd, &md, off + 7, 100);
+		/* right after the write, and again while writeback runs */
+		for (int k = 0; k < 3; k++) {
+			probe(fd, &md, before, name);
+			probe(fd, &md, off, name);
+			probe(fd, &md, off + 107, name);
+		}
+	}
+	atomic_store(&sy.stop, true);
+	pthread_join(th, NULL);
+	assert_int_equal(sy.err, 0);
+	check_model(fd, &md, name, 40);
+	assert_int_equal(pc_close(fd), 0);
+	assert_int_equal(pc_umount(m), 0);
+	fsck_clean(img);
+	unlink(img);
+}
+
+static void test_vs_writeback_ext2_1k(void **state) { (void)state; run_vs_writeback(&spec_ext2_1k, "wb-ext2-1k"); }
+static void test_vs_writeback_ext4_4k(void **state) { (void)state; run_vs_writeback(&spec_ext4_4k, "wb-ext4-4k"); }
+
 /* ramfs: the written pages are data; pages of holes that were only read
  * are not. */
 static void test_ramfs(void **state)
@@ -555,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_islands_ext4_4k),
 		cmocka_unit_test(test_unwritten_ext4_1k),
 		cmocka_unit_test(test_unwritten_ext4_4k),
+		cmocka_unit_test(test_vs_writeback_ext2_1k),
+		cmocka_unit_test(test_vs_writeback_ext4_4k),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
