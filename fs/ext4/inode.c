@@ -1402,8 +1402,9 @@ static const struct pc_address_space_operations ext4_inline_aops = {
  * searched BEFORE the map is trusted: a run the map called a hole is
  * looked up again after the cache search, and if the map changed
  * meanwhile (writeback allocated there) the run is walked again.
- * Every step moves forward or sees the map change; steps are bounded by
- * the device's size (a corrupt map: -EUCLEAN).
+ * Every step moves forward by at least a block or sees the map change;
+ * steps are also bounded by the block pointers the device could hold (a
+ * corrupt map: -EUCLEAN).
  */
 enum seek_kind { SEEK_RUN_HOLE, SEEK_RUN_DATA, SEEK_RUN_UNWRITTEN };
 
@@ -1443,7 +1444,11 @@ static loff_t ext4_seek(struct pc_inode *inode, loff_t offset, loff_t size, int 
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	unsigned blkbits = sbi->blkbits;
 	blk64_t last = (blk64_t)(size - 1) >> blkbits;
-	uint64_t steps = 0, limit = 2 * (uint64_t)PC_MAX(sbi->dev_blocks, sbi->blocks_count) + 64;
+	/* Each run is an extent, a gap between two, or a stretch of block
+	 * pointers: never more than the pointers the device could hold. */
+	uint64_t steps = 0,
+		 limit = ((uint64_t)PC_MAX(sbi->dev_blocks, sbi->blocks_count) + 64) *
+			 (sbi->blocksize / 4);
 	loff_t pos = offset;
 
 	while (pos < size) {

@@ -566,6 +566,50 @@ static void run_vs_writeback(const struct spec *sp, const char *name)
 static void test_vs_writeback_ext2_1k(void **state) { (void)state; run_vs_writeback(&spec_ext2_1k, "wb-ext2-1k"); }
 static void test_vs_writeback_ext4_4k(void **state) { (void)state; run_vs_writeback(&spec_ext4_4k, "wb-ext4-4k"); }
 
+/* A block map pointing outside the device: -EUCLEAN, not a wrong answer
+ * (ext4: the first extent's start; ext2: the first direct pointer). */
+static void run_corrupt(const struct spec *sp, const char *name, const char *sif)
+{
+	char img[4400], host[4400];
+	struct pc_mount *m;
+	int fd;
+	FILE *f;
+
+	img_path(img, sizeof(img), name);
+	make_image(img, sp);
+	snprintf(host, sizeof(host), "%s/data", tmpdir);
+	f = fopen(host, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 3 * 4096; i++)
+		fputc('a' + i % 26, f);
+	fclose(f);
+	assert_int_equal(tu_run("debugfs -w -R 'write %s /f' '%s' >'%s' 2>&1 && "
+				"debugfs -w -R 'sif /f %s' '%s' >>'%s' 2>&1",
+				host, img, logpath, sif, img, logpath), 0);
+	m = mount_img(img);
+	fd = pc_open(m, "/f", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	TU_CHECK(pc_lseek(fd, 0, SEEK_DATA) == -EUCLEAN, tu_show_file(logpath));
+	TU_CHECK(pc_lseek(fd, 0, SEEK_HOLE) == -EUCLEAN, tu_show_file(logpath));
+	assert_int_equal(pc_close(fd), 0);
+	assert_int_equal(pc_umount(m), 0);
+	unlink(img);
+}
+
+static void test_corrupt_ext4(void **state)
+{
+	(void)state;
+	/* i_block[4] of an extent inode: the first extent's length and the
+	 * high 16 bits of its start */
+	run_corrupt(&spec_ext4_4k, "bad-ext4", "block[4] 0xffff0003");
+}
+
+static void test_corrupt_ext2(void **state)
+{
+	(void)state;
+	run_corrupt(&spec_ext2_1k, "bad-ext2", "block[0] 0xfffffff0");
+}
+
 /* ramfs: the written pages are data; pages of holes that were only read
  * are not. */
 static void test_ramfs(void **state)
@@ -628,6 +672,8 @@ int main(void)
 		cmocka_unit_test(test_islands_ext4_4k),
 		cmocka_unit_test(test_unwritten_ext4_1k),
 		cmocka_unit_test(test_unwritten_ext4_4k),
+		cmocka_unit_test(test_corrupt_ext4),
+		cmocka_unit_test(test_corrupt_ext2),
 		cmocka_unit_test(test_vs_writeback_ext2_1k),
 		cmocka_unit_test(test_vs_writeback_ext4_4k),
 	};
