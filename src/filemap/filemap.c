@@ -294,8 +294,12 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
 	       (nr = pc_find_get_pages_range(mapping, &index, last, PC_PAGEVEC_SIZE, pages)) > 0) {
 		for (unsigned i = 0; i < nr; i++) {
 			struct pc_page *page = pages[i];
-			loff_t pstart = (loff_t)page->index << PC_PAGE_SHIFT;
-			bool data = page->mapping == mapping &&
+			/* Referenced, so never reused; truncate may be taking it
+			 * out of the mapping meanwhile (a racy, atomic read). */
+			loff_t pstart = (loff_t)__atomic_load_n(&page->index, __ATOMIC_RELAXED)
+					<< PC_PAGE_SHIFT;
+			loff_t pend = pstart + PC_PAGE_SIZE;
+			bool data = __atomic_load_n(&page->mapping, __ATOMIC_RELAXED) == mapping &&
 				    (atomic_load_explicit(&page->flags, memory_order_acquire) & data_flags);
 
 			if (found < 0) {
@@ -307,7 +311,7 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
 				} else if (pstart > pos || !data) {
 					found = pstart > pos ? pos : pstart;
 				} else {
-					pos = ((loff_t)page->index + 1) << PC_PAGE_SHIFT;
+					pos = pend;
 				}
 			}
 			pc_put_page(page);
