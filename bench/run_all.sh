@@ -17,4 +17,7 @@ bash bench/hot_read.sh || status=1
 echo
 echo "== direct I/O and placeholders (bench/dio_bench.sh)"
 bash bench/dio_bench.sh || status=1
+echo
+echo "== sparse files (bench/sparse_bench.sh; BASE_PCFS: an older pcfs to compare)"
+bash bench/sparse_bench.sh || status=1
 exit $status

@@ -88,6 +88,9 @@
  *                                                     the page cache calls)
  *   iterate                 shared       -            per batch; the actor
  *                                                     runs without it
+ *   llseek (DATA/HOLE)      shared,      -            per map lookup; the
+ *                           taken here                page cache is searched
+ *                                                     between, without it
  *   get_block               (any)        held         taken inside
  *   write_begin             excl         taken here   inside get_block
  *   write_end               excl         held, freed  -

@@ -246,6 +246,8 @@ static bool valid_range(struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len)
  * @pblk:  out: first physical block, 0 for a hole.
  * @new:   out: freshly allocated (contents garbage).
  * @boundary: out: mapping the next block needs a metadata read.
+ * @unwritten: out: without create, the run is an unwritten (uninit)
+ *          extent, reported as a hole (pblk 0).
  */
 struct ext4_map {
 	blk64_t lblk;
@@ -253,6 +255,7 @@ struct ext4_map {
 	blk64_t pblk;
 	bool new;
 	bool boundary;
+	bool unwritten;
 };
 
 /* Largest logical block + 1 a file can have. */
@@ -400,6 +403,7 @@ static int ext_map(struct pc_inode *inode, struct ext4_map *map, int create)
 			/* Unwritten (fallocated) blocks read as zeros. */
 			if (!create) {
 				map->pblk = 0;
+				map->unwritten = true;
 				goto out;
 			}
 			/* Writing: convert block by block (rare: images
@@ -647,6 +651,7 @@ static int ext4_map_blocks(struct pc_inode *inode, struct ext4_map *map, int cre
 	map->pblk = 0;
 	map->new = false;
 	map->boundary = false;
+	map->unwritten = false;
 	if (create && sbi->readonly)
 		return -EROFS;
 	if (raw->i_flags & EXT4_INLINE_DATA_FL)
@@ -1379,10 +1384,152 @@ static const struct pc_address_space_operations ext4_inline_aops = {
 /* file and inode operations                                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * SEEK_DATA / SEEK_HOLE (ext4_llseek -> iomap_seek_data/iomap_seek_hole).
+ *
+ * The file is walked as runs of the block map (ext4_map_blocks without
+ * create: a whole extent, the hole up to the next extent, a stretch of
+ * one indirect block, or a whole absent indirect subtree), so a hole
+ * costs one lookup whatever its size. Three kinds of run:
+ *   - initialised blocks: data;
+ *   - unwritten extents: data only where the cache holds pages that are
+ *     uptodate, dirty, delayed or under writeback (Linux's rule);
+ *   - holes: data only where the cache holds dirty pages, pages with
+ *     delayed blocks (PG_owner_priv: a page writeback took the dirty bit
+ *     from but has not allocated yet) or pages under writeback: delayed
+ *     allocation keeps written data in the cache with no block.
+ * Writers are excluded by the inode lock (shared here), truncate and
+ * punch with it; writeback is not, but it always allocates a page's
+ * blocks before the page loses the last of those flags. So the cache is
+ * searched BEFORE the map is trusted: a run the map called a hole is
+ * looked up again after the cache search, and if the map changed
+ * meanwhile (writeback allocated there) the run is walked again.
+ * Every step moves forward by at least a block or sees the map change;
+ * steps are also bounded by the block pointers the device could hold (a
+ * corrupt map: -EUCLEAN).
+ */
+enum seek_kind { SEEK_RUN_HOLE, SEEK_RUN_DATA, SEEK_RUN_UNWRITTEN };
+
+#define SEEK_HOLE_FLAGS ((1UL << PG_dirty) | (1UL << PG_owner_priv) | (1UL << PG_writeback))
+#define SEEK_UNWRITTEN_FLAGS (SEEK_HOLE_FLAGS | (1UL << PG_uptodate))
+
+/* The run of the block map at @lblk: *@kind and *@len blocks (>= 1,
+ * <= @maxlen). Takes the ext2fs lock. 0 or -errno. */
+static int seek_map(struct pc_inode *inode, blk64_t lblk, blk64_t maxlen, int *kind, blk64_t *len)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	struct ext4_map map = { .lblk = lblk, .len = maxlen };
+	int64_t *alloc_end = alloc_end_of(inode);
+	unsigned ma;
+	int err;
+
+	if (lblk >= EXT4_MAX_LBLK)
+		return -EUCLEAN;	/* i_size was validated below this */
+	ma = pc_ext4_lock(sbi);
+	if ((EXT4_RAW(inode)->i_flags & EXT4_EXTENTS_FL) && *alloc_end < 0)
+		*alloc_end = ext_alloc_end(inode);
+	err = ext4_map_blocks(inode, &map, 0);
+	pc_ext4_unlock(sbi, ma);
+	if (err)
+		return err;
+	if (map.len == 0)
+		return -EUCLEAN;
+	*len = PC_MIN(map.len, maxlen);
+	*kind = map.pblk ? SEEK_RUN_DATA : map.unwritten ? SEEK_RUN_UNWRITTEN : SEEK_RUN_HOLE;
+	return 0;
+}
+
+/* Inode lock held shared, 0 <= @offset < @size. The first data (hole) at
+ * or after @offset; @size if none. */
+static loff_t ext4_seek(struct pc_inode *inode, loff_t offset, loff_t size, int whence)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	unsigned blkbits = sbi->blkbits;
+	blk64_t last = (blk64_t)(size - 1) >> blkbits;
+	/* Each run is an extent, a gap between two, or a stretch of block
+	 * pointers: never more than the pointers the device could hold. */
+	uint64_t steps = 0,
+		 limit = ((uint64_t)PC_MAX(sbi->dev_blocks, sbi->blocks_count) + 64) *
+			 (sbi->blocksize / 4);
+	loff_t pos = offset;
+
+	while (pos < size) {
+		blk64_t lblk = (blk64_t)pos >> blkbits, len, len2;
+		int kind, kind2, err;
+		loff_t end, c;
+
+		if (++steps > limit)
+			return -EUCLEAN;
+		err = seek_map(inode, lblk, last - lblk + 1, &kind, &len);
+		if (err)
+			return err;
+		end = (loff_t)((lblk + len) << blkbits);
+		if (end > size || end <= pos)
+			end = size;
+		if (kind == SEEK_RUN_DATA) {
+			if (whence == SEEK_DATA)
+				return pos;
+			pos = end;
+			continue;
+		}
+		c = pc_mapping_seek_hole_data(inode->i_mapping, pos, end, whence,
+					      kind == SEEK_RUN_HOLE ? SEEK_HOLE_FLAGS
+								    : SEEK_UNWRITTEN_FLAGS);
+		if (whence == SEEK_DATA && c < end)
+			return c;
+		/* No data in the cache: is the map still what it was? */
+		lblk = (blk64_t)(whence == SEEK_HOLE ? c : pos) >> blkbits;
+		if (whence == SEEK_HOLE && c >= end) {
+			pos = end;
+			continue;
+		}
+		err = seek_map(inode, lblk, last - lblk + 1, &kind2, &len2);
+		if (err)
+			return err;
+		if (whence == SEEK_HOLE) {
+			if (kind2 == SEEK_RUN_HOLE ||
+			    (kind2 == SEEK_RUN_UNWRITTEN && kind == SEEK_RUN_UNWRITTEN))
+				return c;
+			pos = c;	/* allocated meanwhile: walk from there */
+			continue;
+		}
+		if (kind2 == kind && (loff_t)((lblk + len2) << blkbits) >= end)
+			pos = end;
+		/* else: the map changed under the cache search; again */
+	}
+	return size;
+}
+
+static loff_t ext4_llseek(struct pc_file *file, loff_t offset, int whence)
+{
+	struct pc_inode *inode = file->f_inode;
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	loff_t size, ret;
+	bool inline_data;
+	unsigned ma;
+
+	pc_inode_lock_shared(inode);
+	ma = pc_ext4_lock(sbi);
+	inline_data = EXT4_RAW(inode)->i_flags & EXT4_INLINE_DATA_FL;
+	pc_ext4_unlock(sbi, ma);
+	size = pc_i_size_read(inode);
+	if (offset >= size)
+		ret = -ENXIO;
+	else if (inline_data)
+		ret = whence == SEEK_DATA ? offset : size;
+	else
+		ret = ext4_seek(inode, offset, size, whence);
+	pc_inode_unlock_shared(inode);
+	if (whence == SEEK_DATA && ret == size)
+		ret = -ENXIO;
+	return ret;
+}
+
 const struct pc_file_operations pc_ext4_file_fops = {
 	.read_iter = pc_generic_file_read_iter,
 	.write_iter = pc_generic_file_write_iter,
 	.fsync = pc_generic_file_fsync,
+	.llseek = ext4_llseek,
 };
 
 /* Truncate @inode to @size (i_rwsem held exclusive). */

@@ -635,10 +635,35 @@ static int ramfs_fsync(struct pc_file *file, loff_t start, loff_t end, int datas
 	return 0;
 }
 
+/*
+ * SEEK_DATA/SEEK_HOLE (shmem's way): data is the pinned pages, the ones
+ * written (a page of a hole that was only read is unpinned zeros). Inode
+ * lock shared: writers, which pin pages and move i_size, are excluded.
+ */
+static loff_t ramfs_llseek(struct pc_file *file, loff_t offset, int whence)
+{
+	struct pc_inode *inode = file->f_inode;
+	loff_t size, ret;
+
+	pc_inode_lock_shared(inode);
+	size = pc_i_size_read(inode);
+	if (offset >= size) {
+		ret = -ENXIO;
+	} else {
+		ret = pc_mapping_seek_hole_data(inode->i_mapping, offset, size, whence,
+						1UL << PG_private);
+		if (whence == SEEK_DATA && ret >= size)
+			ret = -ENXIO;
+	}
+	pc_inode_unlock_shared(inode);
+	return ret;
+}
+
 static const struct pc_file_operations ramfs_file_fops = {
 	.read_iter = pc_generic_file_read_iter,
 	.write_iter = pc_generic_file_write_iter,
 	.fsync = ramfs_fsync,
+	.llseek = ramfs_llseek,
 };
 
 static const struct pc_file_operations ramfs_dir_fops = {

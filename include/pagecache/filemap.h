@@ -285,6 +285,22 @@ PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_
 					       pgoff_t *start, pgoff_t end, int tag);
 /* Is there a page at @index with @tag? Lock-free. */
 PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pgoff_t index, unsigned tag);
+/*
+ * pc_mapping_seek_hole_data - SEEK_DATA/SEEK_HOLE over the page cache of
+ * [@start, @end) (bytes, 0 <= @start < @end): a cached page with any of
+ * the PG_* bits of @data_flags set is data (e.g. (1UL << PG_uptodate) for
+ * Linux's rule, PG_dirty | PG_owner_priv for data the block map does not
+ * show yet); an absent page, or one without those bits, is a hole.
+ * @whence SEEK_DATA: the first offset of the range inside a data page, or
+ * @end if there is none; SEEK_HOLE: the first offset not inside one, or
+ * @end. Results are clipped to [@start, @end]. Lock-free (RCU lookups,
+ * pages referenced while tested); the answer is a snapshot, the caller
+ * supplies the exclusion it needs (the inode lock against writers).
+ * Costs O(cached pages in the range). Follows Linux's
+ * mapping_seek_hole_data (mm/filemap.c).
+ */
+PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, loff_t start,
+					   loff_t end, int whence, unsigned long data_flags);
 
 /* ---- insertion and removal ---- */
 

@@ -184,7 +184,27 @@ PC_EXPORT ssize_t pc_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t 
 /* At and advancing the file position (O_APPEND writes go to EOF). */
 PC_EXPORT ssize_t pc_read(int fd, void *buf, size_t count);
 PC_EXPORT ssize_t pc_write(int fd, const void *buf, size_t count);
-/* SEEK_SET, SEEK_CUR, SEEK_END. Returns the new position or -EINVAL. */
+/*
+ * pc_lseek - set the file position (bytes) of @fd and return it.
+ * @whence SEEK_SET, SEEK_CUR, SEEK_END: as lseek(2); -EINVAL for a
+ * negative result (on a directory only a rewind to 0 is allowed).
+ * SEEK_DATA / SEEK_HOLE (Linux's, from <unistd.h> with _GNU_SOURCE): the
+ * first byte of data, or the first byte of a hole, at or after @offset.
+ * Every file ends in a virtual hole at its size, so SEEK_HOLE always
+ * finds one (the size at worst). Data is what the filesystem's block map
+ * holds (ext2/3/4: initialised blocks; unwritten extents count only where
+ * the cache holds their pages) plus what is written in the cache but not
+ * yet allocated (delayed allocation); ramfs: the pages written. Holes may
+ * be reported as data (filesystems without hole tracking: the whole file
+ * is data), data never as a hole. The answer is a snapshot: writers that
+ * run at the same time may change it. Works on O_DIRECT descriptors. Cost:
+ * proportional to the number of extents (or indirect blocks present) and
+ * cached pages in the range searched, not to its size. Errors: -ENXIO
+ * (@offset negative or >= the file size, or SEEK_DATA with only a hole
+ * after @offset), -EINVAL (unknown @whence; SEEK_DATA/SEEK_HOLE on a
+ * directory), -EUCLEAN (the block map is corrupt), -EIO, -ENOMEM, -EBADF.
+ * Follows lseek(2).
+ */
 PC_EXPORT off_t pc_lseek(int fd, off_t offset, int whence);
 
 /* Make the file's data (and metadata; fdatasync: only what is needed to

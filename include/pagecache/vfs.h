@@ -152,6 +152,18 @@ struct pc_inode_operations {
  *          lock held (the filesystem takes the inode lock itself), after
  *          the VFS checked: open for writing, regular file, offset >= 0,
  *          len > 0, offset + len <= s_maxbytes, mount not read-only.
+ * @llseek: optional; SEEK_DATA and SEEK_HOLE only (pc_lseek does
+ *          SEEK_SET/CUR/END and the file position itself). Called with no
+ *          lock held on a regular file, @offset >= 0 (bytes); the
+ *          filesystem takes the inode lock shared itself and compares
+ *          @offset with i_size under it. Returns the offset of the first
+ *          data (SEEK_DATA) or hole (SEEK_HOLE) at or after @offset, with
+ *          lseek(2)'s rules: -ENXIO if @offset >= i_size, or for SEEK_DATA
+ *          if only a hole follows; every file ends in a virtual hole at
+ *          i_size. May report a hole as data (zeros are data too), never
+ *          data as a hole. Other errors: -EUCLEAN (corrupt block map), -EIO,
+ *          -ENOMEM. NULL: pc_generic_file_llseek (the whole file is data).
+ *          Linux: ->llseek (ext4_llseek, iomap_seek_data/hole).
  */
 struct pc_file_operations {
 	ssize_t (*read_iter)(struct pc_kiocb *iocb, struct pc_iov_iter *to);
@@ -161,6 +173,7 @@ struct pc_file_operations {
 	int (*open)(struct pc_inode *inode, struct pc_file *file);
 	int (*release)(struct pc_inode *inode, struct pc_file *file);
 	int (*fallocate)(struct pc_file *file, int mode, loff_t offset, loff_t len);
+	loff_t (*llseek)(struct pc_file *file, loff_t offset, int whence);
 };
 
 /*
@@ -322,6 +335,13 @@ PC_EXPORT void pc_inode_touch(struct pc_inode *inode, unsigned which);
  * (all of it, or only size changes for @datasync), sync_fs, report
  * errors once per open file. */
 PC_EXPORT int pc_generic_file_fsync(struct pc_file *file, loff_t start, loff_t end, int datasync);
+/*
+ * pc_generic_file_llseek - f_op->llseek for filesystems that do not track
+ * holes (Linux's generic_file_llseek_size): the whole file is data, its
+ * one hole the virtual one at EOF. SEEK_DATA returns @offset, SEEK_HOLE
+ * i_size; -ENXIO if @offset >= i_size; -EINVAL for another @whence.
+ */
+PC_EXPORT loff_t pc_generic_file_llseek(struct pc_file *file, loff_t offset, int whence);
 /* Generic read_iter/write_iter: pc_generic_file_read_iter/write_iter
  * (filemap.h), and O_DIRECT dispatch to a_ops->direct_IO when present. */
 

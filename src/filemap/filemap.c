@@ -41,6 +41,7 @@
  *   pc_set_page_dirty: page lock -> tree_lock -> bdi list_lock (inode dirty).
  */
 #include <errno.h>
+#include <unistd.h>
 #include <limits.h>
 #include <string.h>
 #include "rcu_internal.h"
@@ -268,6 +269,59 @@ PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_
 {
 	pv->nr = find_get_entries(mapping, start, end, tag, PC_PAGEVEC_SIZE, pv->pages);
 	return pv->nr;
+}
+
+/*
+ * SEEK_DATA/SEEK_HOLE over the cached pages of [start, end): pages come
+ * referenced from the lock-free gang lookup, 32 at a time, in ascending
+ * order; a gap between two of them (or before the first) is a hole.
+ */
+PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, loff_t start,
+					   loff_t end, int whence, unsigned long data_flags)
+{
+	struct pc_page *pages[PC_PAGEVEC_SIZE];
+	pgoff_t index, last;
+	loff_t pos = start, found = -1;
+	unsigned nr;
+
+	if (start < 0 || start >= end)
+		return end;
+	if (!atomic_load_explicit(&mapping->nrpages, memory_order_relaxed))
+		return whence == SEEK_HOLE ? start : end;
+	index = (pgoff_t)start >> PC_PAGE_SHIFT;
+	last = (pgoff_t)(end - 1) >> PC_PAGE_SHIFT;
+	while (found < 0 && index <= last &&
+	       (nr = pc_find_get_pages_range(mapping, &index, last, PC_PAGEVEC_SIZE, pages)) > 0) {
+		for (unsigned i = 0; i < nr; i++) {
+			struct pc_page *page = pages[i];
+			/* Referenced, so never reused; truncate may be taking it
+			 * out of the mapping meanwhile (a racy, atomic read). */
+			loff_t pstart = (loff_t)__atomic_load_n(&page->index, __ATOMIC_RELAXED)
+					<< PC_PAGE_SHIFT;
+			loff_t pend = pstart + PC_PAGE_SIZE;
+			bool data = __atomic_load_n(&page->mapping, __ATOMIC_RELAXED) == mapping &&
+				    (atomic_load_explicit(&page->flags, memory_order_acquire) & data_flags);
+
+			if (found < 0) {
+				if (pstart < pos)
+					pstart = pos;
+				if (whence == SEEK_DATA) {
+					if (data)
+						found = pstart;
+				} else if (pstart > pos || !data) {
+					found = pstart > pos ? pos : pstart;
+				} else {
+					pos = pend;
+				}
+			}
+			pc_put_page(page);
+		}
+		if (index == 0)
+			break;		/* wrapped past the last index */
+	}
+	if (found < 0)
+		found = whence == SEEK_DATA ? end : pos;
+	return found < start ? start : found > end ? end : found;
 }
 
 /* ------------------------------------------------------------------ */

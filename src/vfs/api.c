@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vfs_internal.h"
 
@@ -197,6 +198,33 @@ PC_EXPORT ssize_t pc_write(int fd, const void *buf, size_t count)
 	return do_seq_rw(fd, true, &iov, 1);
 }
 
+PC_EXPORT loff_t pc_generic_file_llseek(struct pc_file *file, loff_t offset, int whence)
+{
+	loff_t size = pc_i_size_read(file->f_inode);
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (offset < 0 || offset >= size)
+		return -ENXIO;
+	return whence == SEEK_DATA ? offset : size;
+}
+
+/* SEEK_DATA/SEEK_HOLE: the filesystem's f_op->llseek, or the generic one. */
+static loff_t seek_hole_data(struct pc_file *f, loff_t offset, int whence)
+{
+	struct pc_inode *inode = f->f_inode;
+
+	if (S_ISDIR(inode->i_mode))
+		return -EINVAL;	/* directory positions are cookies */
+	if (!S_ISREG(inode->i_mode))
+		return -ESPIPE;
+	if (offset < 0)
+		return -ENXIO;
+	if (f->f_op && f->f_op->llseek)
+		return f->f_op->llseek(f, offset, whence);
+	return pc_generic_file_llseek(f, offset, whence);
+}
+
 PC_EXPORT off_t pc_lseek(int fd, off_t offset, int whence)
 {
 	struct pc_file *f = pc_vfs_fget(fd);
@@ -205,6 +233,18 @@ PC_EXPORT off_t pc_lseek(int fd, off_t offset, int whence)
 
 	if (!f)
 		return -EBADF;
+	if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+		/* No f_pos_lock around the search: the filesystem may sleep on
+		 * its inode lock and the result does not depend on f_pos. */
+		npos = seek_hole_data(f, offset, whence);
+		if (npos >= 0) {
+			pthread_mutex_lock(&f->f_pos_lock);
+			f->f_pos = npos;
+			pthread_mutex_unlock(&f->f_pos_lock);
+		}
+		pc_vfs_fput(f);
+		return npos;
+	}
 	pthread_mutex_lock(&f->f_pos_lock);
 	switch (whence) {
 	case SEEK_SET:

@@ -359,15 +359,109 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* @n zeros to standard output from one zero-filled buffer of @len bytes. */
+static int write_zeros(const char *zeros, size_t len, uint64_t n)
+{
+	while (n) {
+		size_t k = n < len ? (size_t)n : len;
+		int err = write_all(STDOUT_FILENO, zeros, k);
+
+		if (err)
+			return err;
+		n -= k;
+		if (pcfs_interrupted)
+			return -EINTR;
+	}
+	return 0;
+}
+
+/*
+ * Write the open image file @fd to standard output. Holes (SEEK_DATA /
+ * SEEK_HOLE) are written as zeros from @zeros without reading the image,
+ * so a sparse file costs the time of its data plus the output's. Returns
+ * 0, or -errno with *@out_err set when standard output failed.
+ */
+static int cat_fd(int fd, char *buf, const char *zeros, size_t bufsize, bool *out_err)
+{
+	struct stat st;
+	off_t pos = 0, size;
+	int err = pc_fstat(fd, &st);
+
+	*out_err = false;
+	if (err)
+		return err;
+	size = st.st_size;
+	while (pos < size) {
+		off_t data = pc_lseek(fd, pos, SEEK_DATA), hole;
+
+		if (pcfs_interrupted)
+			return -EINTR;
+		if (data == -ENXIO)
+			data = size;		/* only a hole is left */
+		else if (data == -EINVAL || data == -EOPNOTSUPP)
+			data = pos;		/* no SEEK_DATA: all data */
+		else if (data < 0)
+			return (int)data;
+		if (data > pos) {
+			if (data > size)
+				data = size;
+			err = write_zeros(zeros, bufsize, (uint64_t)(data - pos));
+			if (err) {
+				*out_err = err != -EINTR;
+				return err;
+			}
+			pos = data;
+			continue;
+		}
+		hole = pc_lseek(fd, pos, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		while (pos < hole) {
+			size_t want = (uint64_t)(hole - pos) < bufsize ? (size_t)(hole - pos) : bufsize;
+			ssize_t n = pc_pread(fd, buf, want, pos);
+
+			if (n < 0)
+				return (int)n;
+			if (n == 0)
+				return 0;	/* shrank meanwhile: EOF */
+			err = write_all(STDOUT_FILENO, buf, (size_t)n);
+			if (err) {
+				*out_err = true;
+				return err;
+			}
+			pos += n;
+			if (pcfs_interrupted)
+				return -EINTR;
+		}
+	}
+	/* Anything appended after the fstat. */
+	for (;;) {
+		ssize_t n = pc_pread(fd, buf, bufsize, pos);
+
+		if (n <= 0)
+			return (int)n;
+		err = write_all(STDOUT_FILENO, buf, (size_t)n);
+		if (err) {
+			*out_err = true;
+			return err;
+		}
+		pos += n;
+		if (pcfs_interrupted)
+			return -EINTR;
+	}
+}
+
 int pcfs_cmd_cat(int argc, char **argv)
 {
 	const size_t bufsize = 1u << 20;
 	int i, status = 0;
-	char *buf;
+	char *buf, *zeros;
 
 	if (parse_no_options(argc, argv, "cat IMAGE:PATH..."))
 		return 1;
-	if (posix_memalign((void **)&buf, 4096, bufsize)) {
+	zeros = calloc(1, bufsize);
+	if (!zeros || posix_memalign((void **)&buf, 4096, bufsize)) {
+		free(zeros);
 		pcfs_err("cat", -ENOMEM);
 		return 1;
 	}
@@ -388,26 +482,15 @@ int pcfs_cmd_cat(int argc, char **argv)
 			pcfs_loc_free(&loc);
 			continue;
 		}
-		for (;;) {
-			ssize_t n = pc_read(fd, buf, bufsize);
-
-			if (n < 0) {
-				pcfs_err(loc.disp, (int)n);
-				status = 1;
-				break;
-			}
-			if (n == 0)
-				break;
-			err = write_all(STDOUT_FILENO, buf, (size_t)n);
-			if (err) {
+		err = cat_fd(fd, buf, zeros, bufsize, &out_failed);
+		if (err) {
+			if (out_failed) {
 				if (err != -EPIPE)	/* the reader went away: quietly */
 					pcfs_err("standard output", err);
-				status = 1;
-				out_failed = true;
-				break;
+			} else if (err != -EINTR) {
+				pcfs_err(loc.disp, err);
 			}
-			if (pcfs_interrupted)
-				break;
+			status = 1;
 		}
 		err = pc_close(fd);
 		if (err) {
@@ -418,6 +501,7 @@ int pcfs_cmd_cat(int argc, char **argv)
 		if (out_failed)
 			break;
 	}
+	free(zeros);
 	free(buf);
 	return status;
 }

@@ -15,11 +15,14 @@
  * command's images (touches_image).
  *
  * Data moves through one 1 MiB aligned buffer. A host source is read with
- * POSIX_FADV_SEQUENTIAL, and its holes (SEEK_DATA/SEEK_HOLE) are skipped:
- * only data extents are written and the file is then truncated to its
- * size, so sparse files stay sparse in the image. From an image source
- * that has holes (st_blocks below its size), 4 KiB blocks of zeros are not
- * written (like cp --sparse=auto). Writes into an image are
+ * POSIX_FADV_SEQUENTIAL. The holes of the source, host or image, are
+ * skipped (SEEK_DATA/SEEK_HOLE; pc_lseek for an image file): only its data
+ * extents are read and written, and the destination is then truncated to
+ * the size, so a sparse file stays sparse on either side and a 1 TiB file
+ * with a few MiB of data copies in the time of its data. Inside the data
+ * extents of an image source that has holes (st_blocks below its size),
+ * 4 KiB blocks of zeros are not written either (like cp --sparse=auto).
+ * A source without SEEK_DATA is read sequentially. Writes into an image are
  * buffered by the page cache; they reach the disk at unmount, whose error
  * (pcfs.c) is the one that says whether the copy is durable.
  *
@@ -383,9 +386,9 @@ static int copy_range(struct cp_ctx *c, struct cp_file *in, struct cp_file *out,
 
 /*
  * Copy the data of open @in (@size bytes when opened) to open, empty @out
- * and give @out its final size. A host source is walked by data extent
- * (holes skipped); an image source is read sequentially to EOF, skipping
- * blocks of zeros when @sparse. *@side says which file an error belongs to
+ * and give @out its final size. The source is walked by data extent
+ * (holes skipped), or read sequentially to EOF where it has no SEEK_DATA;
+ * blocks of zeros are skipped when @sparse. *@side says which file an error belongs to
  * (0 source, 1 destination).
  */
 static int copy_data(struct cp_ctx *c, struct cp_file *in, struct cp_file *out, off_t size,
@@ -405,31 +408,33 @@ static int copy_data(struct cp_ctx *c, struct cp_file *in, struct cp_file *out, 
 		if (out->align > ra)
 			ra = out->align;
 	}
-	if (!in->f.loc->img) {
+	{
 		for (;;) {
 			off_t data, hole;
 
-			data = lseek(in->f.fd, pos, SEEK_DATA);
+			if (pcfs_interrupted)
+				return -EINTR;
+			data = pcfs_file_lseek(&in->f, pos, SEEK_DATA);
 			if (data < 0) {
-				if (errno == ENXIO)		/* only a hole is left */
+				if (data == -ENXIO)		/* only a hole is left */
 					break;
-				if (errno != EINVAL && errno != EOPNOTSUPP) {
+				if (data != -EINVAL && data != -EOPNOTSUPP) {
 					*side = 0;
-					return -errno;
+					return (int)data;
 				}
 				goto sequential;		/* no SEEK_DATA here */
 			}
-			hole = lseek(in->f.fd, data, SEEK_HOLE);
+			hole = pcfs_file_lseek(&in->f, data, SEEK_HOLE);
 			if (hole < 0) {
 				*side = 0;
-				return -errno;
+				return (int)hole;
 			}
 			data = (off_t)((uint64_t)data & ~(ra - 1));
 			if (data < pos)
 				data = pos;
 			if ((uint64_t)hole <= (uint64_t)INT64_MAX - ra)
 				hole = (off_t)(((uint64_t)hole + ra - 1) & ~(ra - 1));
-			err = copy_range(c, in, out, data, hole, false, &pos, &eof, pr, side);
+			err = copy_range(c, in, out, data, hole, sparse, &pos, &eof, pr, side);
 			if (err)
 				return err;
 			final = pos;

@@ -495,6 +495,16 @@ int pcfs_file_ftruncate(struct pcfs_file *f, off_t len)
 	return ftruncate(f->fd, len) ? neg_errno() : 0;
 }
 
+off_t pcfs_file_lseek(struct pcfs_file *f, off_t off, int whence)
+{
+	off_t r;
+
+	if (f->loc->img)
+		return pc_lseek(f->fd, off, whence);
+	r = lseek(f->fd, off, whence);
+	return r < 0 ? neg_errno() : r;
+}
+
 int pcfs_file_fstat(struct pcfs_file *f, struct stat *st)
 {
 	if (f->loc->img)

@@ -156,6 +156,8 @@ ssize_t pcfs_file_pread(struct pcfs_file *f, void *buf, size_t count, off_t off)
 int pcfs_file_pwrite_all(struct pcfs_file *f, const void *buf, size_t count, off_t off);
 int pcfs_file_ftruncate(struct pcfs_file *f, off_t len);
 int pcfs_file_fstat(struct pcfs_file *f, struct stat *st);
+/* lseek on either side (SEEK_DATA/SEEK_HOLE included); offset or -errno. */
+off_t pcfs_file_lseek(struct pcfs_file *f, off_t off, int whence);
 int pcfs_file_close(struct pcfs_file *f);
 
 /* Parse SIZE: digits with an optional K, M, G, T suffix (powers of 1024;
