@@ -519,6 +519,12 @@ reopen:
 		set_msg(msg, msglen, "cannot open %s: %s", source, strerror(-err));
 		goto out_release;
 	}
+	if (opts && opts->log_writes && !sbi->readonly &&
+	    (err = pc_bdev_log_writes_start(sbi->bdev, opts->log_writes)) != 0) {
+		set_msg(msg, msglen, "cannot start the write log %s: %s", opts->log_writes,
+			strerror(-err));
+		goto out_release;
+	}
 	err = pc_bdev_attach_cache(sbi->bdev, sb->s_cache);
 	if (err) {
 		set_msg(msg, msglen, "cannot set up the buffer cache: %s", strerror(-err));

@@ -37,6 +37,7 @@ struct pcfs_options {
 	unsigned ra_kb;			/* --ra=KB (testing); 0: default */
 	bool fault;			/* --fault-write=N[:COUNT] given (testing) */
 	unsigned long fault_nth, fault_count;
+	const char *log_writes;		/* --log-writes=FILE (testing) */
 };
 extern struct pcfs_options pcfs_opt;
 
