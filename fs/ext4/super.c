@@ -417,9 +417,17 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 	if (ret)
 		err = pc_ext4_errno(ret);
 	if (wait) {
-		int e = pc_sync_blockdev(sbi->bdev);
+		/* Index blocks reach the disk before inodes that use them;
+		 * blocks freed before now are reusable once those are durable. */
+		size_t sealed = pc_ext4_deferred_seal(sbi);
+		int e = pc_ext4_sync_meta_before_inodes(sbi);
 		if (!err)
 			err = e;
+		e = pc_sync_blockdev(sbi->bdev);
+		if (!err)
+			err = e;
+		if (!err)
+			pc_ext4_release_deferred(sbi, sealed);
 	}
 	return err;
 }
@@ -434,6 +442,7 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 		pc_bdev_close(sbi->bdev);
 	}
 	pthread_mutex_destroy(&sbi->lock);
+	free(sbi->deferred);
 	free(sbi->zones);
 	free(sbi);
 }
@@ -453,6 +462,7 @@ static void ext4_put_super(struct pc_super_block *sb)
 		sbi->fs->super->s_wtime = (uint32_t)time(NULL);
 		ext2fs_mark_super_dirty(sbi->fs);
 	}
+	pc_ext4_release_deferred_locked(sbi, SIZE_MAX);
 	sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
@@ -634,6 +644,7 @@ reopen:
 				error_message(ret));
 			goto out_close_fs;
 		}
+		pc_ext4_deferred_init(sbi);
 		/* Mark the filesystem in use until a clean unmount. */
 		sbi->was_valid = fs->super->s_state & EXT2_VALID_FS;
 		fs->super->s_state &= (uint16_t)~EXT2_VALID_FS;
