@@ -162,6 +162,7 @@ struct pc_ext4_sb {
 	struct pc_ext4_deferred { blk64_t start, len; } *deferred;
 	size_t ndeferred, deferred_cap, deferred_sealed;
 	blk64_t deferred_blocks;
+	bool last_block_held;	/* last block kept out of use (meta_order.c) */
 };
 
 /* sync_fs, before writing the inode tables: write, wait for and flush
@@ -172,8 +173,10 @@ int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi);
  * in-memory bitmap until a sync_fs made the freeing inodes durable.
  * init: at a read-write mount, after the bitmaps are read (ext2fs lock
  * not needed: nothing runs yet). seal: how many are recorded now (takes
- * the lock); release: free the first @n of them in the bitmap (release
- * takes the lock, _locked wants it held; true if any was released). */
+ * the lock); release: free the first @n of them in the bitmap, @n
+ * SIZE_MAX: all of them, or when there are none the held last block
+ * (release takes the lock, _locked wants it held; true if anything was
+ * freed: call again until false to free everything). */
 void pc_ext4_deferred_init(struct pc_ext4_sb *sbi);
 size_t pc_ext4_deferred_seal(struct pc_ext4_sb *sbi);
 void pc_ext4_release_deferred(struct pc_ext4_sb *sbi, size_t n);

@@ -183,6 +183,19 @@ static void stats_range_cb(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 
 void pc_ext4_deferred_init(struct pc_ext4_sb *sbi)
 {
+	blk64_t last = ext2fs_blocks_count(sbi->fs->super) - 1;
+
+	/*
+	 * libext2fs 1.46.6-1.47.0 cannot punch an extent that ends at the
+	 * filesystem's last block (punch_extent_blocks' range check is off
+	 * by one: EXT2_ET_BAD_BLOCK_NUM, fixed upstream after 1.47.0), and
+	 * deferred frees make the allocator reach the end sooner: keep that
+	 * block out of use until the filesystem is full (or unmounted).
+	 */
+	if (!ext2fs_test_block_bitmap2(sbi->fs->block_map, last)) {
+		ext2fs_mark_block_bitmap2(sbi->fs->block_map, last);
+		sbi->last_block_held = true;
+	}
 	sbi->fs->priv_data = sbi;
 	ext2fs_set_block_alloc_stats_callback(sbi->fs, stats_cb, NULL);
 	ext2fs_set_block_alloc_stats_range_callback(sbi->fs, stats_range_cb, NULL);
@@ -202,9 +215,19 @@ bool pc_ext4_release_deferred_locked(struct pc_ext4_sb *sbi, size_t n)
 {
 	size_t i;
 
+	if (!sbi->fs)
+		return false;
+	if (n == SIZE_MAX && !sbi->ndeferred && sbi->last_block_held) {
+		/* Nothing else to give: the held last block goes too. */
+		ext2fs_unmark_block_bitmap2(sbi->fs->block_map,
+					    ext2fs_blocks_count(sbi->fs->super) - 1);
+		sbi->last_block_held = false;
+		ext2fs_mark_bb_dirty(sbi->fs);
+		return true;
+	}
 	if (n > sbi->ndeferred)
 		n = sbi->ndeferred;
-	if (!n || !sbi->fs)
+	if (!n)
 		return false;
 	for (i = 0; i < n; i++) {
 		ext2fs_unmark_block_bitmap_range2(sbi->fs->block_map, sbi->deferred[i].start,

@@ -462,7 +462,8 @@ static void ext4_put_super(struct pc_super_block *sb)
 		sbi->fs->super->s_wtime = (uint32_t)time(NULL);
 		ext2fs_mark_super_dirty(sbi->fs);
 	}
-	pc_ext4_release_deferred_locked(sbi, SIZE_MAX);
+	while (pc_ext4_release_deferred_locked(sbi, SIZE_MAX))
+		;
 	sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
