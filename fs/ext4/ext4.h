@@ -163,12 +163,20 @@ struct pc_ext4_sb {
 	size_t ndeferred, deferred_cap, deferred_sealed;
 	blk64_t deferred_blocks;
 	bool last_block_held;	/* last block kept out of use (meta_order.c) */
+	_Atomic uint64_t write_bios_flushed; /* device write_bios at our last flush */
 };
 
 /* sync_fs, before writing the inode tables: write, wait for and flush
  * every other dirty metadata page (meta_order.c). 0 or -errno (-EIO,
  * -ENOMEM). Sleeps; takes and drops the ext2fs lock. */
 int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi);
+/* sync_fs(wait): make everything in the buffer cache durable in a
+ * power-cut safe order (meta_order.c): flush (if data was written since
+ * the last time), index and other metadata blocks, flush, inode tables and
+ * the rest, flush; then release the frees deferred before it started. The
+ * caller has put the superblock, descriptors and bitmaps into the buffer
+ * cache. 0 or the first -errno. Sleeps; no lock held. */
+int pc_ext4_sync_meta(struct pc_ext4_sb *sbi);
 /* Deferred frees (meta_order.c): blocks freed stay allocated in the
  * in-memory bitmap until a sync_fs made the freeing inodes durable.
  * init: at a read-write mount, after the bitmaps are read (ext2fs lock

@@ -15,12 +15,13 @@
  * only the unacknowledged append.
  *
  * The cure is the soft-updates rule for new blocks: an index block must be
- * on stable storage before an inode that points to it. pc_ext4_sync_meta_
+ * on stable storage before an inode that points to it, and (ext4's
+ * data=ordered) file data before the index block or inode that maps it. pc_ext4_sync_meta_
  * before_inodes() writes and waits for every dirty page of the buffer
  * cache that holds no inode-table block and, if it wrote any, flushes the
- * device; the caller then writes the rest (inode tables, superblock) and
- * flushes again. Costs one more device flush per sync_fs that has such
- * metadata to write.
+ * device, after a first flush if any write (file data) completed since
+ * ext4_sync_fs last flushed; the caller then writes the rest (inode tables, superblock) and
+ * flushes again. Costs up to two more device flushes per sync_fs.
  *
  * Limits: a page of the buffer cache that holds both an inode-table block
  * and another metadata block (block size under the page size, a table
@@ -82,7 +83,17 @@ int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi)
 	pc_ext4_unlock(sbi, ma);
 	qsort(r, n, sizeof(*r), cmp_range);
 
+	/* Ordered data: file data written since our last flush (by fsync,
+	 * pc_sync or the flusher) is made durable before any metadata that
+	 * maps it, so a power cut never leaves a new pointer to a block still
+	 * holding another file's old bytes. */
 	pc_bdev_get_stats(bdev, &before);
+	if (before.write_bios != atomic_load(&sbi->write_bios_flushed)) {
+		e = pc_blkdev_issue_flush(bdev);
+		if (e && !err)
+			err = e;
+		pc_bdev_get_stats(bdev, &before);
+	}
 	for (i = 0; i <= n; i++) {
 		loff_t end = i < n ? r[i].start : (loff_t)bdev->bd_size;
 
@@ -100,6 +111,32 @@ int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi)
 		e = pc_blkdev_issue_flush(bdev);
 		if (e && !err)
 			err = e;
+	}
+	return err;
+}
+
+int pc_ext4_sync_meta(struct pc_ext4_sb *sbi)
+{
+	struct pc_block_device *bdev = sbi->bdev;
+	struct pc_bdev_stats st;
+	size_t sealed = pc_ext4_deferred_seal(sbi);
+	int err = pc_ext4_sync_meta_before_inodes(sbi), e;
+
+	if (bdev->bd_mapping_ready) {
+		e = pc_filemap_write_and_wait(&bdev->bd_mapping);
+		if (e && !err)
+			err = e;
+	}
+	if (bdev->bd_readonly)
+		return err;
+	pc_bdev_get_stats(bdev, &st);
+	e = pc_blkdev_issue_flush(bdev);
+	if (e && !err)
+		err = e;
+	if (!err) {
+		/* Every write counted in @st completed before that flush. */
+		atomic_store(&sbi->write_bios_flushed, st.write_bios);
+		pc_ext4_release_deferred(sbi, sealed);
 	}
 	return err;
 }

@@ -417,17 +417,10 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 	if (ret)
 		err = pc_ext4_errno(ret);
 	if (wait) {
-		/* Index blocks reach the disk before inodes that use them;
-		 * blocks freed before now are reusable once those are durable. */
-		size_t sealed = pc_ext4_deferred_seal(sbi);
-		int e = pc_ext4_sync_meta_before_inodes(sbi);
+		/* Ordered: data, index blocks, then inode tables (meta_order.c). */
+		int e = pc_ext4_sync_meta(sbi);
 		if (!err)
 			err = e;
-		e = pc_sync_blockdev(sbi->bdev);
-		if (!err)
-			err = e;
-		if (!err)
-			pc_ext4_release_deferred(sbi, sealed);
 	}
 	return err;
 }
