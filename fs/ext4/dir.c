@@ -226,6 +226,8 @@ static int add_link_locked(struct pc_inode *dir, const char *name, ext2_ino_t in
 	ret = ext2fs_link(fs, (ext2_ino_t)dir->i_ino, name, ino, ftype);
 	if (ret == EXT2_ET_DIR_NO_SPACE) {
 		ret = ext2fs_expand_dir(fs, (ext2_ino_t)dir->i_ino);
+		while (ret == EXT2_ET_BLOCK_ALLOC_FAIL && pc_ext4_release_deferred_locked(sbi, SIZE_MAX))
+			ret = ext2fs_expand_dir(fs, (ext2_ino_t)dir->i_ino);	/* disk full */
 		if (!ret)
 			ret = ext2fs_link(fs, (ext2_ino_t)dir->i_ino, name, ino, ftype);
 	}

@@ -161,7 +161,37 @@ struct pc_ext4_sb {
 	_Atomic long reserved;
 	struct pc_ext4_zone { blk64_t start, end; } *zones;
 	size_t nzones;
+	/* deferred frees (meta_order.c), under @lock */
+	struct pc_ext4_deferred { blk64_t start, len; } *deferred;
+	size_t ndeferred, deferred_cap, deferred_sealed;
+	blk64_t deferred_blocks;
+	bool last_block_held;	/* last block kept out of use (meta_order.c) */
+	_Atomic uint64_t write_bios_flushed; /* device write_bios at our last flush */
 };
+
+/* sync_fs, before writing the inode tables: write, wait for and flush
+ * every other dirty metadata page (meta_order.c). 0 or -errno (-EIO,
+ * -ENOMEM). Sleeps; takes and drops the ext2fs lock. */
+int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi);
+/* sync_fs(wait): make everything in the buffer cache durable in a
+ * power-cut safe order (meta_order.c): flush (if data was written since
+ * the last time), index and other metadata blocks, flush, inode tables and
+ * the rest, flush; then release the frees deferred before it started. The
+ * caller has put the superblock, descriptors and bitmaps into the buffer
+ * cache. 0 or the first -errno. Sleeps; no lock held. */
+int pc_ext4_sync_meta(struct pc_ext4_sb *sbi);
+/* Deferred frees (meta_order.c): blocks freed stay allocated in the
+ * in-memory bitmap until a sync_fs made the freeing inodes durable.
+ * init: at a read-write mount, after the bitmaps are read (ext2fs lock
+ * not needed: nothing runs yet). seal: how many are recorded now (takes
+ * the lock); release: free the first @n of them in the bitmap, @n
+ * SIZE_MAX: all of them, or when there are none the held last block
+ * (release takes the lock, _locked wants it held; true if anything was
+ * freed: call again until false to free everything). */
+void pc_ext4_deferred_init(struct pc_ext4_sb *sbi);
+size_t pc_ext4_deferred_seal(struct pc_ext4_sb *sbi);
+void pc_ext4_release_deferred(struct pc_ext4_sb *sbi, size_t n);
+bool pc_ext4_release_deferred_locked(struct pc_ext4_sb *sbi, size_t n);
 
 /* Build sbi->zones (mount) and test a run against it. */
 int pc_ext4_build_zones(struct pc_ext4_sb *sbi);

@@ -305,6 +305,8 @@ static int ext_alloc(struct pc_inode *inode, ext2_extent_handle_t h, struct ext4
 		goal = 0;
 
 	ret = ext2fs_new_range(fs, 0, goal, n, NULL, &pblk, &plen);
+	while (ret == EXT2_ET_BLOCK_ALLOC_FAIL && pc_ext4_release_deferred_locked(sbi, SIZE_MAX))
+		ret = ext2fs_new_range(fs, 0, goal, n, NULL, &pblk, &plen);	/* disk full */
 	if (ret)
 		return ret == EXT2_ET_BLOCK_ALLOC_FAIL ? -ENOSPC : pc_ext4_errno(ret);
 	if (plen > n)
@@ -585,6 +587,8 @@ static int ind_alloc(struct pc_inode *inode, struct ext4_map *map)
 		blk64_t b, set;
 
 		ret = ext2fs_new_block2(fs, goal, NULL, &b);
+		while (ret == EXT2_ET_BLOCK_ALLOC_FAIL && pc_ext4_release_deferred_locked(sbi, SIZE_MAX))
+			ret = ext2fs_new_block2(fs, goal, NULL, &b);	/* disk full */
 		if (ret)
 			break;
 		if (got && b != first + got)

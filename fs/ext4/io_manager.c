@@ -44,6 +44,11 @@ struct pcio_private {
 	struct pc_block_device *bdev;
 	struct struct_io_stats stats;
 	unsigned dirtied;
+	/* byte ranges written through since the last batch: only they are
+	 * started, never the rest of the buffer cache (inode tables must
+	 * wait for the index blocks, see meta_order.c) */
+	unsigned nwt;
+	struct { uint64_t off, len; } wt[PCIO_WRITETHROUGH_BATCH];
 };
 
 /* ---- registry of devices by name ---- */
@@ -181,10 +186,18 @@ static errcode_t pcio_xfer(io_channel channel, unsigned long long block, int cou
 		priv->stats.bytes_written += len;
 		if (channel->flags & CHANNEL_FLAGS_WRITETHROUGH) {
 			priv->dirtied += (unsigned)PC_DIV_ROUND_UP(len, priv->bdev->bd_block_size);
-			if (priv->dirtied >= PCIO_WRITETHROUGH_BATCH) {
+			priv->wt[priv->nwt].off = off;
+			priv->wt[priv->nwt].len = len;
+			if (++priv->nwt == PCIO_WRITETHROUGH_BATCH ||
+			    priv->dirtied >= PCIO_WRITETHROUGH_BATCH) {
+				for (unsigned i = 0; i < priv->nwt; i++)
+					(void)pc_filemap_fdatawrite_range(&priv->bdev->bd_mapping,
+									  (loff_t)priv->wt[i].off,
+									  (loff_t)(priv->wt[i].off +
+										   priv->wt[i].len - 1),
+									  PC_WB_SYNC_NONE);
 				priv->dirtied = 0;
-				(void)pc_filemap_fdatawrite_range(&priv->bdev->bd_mapping, 0, INT64_MAX,
-								  PC_WB_SYNC_NONE);
+				priv->nwt = 0;
 			}
 		}
 	} else {

@@ -601,7 +601,8 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 	if (ret && !err)
 		err = pc_ext4_errno(ret);
 	if (wait) {
-		int e = pc_sync_blockdev(sbi->bdev);
+		/* Ordered: data, index blocks, then inode tables (meta_order.c). */
+		int e = pc_ext4_sync_meta(sbi);
 		if (!err)
 			err = e;
 	}
@@ -618,6 +619,7 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 		pc_bdev_close(sbi->bdev);
 	}
 	pthread_mutex_destroy(&sbi->lock);
+	free(sbi->deferred);
 	free(sbi->zones);
 	free(sbi);
 }
@@ -637,6 +639,8 @@ static void ext4_put_super(struct pc_super_block *sb)
 		sbi->fs->super->s_wtime = (uint32_t)time(NULL);
 		ext2fs_mark_super_dirty(sbi->fs);
 	}
+	while (pc_ext4_release_deferred_locked(sbi, SIZE_MAX))
+		;
 	sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	ret = ext2fs_close2(sbi->fs, 0);
@@ -711,6 +715,12 @@ reopen:
 			pc_bdev_describe_holder(source, msg, msglen);
 		else
 			set_msg(msg, msglen, "cannot open %s: %s", source, strerror(-err));
+		goto out_release;
+	}
+	if (opts && opts->log_writes && !sbi->readonly &&
+	    (err = pc_bdev_log_writes_start(sbi->bdev, opts->log_writes)) != 0) {
+		set_msg(msg, msglen, "cannot start the write log %s: %s", opts->log_writes,
+			strerror(-err));
 		goto out_release;
 	}
 	err = pc_bdev_attach_cache(sbi->bdev, sb->s_cache);
@@ -839,6 +849,7 @@ reopen:
 			if (err)
 				goto out_close_fs;
 		}
+		pc_ext4_deferred_init(sbi);
 		/* Mark the filesystem in use until a clean unmount. */
 		sbi->was_valid = fs->super->s_state & EXT2_VALID_FS;
 		fs->super->s_state &= (uint16_t)~EXT2_VALID_FS;

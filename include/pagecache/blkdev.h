@@ -252,6 +252,7 @@ struct pc_block_device {
 	/* private to src/block (added after the public layout) */
 	_Atomic long bd_inflight;	/* bios submitted, end_io not yet returned */
 	_Atomic unsigned bd_fault_armed; /* bit per op: bd_fault[op] armed */
+	struct pc_log_writes *bd_log;	/* write log (testing), or NULL */
 };
 
 /*
@@ -317,5 +318,37 @@ PC_EXPORT pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len)
 /* Copy the counters into *@st (lock-free; each counter is exact, the set is
  * not a snapshot while I/O runs). */
 PC_EXPORT void pc_bdev_get_stats(struct pc_block_device *bdev, struct pc_bdev_stats *st);
+
+/*
+ * Write log, for crash-simulation tests (the shape of Linux's dm-log-writes).
+ *
+ * pc_bdev_log_writes_start - from now on, append to the file @path
+ * (created or truncated) every write @bdev completes, with its sector and
+ * data, and every flush: a FLUSH_ISSUE entry when it is handed to the
+ * device, a FLUSH_DONE entry when it completed. A flush makes durable only
+ * the writes logged before its FLUSH_ISSUE; a PC_REQ_FUA write is durable
+ * when logged. Reads are not logged. Format: src/block/log_writes.c and
+ * tests/crash/replay.py, which rebuilds from the log and a copy of the
+ * device taken before the start every state a power cut could leave.
+ * Call right after pc_bdev_open, before any write; the log is closed by
+ * pc_bdev_close. Costs a lock and a host write per logged event.
+ * Returns 0, -EINVAL (NULL argument), -EBUSY (a log is already attached),
+ * -EROFS (read-only device: nothing to log), -ENOMEM, or the -errno of
+ * open/write on @path. Not thread-safe against I/O on @bdev.
+ * Test fault: PC_LOG_WRITES_SKIP_FLUSH=N in the environment at start makes
+ * every Nth pc_blkdev_issue_flush return 0 without syncing or logging
+ * anything (a library that "forgot" a flush), so tests can prove that the
+ * replay checker catches such a bug.
+ */
+PC_EXPORT int pc_bdev_log_writes_start(struct pc_block_device *bdev, const char *path);
+/* Append a MARK entry carrying @len bytes of @data (copied), ordered with
+ * the I/O entries: the program says "what I was told so far" (e.g. an
+ * fsync returned). Any thread. Returns 0, -ENODEV (no log attached),
+ * -EINVAL (NULL @data with @len > 0, @len over 4 GiB), or the first error
+ * met writing the log (sticky: the log is incomplete from there on). */
+PC_EXPORT int pc_bdev_log_mark(struct pc_block_device *bdev, const void *data, size_t len);
+/* 0 if every entry so far reached the log file, the first -errno
+ * otherwise, -ENODEV without a log. Any thread. */
+PC_EXPORT int pc_bdev_log_writes_error(struct pc_block_device *bdev);
 
 #endif /* PAGECACHE_BLKDEV_H */

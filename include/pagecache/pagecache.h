@@ -74,6 +74,11 @@ struct pc_cache;
  *              to look first). Such an image stays marked not clean after
  *              unmount, and recorded errors stay recorded: run e2fsck -f.
  *              Does not override -EBUSY (an image in use) nor MMP.
+ * @log_writes: testing facility (crash simulation): a host file that
+ *              receives a log of every write and flush the mount sends to
+ *              its device (pc_bdev_log_writes_start in blkdev.h); NULL: no
+ *              log. Block-device filesystems only (ext4); a read-only
+ *              mount ignores it. See tests/crash/README.md.
  */
 struct pc_mount_opts {
 	struct pc_cache *cache;
@@ -84,6 +89,7 @@ struct pc_mount_opts {
 	unsigned ra_kb;
 	bool dio_hold_i_rwsem;
 	bool force;
+	const char *log_writes;
 };
 
 /*
@@ -322,6 +328,13 @@ PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st)
 /* Testing: make the @nth next write bio to the device (and @count-1 more)
  * fail with -EIO. 0 or -EINVAL (no block device). */
 PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth, unsigned long count);
+
+/* Testing (crash simulation): append a MARK entry of @len bytes to the
+ * write log of a mount made with opts->log_writes, ordered after every
+ * write and flush that completed before the call (e.g. "this fsync
+ * returned, the file held this"). 0, -EINVAL (no block device, bad
+ * arguments), -ENODEV (no log), or the log's first write error. */
+PC_EXPORT int pc_mount_log_mark(struct pc_mount *m, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

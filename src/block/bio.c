@@ -160,6 +160,8 @@ void pc_blk_end_bio(struct pc_bio *bio, int status)
 
 	bio->bi_status = status;
 	bio->bi_next = NULL;
+	if (pc_unlikely(bdev->bd_log))
+		pc_blk_log_complete(bio, status);
 	blk_account(bdev, PC_BIO_OP(bio), bio->bi_size, status);
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);	/* may free the bio, may submit more */
@@ -311,6 +313,8 @@ static bool bio_prepare(struct pc_bio *bio)
 		return false;
 	}
 	atomic_fetch_add_explicit(&bio->bi_bdev->bd_inflight, 1, memory_order_relaxed);
+	if (pc_unlikely(bio->bi_bdev->bd_log))
+		pc_blk_log_submit(bio);
 	return true;
 }
 
@@ -424,6 +428,8 @@ int pc_submit_bio_direct(struct pc_bio *bio)
 	bdev = bio->bi_bdev;
 	status = pc_blk_host_rw(bdev->bd_fd, bio, iov, &direct_no_dsync);
 	bio->bi_status = status;
+	if (pc_unlikely(bdev->bd_log))
+		pc_blk_log_complete(bio, status);
 	blk_account(bdev, PC_BIO_OP(bio), bio->bi_size, status);
 	atomic_fetch_sub_explicit(&bdev->bd_inflight, 1, memory_order_release);
 	return status;

@@ -119,6 +119,25 @@ PC_BLK_HIDDEN void pc_blk_bio_zero(struct pc_bio *bio, uint32_t from);
  * Returns the bio's status. Does not complete the bio. */
 PC_BLK_HIDDEN int pc_blk_host_rw(int fd, struct pc_bio *bio, struct iovec *iov, _Atomic bool *no_dsync);
 
+/*
+ * The write log (log_writes.c), active when bdev->bd_log is set; every
+ * hook is called only then.
+ * pc_blk_log_submit: a bio passed pc_submit_bio's checks (logs FLUSH_ISSUE
+ *   for a FLUSH bio or a PREFLUSH write).
+ * pc_blk_log_complete: the bio's I/O is over with @status, before bi_end_io
+ *   (logs the write with its data, or FLUSH_DONE).
+ * pc_blk_log_flush_issue/done: around pc_blkdev_issue_flush's host sync;
+ *   issue returns false when the test fault PC_LOG_WRITES_SKIP_FLUSH says
+ *   to skip this flush (then nothing is synced or logged).
+ * pc_blk_log_close: at pc_bdev_close, nothing in flight.
+ * Each takes the log's own mutex, never held across I/O of the device.
+ */
+PC_BLK_HIDDEN void pc_blk_log_submit(struct pc_bio *bio);
+PC_BLK_HIDDEN void pc_blk_log_complete(struct pc_bio *bio, int status);
+PC_BLK_HIDDEN bool pc_blk_log_flush_issue(struct pc_block_device *bdev, uint64_t *id);
+PC_BLK_HIDDEN void pc_blk_log_flush_done(struct pc_block_device *bdev, uint64_t id, int status);
+PC_BLK_HIDDEN void pc_blk_log_close(struct pc_block_device *bdev);
+
 /* Host offset in bytes of the bio's first sector. */
 static inline uint64_t pc_blk_bio_pos(const struct pc_bio *bio)
 {

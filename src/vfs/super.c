@@ -323,3 +323,10 @@ PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth,
 	pc_bdev_inject_fault(m->sb.s_bdev, PC_REQ_OP_WRITE, nth, count ? count : 1, -EIO);
 	return 0;
 }
+
+PC_EXPORT int pc_mount_log_mark(struct pc_mount *m, const void *data, size_t len)
+{
+	if (!m || !m->sb.s_bdev)
+		return -EINVAL;
+	return pc_bdev_log_mark(m->sb.s_bdev, data, len);
+}

@@ -105,6 +105,7 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 		.no_direct = pcfs_opt.no_direct,
 		.ra_kb = pcfs_opt.ra_kb,
 		.force = pcfs_opt.force,
+		.log_writes = pcfs_opt.log_writes,
 	};
 	int err;
 
@@ -269,7 +270,7 @@ static const struct command commands[] = {
 
 enum {
 	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,
-	OPT_RA, OPT_VERSION, OPT_FORCE,
+	OPT_RA, OPT_VERSION, OPT_FORCE, OPT_LOG_WRITES,
 };
 
 static const struct option long_options[] = {
@@ -281,6 +282,7 @@ static const struct option long_options[] = {
 	{ "fault-write", required_argument, NULL, OPT_FAULT_WRITE },	/* testing */
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },		/* testing */
 	{ "ra", required_argument, NULL, OPT_RA },			/* testing */
+	{ "log-writes", required_argument, NULL, OPT_LOG_WRITES },	/* testing */
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -361,6 +363,9 @@ static int parse_global(int argc, char **argv)
 				return -1;
 			}
 			pcfs_opt.ra_kb = (unsigned)v;
+			break;
+		case OPT_LOG_WRITES:
+			pcfs_opt.log_writes = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -38,6 +38,7 @@ struct pcfs_options {
 	bool fault;			/* --fault-write=N[:COUNT] given (testing) */
 	unsigned long fault_nth, fault_count;
 	bool force;			/* --force: read-write mounts of unclean images */
+	const char *log_writes;		/* --log-writes=FILE (testing) */
 };
 extern struct pcfs_options pcfs_opt;
 
