@@ -192,6 +192,12 @@ void pc_ext4_deferred_init(struct pc_ext4_sb *sbi);
 size_t pc_ext4_deferred_seal(struct pc_ext4_sb *sbi);
 void pc_ext4_release_deferred(struct pc_ext4_sb *sbi, size_t n);
 bool pc_ext4_release_deferred_locked(struct pc_ext4_sb *sbi, size_t n);
+/* ext2fs_flush2 without the held last block in the bitmap it writes;
+ * ext2fs lock held. */
+errcode_t pc_ext4_flush_locked(struct pc_ext4_sb *sbi, int flags);
+/* Forget the held last block (error paths of mount); ext2fs lock held or
+ * the mount not yet visible. */
+void pc_ext4_drop_last_block_hold(struct pc_ext4_sb *sbi);
 
 /* Build sbi->zones (mount) and test a run against it. */
 int pc_ext4_build_zones(struct pc_ext4_sb *sbi);

@@ -238,6 +238,35 @@ void pc_ext4_deferred_init(struct pc_ext4_sb *sbi)
 	ext2fs_set_block_alloc_stats_range_callback(sbi->fs, stats_range_cb, NULL);
 }
 
+/*
+ * The held last block is a promise to ourselves, not a use: it must never
+ * reach the disk, where the bitmap would disagree with the group counts
+ * (e2fsck: "block bitmap differences") after a crash or a failed unmount.
+ * Every flush of the bitmaps goes through here, under the ext2fs lock.
+ */
+errcode_t pc_ext4_flush_locked(struct pc_ext4_sb *sbi, int flags)
+{
+	blk64_t last = ext2fs_blocks_count(sbi->fs->super) - 1;
+	bool held = sbi->last_block_held;
+	errcode_t ret;
+
+	if (held)
+		ext2fs_unmark_block_bitmap2(sbi->fs->block_map, last);
+	ret = ext2fs_flush2(sbi->fs, flags);
+	if (held)
+		ext2fs_mark_block_bitmap2(sbi->fs->block_map, last);
+	return ret;
+}
+
+void pc_ext4_drop_last_block_hold(struct pc_ext4_sb *sbi)
+{
+	if (sbi->fs && sbi->last_block_held) {
+		ext2fs_unmark_block_bitmap2(sbi->fs->block_map,
+					    ext2fs_blocks_count(sbi->fs->super) - 1);
+		sbi->last_block_held = false;
+	}
+}
+
 size_t pc_ext4_deferred_seal(struct pc_ext4_sb *sbi)
 {
 	unsigned ma = pc_ext4_lock(sbi);

@@ -593,7 +593,7 @@ static int ext4_sync_fs(struct pc_super_block *sb, int wait)
 		 * kernel; the backups are rewritten at unmount. */
 		sbi->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 		sbi->fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
-		ret = ext2fs_flush2(sbi->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		ret = pc_ext4_flush_locked(sbi, EXT2_FLAG_FLUSH_NO_SYNC);
 		sbi->fs->io->flags &= ~CHANNEL_FLAGS_WRITETHROUGH;
 		sbi->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	}
@@ -856,7 +856,7 @@ reopen:
 		fs->super->s_mtime = (uint32_t)time(NULL);
 		fs->super->s_mnt_count++;
 		ext2fs_mark_super_dirty(fs);
-		ret = ext2fs_flush2(fs, 0);
+		ret = pc_ext4_flush_locked(sbi, 0);
 		if (ret) {
 			err = pc_ext4_errno(ret);
 			set_msg(msg, msglen, "cannot write the superblock: %s", error_message(ret));
@@ -877,6 +877,7 @@ reopen:
 	return 0;
 
 out_close_fs:
+	pc_ext4_drop_last_block_hold(sbi);
 	if (!sbi->readonly && sbi->was_valid) {
 		fs->super->s_state |= EXT2_VALID_FS;
 		ext2fs_mark_super_dirty(fs);
