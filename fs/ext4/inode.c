@@ -236,6 +236,91 @@ static bool valid_range(struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len)
 }
 
 /* ------------------------------------------------------------------ */
+/* bounded block-map check                                            */
+/* ------------------------------------------------------------------ */
+
+/* Blocks @raw's i_blocks counts (data, map and xattr blocks). */
+static blk64_t raw_fs_blocks(struct pc_ext4_sb *sbi, struct ext2_inode *raw)
+{
+	return ext2fs_get_stat_i_blocks(sbi->fs, raw) / (sbi->blocksize / 512);
+}
+
+struct map_check {
+	struct pc_ext4_sb *sbi;
+	blk64_t seen, limit;	/* blocks reported; most the inode may have */
+	blk64_t size_blocks;	/* directories: blocks under i_size */
+	bool dir;
+	bool intr;		/* stop with -EINTR on pc_interrupt() */
+	int err;
+	blk64_t bad;
+	e2_blkcnt_t bad_cnt;
+	const char *why;
+};
+
+static int map_check_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+			int ref_offset, void *priv)
+{
+	struct map_check *mc = priv;
+
+	(void)fs;
+	(void)ref_blk;
+	(void)ref_offset;
+	if (!valid_range(mc->sbi, *blocknr, 1))
+		mc->why = "block %llu (file block %lld) is outside the filesystem's data area";
+	else if (++mc->seen > mc->limit)
+		mc->why = "its block map names more blocks than its block count (block %llu, "
+			  "file block %lld)";
+	else if (mc->dir && blockcnt >= 0 && (blk64_t)blockcnt >= mc->size_blocks)
+		mc->why = "directory block %llu (file block %lld) is past its size";
+	else if (mc->intr && (mc->seen & 1023) == 0 && pc_interrupted())
+		mc->err = -EINTR;
+	if (mc->why) {
+		mc->err = -EUCLEAN;
+		mc->bad = *blocknr;
+		mc->bad_cnt = blockcnt;
+	}
+	return mc->err ? BLOCK_ABORT : 0;
+}
+
+static int check_map_locked(struct pc_inode *inode, bool intr)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	struct pc_ext4_inode *ei = EXT4_I(inode);
+	struct ext2_inode *raw = EXT4_RAW(inode);
+	struct map_check mc = { .sbi = sbi, .intr = intr };
+	errcode_t ret;
+	int err;
+
+	if (ei->map_checked || (raw->i_flags & EXT4_INLINE_DATA_FL) ||
+	    !ext2fs_inode_has_valid_blocks2(sbi->fs, raw))
+		return 0;
+	mc.limit = raw_fs_blocks(sbi, raw);
+	mc.dir = LINUX_S_ISDIR(raw->i_mode);
+	mc.size_blocks = (EXT2_I_SIZE(raw) + sbi->blocksize - 1) >> sbi->blkbits;
+	ret = ext2fs_block_iterate3(sbi->fs, (ext2_ino_t)inode->i_ino, BLOCK_FLAG_READ_ONLY, NULL,
+				    map_check_cb, &mc);
+	if (mc.err == -EUCLEAN)
+		return pc_ext4_error(sbi, inode->i_ino, mc.bad, mc.why,
+				     (unsigned long long)mc.bad, (long long)mc.bad_cnt);
+	if (mc.err)
+		return mc.err;
+	if (ret) {
+		err = pc_ext4_errno(ret);
+		if (err == -EUCLEAN)
+			return pc_ext4_error(sbi, inode->i_ino, 0, "its block map is corrupt: %s",
+					     error_message(ret));
+		return err;
+	}
+	ei->map_checked = true;
+	return 0;
+}
+
+int pc_ext4_check_map_locked(struct pc_inode *inode)
+{
+	return check_map_locked(inode, true);
+}
+
+/* ------------------------------------------------------------------ */
 /* block mapping                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -1397,6 +1482,15 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 		return -EFBIG;
 	if (EXT4_RAW(inode)->i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	if (size < old) {
+		/* Never hand a corrupt map to ext2fs_punch: fail first,
+		 * before anything changed. */
+		ma = pc_ext4_lock(sbi);
+		err = check_map_locked(inode, false);
+		pc_ext4_unlock(sbi, ma);
+		if (err)
+			return err;
+	}
 	pc_truncate_setsize(inode, size);
 	if (size < old) {
 		if (size & (loff_t)(sbi->blocksize - 1))
@@ -1567,14 +1661,14 @@ void pc_ext4_destroy_inode(struct pc_inode *inode)
 	free(ei);
 }
 
-/* Sanity checks of a freshly read inode: 0 or -EUCLEAN. */
-static int validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
+/* Sanity checks of a freshly read inode: NULL, or why it is corrupt. */
+static const char *validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
 {
 	ext2_filsys fs = sbi->fs;
 	uint64_t size = EXT2_I_SIZE(raw);
 
 	if (raw->i_links_count == 0)
-		return -EUCLEAN;	/* a deleted inode named by a directory */
+		return "a deleted inode (no links) is named by a directory";
 	switch (raw->i_mode & LINUX_S_IFMT) {
 	case LINUX_S_IFREG:
 	case LINUX_S_IFDIR:
@@ -1585,30 +1679,41 @@ static int validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
 	case LINUX_S_IFSOCK:
 		break;
 	default:
-		return -EUCLEAN;
+		return "unknown file type in i_mode";
 	}
 	if (raw_is_large(fs) &&
 	    EXT2_GOOD_OLD_INODE_SIZE + (unsigned)raw->i_extra_isize > EXT2_INODE_SIZE(fs->super))
-		return -EUCLEAN;
+		return "i_extra_isize is larger than the inode";
 	if (size > (uint64_t)INT64_MAX || size > EXT4_MAX_LBLK * sbi->blocksize)
-		return -EUCLEAN;
+		return "its size is larger than a file can be";
 	if (LINUX_S_ISLNK(raw->i_mode) && size >= sbi->blocksize)
-		return -EUCLEAN;
+		return "a symlink longer than a block";
+	/* Counts that bound the work on this inode: no more blocks than the
+	 * filesystem has, and a block-mapped directory no larger than the
+	 * blocks it owns (directories have no holes: e2fsck allocates them),
+	 * so a listing or lookup never walks more than the device holds. */
+	if (raw_fs_blocks(sbi, (struct ext2_inode *)raw) > sbi->blocks_count)
+		return "its block count is larger than the filesystem";
+	if (LINUX_S_ISDIR(raw->i_mode) && !(raw->i_flags & EXT4_INLINE_DATA_FL) &&
+	    ((size + sbi->blocksize - 1) >> sbi->blkbits) >
+		    raw_fs_blocks(sbi, (struct ext2_inode *)raw))
+		return "a directory's size is larger than the blocks it owns";
 	if ((raw->i_flags & EXT4_EXTENTS_FL) && !(raw->i_flags & EXT4_INLINE_DATA_FL)) {
 		if (!ext2fs_has_feature_extents(fs->super))
-			return -EUCLEAN;
+			return "an extent-mapped inode on a filesystem without extents";
 		if (ext2fs_extent_header_verify(raw->i_block, sizeof(raw->i_block)))
-			return -EUCLEAN;
+			return "corrupt extent tree root";
 	}
 	if ((raw->i_flags & EXT4_INLINE_DATA_FL) && !ext2fs_has_feature_inline_data(fs->super))
-		return -EUCLEAN;
-	return 0;
+		return "inline data on a filesystem without inline_data";
+	return NULL;
 }
 
 int pc_ext4_read_inode(struct pc_inode *inode)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	struct pc_ext4_inode *ei = EXT4_I(inode);
+	const char *why;
 	errcode_t ret;
 	unsigned ma;
 	int err;
@@ -1619,10 +1724,11 @@ int pc_ext4_read_inode(struct pc_inode *inode)
 	ma = pc_ext4_lock(sbi);
 	ret = ext2fs_read_inode_full(sbi->fs, (ext2_ino_t)inode->i_ino,
 				     (struct ext2_inode *)&ei->raw, sizeof(ei->raw));
+	if (!ret && (why = validate_raw(sbi, &ei->raw)))
+		err = pc_ext4_error(sbi, inode->i_ino, 0, "%s", why);
+	else
+		err = pc_ext4_errno(ret);
 	pc_ext4_unlock(sbi, ma);
-	if (ret)
-		return pc_ext4_errno(ret);
-	err = validate_raw(sbi, &ei->raw);
 	if (err)
 		return err;
 	pc_ext4_fill_vfs(inode);
@@ -1644,33 +1750,41 @@ int pc_ext4_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc
 	return err;
 }
 
-void pc_ext4_free_inode_locked(struct pc_inode *inode)
+int pc_ext4_free_inode_locked(struct pc_inode *inode)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	ext2_filsys fs = sbi->fs;
 	struct ext2_inode_large *raw = &EXT4_I(inode)->raw;
 	ext2_ino_t ino = (ext2_ino_t)inode->i_ino;
 	errcode_t ret;
+	int err;
 
+	/* Never hand a corrupt map to ext2fs_punch: it would free blocks
+	 * that are not the file's (or loop over a huge bogus tree). Keep the
+	 * inode and its blocks then; e2fsck reclaims them. */
+	err = check_map_locked(inode, false);
+	if (err)
+		return err;
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)raw)) {
 		ret = ext2fs_punch(fs, ino, (struct ext2_inode *)raw, NULL, 0, ~0ULL);
 		if (ret)
-			fprintf(stderr, "pagecache ext4: freeing the blocks of inode %u: %s\n", ino,
-				error_message(ret));
+			return pc_ext4_error(sbi, ino, 0, "freeing its blocks: %s",
+					     error_message(ret));
 	}
 	if (ext2fs_file_acl_block(fs, (struct ext2_inode *)raw) || raw->i_extra_isize) {
 		ret = ext2fs_free_ext_attr(fs, ino, raw);
 		if (ret)
-			fprintf(stderr, "pagecache ext4: freeing the xattrs of inode %u: %s\n", ino,
-				error_message(ret));
+			err = pc_ext4_error(sbi, ino, ext2fs_file_acl_block(fs, (struct ext2_inode *)raw),
+					    "freeing its extended attributes: %s",
+					    error_message(ret));
 	}
 	raw->i_links_count = 0;
 	raw->i_dtime = (__u32)time(NULL);
 	ret = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)raw, sizeof(*raw));
 	if (ret)
-		fprintf(stderr, "pagecache ext4: writing freed inode %u: %s\n", ino,
-			error_message(ret));
+		return pc_ext4_errno(ret);
 	ext2fs_inode_alloc_stats2(fs, ino, -1, LINUX_S_ISDIR(raw->i_mode));
+	return err;
 }
 
 void pc_ext4_evict_inode(struct pc_inode *inode)
@@ -1683,10 +1797,16 @@ void pc_ext4_evict_inode(struct pc_inode *inode)
 		return;
 	}
 	if (inode->i_nlink == 0) {
+		int err;
+
 		pc_truncate_inode_pages(&inode->i_data, 0);
 		ma = pc_ext4_lock(sbi);
-		pc_ext4_free_inode_locked(inode);
+		err = pc_ext4_free_inode_locked(inode);
 		pc_ext4_unlock(sbi, ma);
+		/* Nobody waits for an eviction: the error (recorded in the
+		 * superblock too) reaches pc_sync and pc_umount this way. */
+		if (err)
+			pc_errseq_set(&inode->i_sb->s_wb_err, err);
 	} else {
 		/* Normally everything was written back before (unmount syncs
 		 * first); never drop dirty data silently. */

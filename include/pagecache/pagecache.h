@@ -247,6 +247,37 @@ PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st)
  * fail with -EIO. 0 or -EINVAL (no block device). */
 PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth, unsigned long count);
 
+/*
+ * pc_last_error - the one-line explanation (no newline, "" if none) of the
+ * last failure in the calling thread of any call that records one: today
+ * a filesystem that finds corrupt metadata (-EUCLEAN: "inode 12: block 9999
+ * of its block map is outside the filesystem") or an interrupted long
+ * operation. Calls do not clear it when they succeed: read it right after
+ * a call that failed, then pc_clear_last_error(). The string is the
+ * thread's own and stays valid until its next library call. Mount
+ * failures keep their own message: pc_mount_error().
+ */
+PC_EXPORT const char *pc_last_error(void);
+/* pc_clear_last_error - make pc_last_error() "" in the calling thread. */
+PC_EXPORT void pc_clear_last_error(void);
+
+/*
+ * pc_interrupt - ask every long operation of the library, in every thread,
+ * to stop: the library's fatal_signal_pending(). Async-signal-safe (one
+ * atomic store): call it from a SIGINT/SIGTERM handler. Loops whose length
+ * the data or on-disk metadata decides (reads of large ranges, directory
+ * listing and lookup, freeing or truncating the blocks of a file, checks of
+ * a block map) notice it within a step (one page or one block) and return
+ * -EINTR at a point that leaves the filesystem consistent (a read that
+ * already copied bytes returns the short count; a truncate or unlink that
+ * stops keeps the file and its blocks). The flag stays set (every later
+ * long call fails with -EINTR) until pc_interrupt_clear(); pc_umount and
+ * pc_sync still write everything back when it is set.
+ */
+PC_EXPORT void pc_interrupt(void);
+/* pc_interrupt_clear - clear the pc_interrupt() flag (async-signal-safe). */
+PC_EXPORT void pc_interrupt_clear(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,6 +73,28 @@ PC_EXPORT const char *pc_mount_error(void)
 	return mount_error;
 }
 
+/* The thread's last failure explanation of any call (pc_last_error). */
+static __thread char last_error[256];
+
+PC_EXPORT void pc_fs_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+PC_EXPORT const char *pc_last_error(void)
+{
+	return last_error;
+}
+
+PC_EXPORT void pc_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
 /* ---- mount ---- */
 
 #define DEFAULT_CACHE_SIZE ((size_t)256 << 20)
