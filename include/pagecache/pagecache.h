@@ -172,7 +172,13 @@ PC_EXPORT int pc_fstat(int fd, struct stat *st);
  */
 PC_EXPORT int pc_fdioalign(int fd, unsigned *mem_align, unsigned *offset_align);
 
-/* Path operations. Errors as their POSIX namesakes, negative. */
+/* Path operations. Errors as their POSIX namesakes, negative; also, on
+ * any of them, -EUCLEAN when the filesystem meets corrupt metadata (the
+ * explanation in pc_last_error(); ext2/3/4 records the error in the
+ * superblock of a read-write mount, like Linux's ext4_error, and the
+ * operation changes nothing: pc_unlink/pc_rmdir/pc_rename refuse to drop
+ * the last link of a file whose block map is corrupt), and -EINTR when
+ * pc_interrupt() stopped a long directory search or listing. */
 PC_EXPORT int pc_stat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_lstat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_mkdir(struct pc_mount *m, const char *path, mode_t mode);
@@ -221,7 +227,10 @@ PC_EXPORT int pc_statfs(struct pc_mount *m, struct pc_statfs *st);
  * clean: each such error is reported once to pc_sync/pc_umount, whether or
  * not an fsync on some descriptor already reported it (the mount keeps its
  * own cursor, like Linux's syncfs). -EROFS never: a read-only mount has
- * nothing to write and returns 0.
+ * nothing to write and returns 0. -EUCLEAN (once): freeing a removed
+ * file's blocks when its last reference went away met corrupt metadata
+ * (recorded in the superblock; explanation in that thread's
+ * pc_last_error()).
  */
 PC_EXPORT int pc_sync(struct pc_mount *m);
 
