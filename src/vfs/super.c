@@ -270,6 +270,10 @@ PC_EXPORT int pc_umount(struct pc_mount *m)
 	sb->s_root = NULL;
 	err = pc_sync(m);
 	pc_vfs_evict_all(sb);
+	/* Evicting removed files frees their blocks: an error met there
+	 * (corrupt metadata) has nobody else to reach. */
+	if (!err && !sb->s_readonly)
+		err = pc_errseq_check_and_advance(&sb->s_wb_err, &sb->s_wb_err_since);
 	if (sb->s_op->put_super)
 		sb->s_op->put_super(sb);
 	if (m->owns_cache)
