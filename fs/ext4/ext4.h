@@ -182,6 +182,7 @@ struct pc_ext4_inode {
 	int64_t alloc_end;
 	_Atomic long reserved;
 	bool map_checked;	/* pc_ext4_check_map_locked passed (ext2fs lock) */
+	bool map_bounded;	/* its map has no more blocks than i_blocks (idem) */
 };
 
 static inline struct pc_ext4_inode *EXT4_I(struct pc_inode *inode)
@@ -261,7 +262,11 @@ int pc_ext4_free_inode_locked(struct pc_inode *inode);
  * tree or indirect blocks) only names blocks inside the filesystem and
  * outside its metadata, has no more blocks than i_blocks counts and, for a
  * directory, none past i_size. Done once per in-memory inode (the result
- * is remembered until a libext2fs call changes the map behind our back).
+ * is remembered in map_checked; our own changes keep the map sane).
+ * ext4_map_blocks runs the same walk once without the per-block validity
+ * test (map_bounded), so reads of a file with one bad pointer fail only
+ * at that block while a map naming more blocks than i_blocks (a cycle of
+ * indirect blocks) fails at once.
  * Callers run it before handing the map to a libext2fs walk (directory
  * iteration, ext2fs_punch, freeing the inode). 0, -EUCLEAN (recorded with
  * pc_ext4_error), -EINTR (pc_interrupt: only after 1024 blocks), -ENOMEM

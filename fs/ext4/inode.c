@@ -251,6 +251,7 @@ struct map_check {
 	blk64_t size_blocks;	/* directories: blocks under i_size */
 	bool dir;
 	bool intr;		/* stop with -EINTR on pc_interrupt() */
+	bool strict;		/* every block must be valid (not only the count) */
 	int err;
 	blk64_t bad;
 	e2_blkcnt_t bad_cnt;
@@ -265,7 +266,7 @@ static int map_check_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, 
 	(void)fs;
 	(void)ref_blk;
 	(void)ref_offset;
-	if (!valid_range(mc->sbi, *blocknr, 1))
+	if (mc->strict && !valid_range(mc->sbi, *blocknr, 1))
 		mc->why = "block %llu (file block %lld) is outside the filesystem's data area";
 	else if (++mc->seen > mc->limit)
 		mc->why = "its block map names more blocks than its block count (block %llu, "
@@ -282,16 +283,24 @@ static int map_check_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, 
 	return mc->err ? BLOCK_ABORT : 0;
 }
 
-static int check_map_locked(struct pc_inode *inode, bool intr)
+/*
+ * @strict: also refuse a block outside the data area (before freeing or
+ * changing the map); without, only what bounds the work (the count, a
+ * directory's blocks past its size) is checked, so a read of a file with
+ * one bad pointer still reads the other blocks (get_block refuses the bad
+ * one). Remembered in ei->map_checked / ei->map_bounded.
+ */
+static int check_map_locked(struct pc_inode *inode, bool intr, bool strict)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	struct pc_ext4_inode *ei = EXT4_I(inode);
 	struct ext2_inode *raw = EXT4_RAW(inode);
-	struct map_check mc = { .sbi = sbi, .intr = intr };
+	struct map_check mc = { .sbi = sbi, .intr = intr, .strict = strict };
 	errcode_t ret;
 	int err;
 
-	if (ei->map_checked || (raw->i_flags & EXT4_INLINE_DATA_FL) ||
+	if (ei->map_checked || (!strict && ei->map_bounded) ||
+	    (raw->i_flags & EXT4_INLINE_DATA_FL) ||
 	    !ext2fs_inode_has_valid_blocks2(sbi->fs, raw))
 		return 0;
 	mc.limit = raw_fs_blocks(sbi, raw);
@@ -304,6 +313,12 @@ static int check_map_locked(struct pc_inode *inode, bool intr)
 				     (unsigned long long)mc.bad, (long long)mc.bad_cnt);
 	if (mc.err)
 		return mc.err;
+	if (ret && !strict) {
+		/* A bad indirect or extent block: the walk went on past it
+		 * (or stopped there, as every lookup through it will). */
+		ei->map_bounded = true;
+		return 0;
+	}
 	if (ret) {
 		err = pc_ext4_errno(ret);
 		if (err == -EUCLEAN)
@@ -311,13 +326,15 @@ static int check_map_locked(struct pc_inode *inode, bool intr)
 					     error_message(ret));
 		return err;
 	}
-	ei->map_checked = true;
+	ei->map_bounded = true;
+	if (strict)
+		ei->map_checked = true;
 	return 0;
 }
 
 int pc_ext4_check_map_locked(struct pc_inode *inode)
 {
-	return check_map_locked(inode, true);
+	return check_map_locked(inode, true, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -736,6 +753,14 @@ static int ext4_map_blocks(struct pc_inode *inode, struct ext4_map *map, int cre
 		return -EROFS;
 	if (raw->i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	/* Once per in-memory inode, before trusting its map: a corrupt map
+	 * (a cycle of indirect blocks, say) could otherwise name the same
+	 * blocks 2^32 times and make a read of i_size bytes endless. */
+	if (!EXT4_I(inode)->map_bounded) {
+		err = check_map_locked(inode, false, false);
+		if (err)
+			return err;
+	}
 	if (raw->i_flags & EXT4_EXTENTS_FL) {
 		if (!create && *alloc_end >= 0 && map->lblk >= (blk64_t)*alloc_end)
 			return 0;	/* past every extent: a hole to the end */
@@ -1486,7 +1511,7 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 		/* Never hand a corrupt map to ext2fs_punch: fail first,
 		 * before anything changed. */
 		ma = pc_ext4_lock(sbi);
-		err = check_map_locked(inode, false);
+		err = check_map_locked(inode, false, true);
 		pc_ext4_unlock(sbi, ma);
 		if (err)
 			return err;
@@ -1762,7 +1787,7 @@ int pc_ext4_free_inode_locked(struct pc_inode *inode)
 	/* Never hand a corrupt map to ext2fs_punch: it would free blocks
 	 * that are not the file's (or loop over a huge bogus tree). Keep the
 	 * inode and its blocks then; e2fsck reclaims them. */
-	err = check_map_locked(inode, false);
+	err = check_map_locked(inode, false, true);
 	if (err)
 		return err;
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)raw)) {

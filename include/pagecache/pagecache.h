@@ -274,14 +274,17 @@ PC_EXPORT void pc_clear_last_error(void);
  * pc_interrupt - ask every long operation of the library, in every thread,
  * to stop: the library's fatal_signal_pending(). Async-signal-safe (one
  * atomic store): call it from a SIGINT/SIGTERM handler. Loops whose length
- * the data or on-disk metadata decides (reads of large ranges, directory
- * listing and lookup, freeing or truncating the blocks of a file, checks of
- * a block map) notice it within a step (one page or one block) and return
- * -EINTR at a point that leaves the filesystem consistent (a read that
- * already copied bytes returns the short count; a truncate or unlink that
- * stops keeps the file and its blocks). The flag stays set (every later
- * long call fails with -EINTR) until pc_interrupt_clear(); pc_umount and
- * pc_sync still write everything back when it is set.
+ * the data or on-disk metadata decides (buffered reads of large ranges,
+ * directory listing, the block-map checks before a directory lookup or
+ * change) notice it within a step (one page, one directory block, 1024
+ * blocks of a map) and return -EINTR at a point that leaves the filesystem
+ * consistent: nothing was changed yet (a read that already copied bytes
+ * returns the short count instead). Freeing a file's blocks (truncate,
+ * the last unlink) is not interrupted: its work is bounded by the file's
+ * block count, and stopping half-way would leave blocks without owner.
+ * The flag stays set (every later long call fails with -EINTR) until
+ * pc_interrupt_clear(); pc_umount and pc_sync still write everything back
+ * when it is set.
  */
 PC_EXPORT void pc_interrupt(void);
 /* pc_interrupt_clear - clear the pc_interrupt() flag (async-signal-safe). */

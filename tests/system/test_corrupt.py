@@ -71,6 +71,29 @@ def test_huge_directory_size_fails_at_once(image, src, work, fstype, bs, size):
     assert run_pcfs("ls", "%s:/" % img, timeout=20).rc == 0
 
 
+@pytest.mark.parametrize("bs", [1024, 4096])
+def test_indirect_block_cycle_fails_at_once(image, src, work, bs):
+    """A triple-indirect block whose every pointer names itself maps the
+    same block at every level: a 64 GiB i_size then read as 64 GiB of
+    "data" (cat ran until killed). The map names far more blocks than the
+    inode's block count: refused on first use."""
+    img = image("ext2", bs, "8M", from_dir=src)
+    blk = 7 * 1024 * 1024 // bs  # a free block near the end
+    with open(img, "r+b") as f:
+        f.seek(blk * bs)
+        f.write(blk.to_bytes(4, "little") * (bs // 4))
+    debugfs(img, "sif /big block[TIND] %d" % blk, write=True)
+    debugfs(img, "sif /big size %d" % (64 << 30), write=True)
+    for argv in (("cat", "%s:/big" % img), ("cp", "%s:/big" % img, str(work / "big")),
+                 ("rm", "%s:/big" % img), ("truncate", "-s", "1000", "%s:/big" % img)):
+        t0 = time.monotonic()
+        r = run_pcfs(*argv, ok=False, timeout=20, stdout=subprocess.DEVNULL)
+        print("pcfs %s: rc %d in %.2f s: %s" % (argv[0], r.rc, time.monotonic() - t0,
+                                               r.err.strip()))
+        assert r.rc == 1, r
+        assert "names more blocks than its block count" in r.err, r
+
+
 # ---------------------------------------------------------------------------
 # (b) an error met while changing metadata
 # ---------------------------------------------------------------------------
