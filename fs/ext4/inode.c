@@ -489,13 +489,19 @@ static int ext_map(struct pc_inode *inode, struct ext4_map *map, int create)
 			goto out;
 		}
 		if (ex.e_lblk > map->lblk || ex.e_lblk + ex.e_len <= map->lblk || ex.e_len == 0) {
-			err = -EUCLEAN;
+			err = pc_ext4_error(sbi, inode->i_ino, 0,
+					    "extent tree lookup of file block %llu found the extent "
+					    "of blocks %llu+%u", (unsigned long long)map->lblk,
+					    (unsigned long long)ex.e_lblk, ex.e_len);
 			goto out;
 		}
 		map->len = PC_MIN(map->len, ex.e_lblk + ex.e_len - map->lblk);
 		map->pblk = ex.e_pblk + (map->lblk - ex.e_lblk);
 		if (!valid_range(sbi, map->pblk, map->len)) {
-			err = -EUCLEAN;
+			err = pc_ext4_error(sbi, inode->i_ino, map->pblk,
+					    "file block %llu maps to block %llu, outside the "
+					    "filesystem's data area", (unsigned long long)map->lblk,
+					    (unsigned long long)map->pblk);
 			goto out;
 		}
 		if (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT) {
@@ -630,6 +636,11 @@ static int ind_lookup(struct pc_inode *inode, struct ext4_map *map)
 			goto out;
 		}
 		err = ind_read(sbi, ptr, buf);
+		if (err == -EUCLEAN)
+			err = pc_ext4_error(sbi, inode->i_ino, ptr,
+					    "indirect block %llu (for file block %llu) is outside "
+					    "the filesystem's data area", (unsigned long long)ptr,
+					    (unsigned long long)map->lblk);
 		if (err)
 			goto out;
 		if (k + 1 < depth)
@@ -653,7 +664,10 @@ scan:
 	if (first && off[0] + n == nent)
 		map->boundary = true;
 	if (first && !valid_range(sbi, first, n))
-		err = -EUCLEAN;
+		err = pc_ext4_error(sbi, inode->i_ino, first,
+				    "file block %llu maps to block %llu, outside the filesystem's "
+				    "data area", (unsigned long long)map->lblk,
+				    (unsigned long long)first);
 out:
 	free(buf);
 	return err;
