@@ -126,6 +126,10 @@ static int ext4_lookup(struct pc_inode *dir, const char *name, size_t len, uint6
 		return -ENOENT;
 	if (len > EXT2_NAME_LEN)
 		return -ENAMETOOLONG;
+	/* ext2fs_lookup reads every block of the directory: a large one is
+	 * long work, which pc_interrupt() stops before it starts. */
+	if (pc_i_size_read(dir) > 16 * (loff_t)sbi->blocksize && pc_interrupted())
+		return -EINTR;
 	ma = pc_ext4_lock(sbi);
 	err = pc_ext4_check_map_locked(dir);
 	if (!err) {
