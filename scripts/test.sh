@@ -15,6 +15,10 @@
 #   system   /usr/bin/python3 -m pytest tests/system against build/'s pcfs
 #   sysasan  the same system tests against build-asan/'s pcfs (sanitizer
 #            reports from any pcfs run fail the test)
+#   fuzz     build-fuzz/ (CC=clang -Dfuzz=true, ASan+UBSan): every input of
+#            tests/fuzz/regressions and tests/fuzz/corpus once (one test
+#            each), then libFuzzer for $FUZZ_TIME s (one test); a crash,
+#            sanitizer report, leak or input over 10 s fails
 #
 # Every stage's passed/failed counts are read from the logs: meson's
 # testlog.json (cmocka programs count as their individual tests, see
@@ -23,10 +27,12 @@
 # and the exit status is non-zero if anything failed.
 #
 # Environment (all optional):
-#   BUILD_DIR, ASAN_BUILD_DIR, TSAN_BUILD_DIR  build directories
-#                                   (default build, build-asan, build-tsan)
-#   TEST_STAGES    space-separated subset of "unit asan tsan system sysasan"
-#                  to run (sysasan needs asan)
+#   BUILD_DIR, ASAN_BUILD_DIR, TSAN_BUILD_DIR, FUZZ_BUILD_DIR  build
+#                  directories (default build, build-asan, build-tsan,
+#                  build-fuzz)
+#   TEST_STAGES    space-separated subset of "unit asan tsan system sysasan
+#                  fuzz" to run (sysasan needs asan)
+#   FUZZ_TIME      seconds of fuzzing in the fuzz stage (default 60)
 #                  (default: all; deps and build always run)
 #   PYTEST_ARGS    extra arguments for pytest (e.g. "-k truncate")
 #   TEST_JOBS      parallel meson tests (default: number of CPUs)
@@ -39,7 +45,9 @@ ROOT=$PWD
 BUILD=${BUILD_DIR:-build}
 ASAN=${ASAN_BUILD_DIR:-build-asan}
 TSAN=${TSAN_BUILD_DIR:-build-tsan}
-STAGES=${TEST_STAGES:-"unit asan tsan system sysasan"}
+FUZZ=${FUZZ_BUILD_DIR:-build-fuzz}
+FUZZ_TIME=${FUZZ_TIME:-60}
+STAGES=${TEST_STAGES:-"unit asan tsan system sysasan fuzz"}
 ASAN_BUILT=0
 JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PY=/usr/bin/python3
@@ -231,7 +239,7 @@ setup_dir() {
 # ---------------------------------------------------------------- deps
 note "deps"
 PKGS="meson ninja-build pkg-config gcc libc6-dev liburing-dev libext2fs-dev comerr-dev liburcu-dev
-      libcmocka-dev e2fsprogs python3 python3-pytest e2tools util-linux"
+      libcmocka-dev e2fsprogs python3 python3-pytest e2tools util-linux clang libclang-rt-14-dev"
 if command -v dpkg >/dev/null 2>&1; then
 	MISSING=""
 	for p in $PKGS; do
@@ -393,6 +401,56 @@ if want sysasan; then
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
 			run_pytest sysasan "$ASAN"
+	fi
+fi
+
+# ---------------------------------------------------------------- fuzz
+# The libFuzzer harness (tests/fuzz/fuzz_image.c) over mount, the tree
+# walk, reads and writes of ext2/3/4 images. Every input that ever failed
+# is kept in tests/fuzz/regressions and replayed here; new failures are
+# left in $FUZZ/fuzz-artifacts (add them to regressions/ with the fix).
+if want fuzz; then
+	note "fuzz (libFuzzer, $FUZZ, ${FUZZ_TIME} s)"
+	if ! command -v clang >/dev/null 2>&1; then
+		broken fuzz "clang not found"
+	elif [ ! -f "$FUZZ/build.ninja" ] &&
+	     ! env CC=clang meson setup "$FUZZ" -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false; then
+		broken fuzz "meson setup $FUZZ (CC=clang -Dfuzz=true) failed"
+	elif ! ninja -C "$FUZZ" tests/fuzz/fuzz_image; then
+		broken fuzz "ninja -C $FUZZ failed"
+	else
+		FZ_BIN=$FUZZ/tests/fuzz/fuzz_image
+		FZ_OPTS=(-timeout=10 -rss_limit_mb=2048 -max_len=3145728)
+		FZ_ART=$FUZZ/fuzz-artifacts
+		FZ_WORK=$(mktemp -d)
+		mkdir -p "$FZ_ART"
+		FZ_P=0 FZ_F=0
+		for input in tests/fuzz/regressions/* tests/fuzz/corpus/*; do
+			[ -f "$input" ] || continue
+			if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			   timeout 60 "$FZ_BIN" "${FZ_OPTS[@]}" "$input" >"$FZ_WORK/one.log" 2>&1; then
+				FZ_P=$((FZ_P + 1))
+			else
+				FZ_F=$((FZ_F + 1))
+				echo "fuzz: $input FAILED:"
+				tail -n 40 "$FZ_WORK/one.log"
+			fi
+		done
+		cp tests/fuzz/corpus/* "$FZ_WORK/" 2>/dev/null
+		rm -f "$FZ_WORK/one.log"
+		if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		   timeout $((FUZZ_TIME + 120)) "$FZ_BIN" "${FZ_OPTS[@]}" -max_total_time="$FUZZ_TIME" \
+			-artifact_prefix="$FZ_ART/" -print_final_stats=1 "$FZ_WORK" >"$FZ_ART/fuzz.log" 2>&1; then
+			FZ_P=$((FZ_P + 1))
+		else
+			FZ_F=$((FZ_F + 1))
+			echo "fuzz: libFuzzer found a failure (inputs in $FZ_ART):"
+			grep -v '^pagecache ext4:' "$FZ_ART/fuzz.log" | tail -n 60
+		fi
+		FZ_RUNS=$(sed -n 's/^stat::number_of_executed_units: *//p' "$FZ_ART/fuzz.log")
+		rm -rf "$FZ_WORK"
+		record fuzz "$FZ_P" "$FZ_F" 0 "${FZ_RUNS:-?} inputs fuzzed in ${FUZZ_TIME} s"
 	fi
 fi
 

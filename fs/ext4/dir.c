@@ -120,18 +120,29 @@ static int ext4_lookup(struct pc_inode *dir, const char *name, size_t len, uint6
 	ext2_ino_t found = 0;
 	errcode_t ret;
 	unsigned ma;
+	int err;
 
 	if (len == 0)
 		return -ENOENT;
 	if (len > EXT2_NAME_LEN)
 		return -ENAMETOOLONG;
+	/* ext2fs_lookup reads every block of the directory: a large one is
+	 * long work, which pc_interrupt() stops before it starts. */
+	if (pc_i_size_read(dir) > 16 * (loff_t)sbi->blocksize && pc_interrupted())
+		return -EINTR;
 	ma = pc_ext4_lock(sbi);
-	ret = ext2fs_lookup(sbi->fs, (ext2_ino_t)dir->i_ino, name, (int)len, NULL, &found);
+	err = pc_ext4_check_map_locked(dir);
+	if (!err) {
+		ret = ext2fs_lookup(sbi->fs, (ext2_ino_t)dir->i_ino, name, (int)len, NULL, &found);
+		err = pc_ext4_errno(ret);
+		if (!err && (found == 0 || found > sbi->fs->super->s_inodes_count))
+			err = pc_ext4_error(sbi, dir->i_ino, 0,
+					    "entry '%.*s' names inode %u, past the inode count",
+					    (int)len, name, found);
+	}
 	pc_ext4_unlock(sbi, ma);
-	if (ret)
-		return pc_ext4_errno(ret);
-	if (found == 0 || found > sbi->fs->super->s_inodes_count)
-		return -EUCLEAN;
+	if (err)
+		return err;
 	*ino = found;
 	return 0;
 }
@@ -223,6 +234,9 @@ static int add_link_locked(struct pc_inode *dir, const char *name, ext2_ino_t in
 	errcode_t ret;
 	int err;
 
+	err = pc_ext4_check_map_locked(dir);
+	if (err)
+		return err;
 	ret = ext2fs_link(fs, (ext2_ino_t)dir->i_ino, name, ino, ftype);
 	if (ret == EXT2_ET_DIR_NO_SPACE) {
 		ret = ext2fs_expand_dir(fs, (ext2_ino_t)dir->i_ino);
@@ -451,6 +465,11 @@ static int dir_empty_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir)
 	int flags = 0;
 	errcode_t ret;
 
+	int err;
+
+	err = pc_ext4_check_map_locked(dir);
+	if (err)
+		return err;
 	if (EXT4_RAW(dir)->i_flags & EXT4_INLINE_DATA_FL)
 		flags |= DIRENT_FLAG_INCLUDE_INLINE_DATA;
 	ret = ext2fs_dir_iterate2(sbi->fs, (ext2_ino_t)dir->i_ino, flags, NULL, empty_cb, &ec);
@@ -492,8 +511,18 @@ static int remove_entry(struct pc_inode *dir, const char *name, size_t len,
 	if (err)
 		return err;
 	ma = pc_ext4_lock(sbi);
+	err = pc_ext4_check_map_locked(dir);
+	if (err)
+		goto out_unlock;
 	if (isdir) {
 		err = dir_empty_locked(sbi, victim);
+		if (err)
+			goto out_unlock;
+	} else if (victim->i_nlink <= 1) {
+		/* The last link: eviction will free the blocks. Refuse now,
+		 * changing nothing, if the block map is corrupt (the kernel
+		 * would fail in evict, where nobody hears of it). */
+		err = pc_ext4_check_map_locked(victim);
 		if (err)
 			goto out_unlock;
 	}
@@ -575,6 +604,15 @@ static int ext4_rename(struct pc_inode *odir, const char *oname, size_t olen, st
 		return -EMLINK;
 
 	ma = pc_ext4_lock(sbi);
+	err = pc_ext4_check_map_locked(odir);
+	if (!err)
+		err = pc_ext4_check_map_locked(ndir);
+	if (!err && is_dir)
+		err = pc_ext4_check_map_locked(source);
+	if (!err && victim && !S_ISDIR(victim->i_mode) && victim->i_nlink <= 1)
+		err = pc_ext4_check_map_locked(victim);
+	if (err)
+		goto out_unlock;
 	if (victim) {
 		if (S_ISDIR(victim->i_mode)) {
 			err = dir_empty_locked(sbi, victim);
@@ -725,11 +763,16 @@ static int iter_blocks_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir, stru
 	if (!buf)
 		return -ENOMEM;
 	st->end = st->start;
-	for (; lblk < nblocks && !st->full; lblk++, off = 0) {
+	err = pc_ext4_check_map_locked(dir);
+	for (; !err && lblk < nblocks && !st->full; lblk++, off = 0) {
 		blk64_t pblk = 0;
 		unsigned o = 0, rec_len;
 		errcode_t ret;
 
+		if (pc_interrupted()) {
+			err = -EINTR;
+			break;
+		}
 		ret = ext2fs_bmap2(fs, (ext2_ino_t)dir->i_ino, raw, NULL, 0, lblk, NULL, &pblk);
 		if (ret) {
 			err = pc_ext4_errno(ret);
@@ -750,12 +793,16 @@ static int iter_blocks_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir, stru
 
 			if (ext2fs_get_rec_len(fs, de, &rec_len) || rec_len < 8 || rec_len % 4 ||
 			    o + rec_len > bs || (unsigned)len + 8 > rec_len) {
-				err = -EUCLEAN;
+				err = pc_ext4_error(sbi, dir->i_ino, pblk,
+						    "bad directory entry at offset %u of block %llu",
+						    o, (unsigned long long)pblk);
 				break;
 			}
 			if (o >= off && de->inode && len > 0) {
 				if (de->inode > fs->super->s_inodes_count) {
-					err = -EUCLEAN;
+					err = pc_ext4_error(sbi, dir->i_ino, pblk,
+							    "entry '%.*s' names inode %u, past the "
+							    "inode count", len, de->name, de->inode);
 					break;
 				}
 				iter_add(st, (loff_t)(lblk * bs + o), de, len);

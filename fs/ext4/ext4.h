@@ -167,6 +167,7 @@ struct pc_ext4_sb {
 	blk64_t deferred_blocks;
 	bool last_block_held;	/* last block kept out of use (meta_order.c) */
 	_Atomic uint64_t write_bios_flushed; /* device write_bios at our last flush */
+	bool errors;		/* pc_ext4_error recorded an error (ext2fs lock) */
 };
 
 /* sync_fs, before writing the inode tables: write, wait for and flush
@@ -219,6 +220,8 @@ struct pc_ext4_inode {
 	struct ext2_inode_large raw;
 	int64_t alloc_end;
 	_Atomic long reserved;
+	bool map_checked;	/* pc_ext4_check_map_locked passed (ext2fs lock) */
+	bool map_bounded;	/* its map has no more blocks than i_blocks (idem) */
 };
 
 static inline struct pc_ext4_inode *EXT4_I(struct pc_inode *inode)
@@ -292,8 +295,44 @@ int pc_ext4_set_ops(struct pc_inode *inode);
  * time of a new inode's @raw (creation time included when it fits). */
 void pc_ext4_set_raw_times(struct pc_inode *inode);
 void pc_ext4_raw_times_now(ext2_filsys fs, struct ext2_inode_large *raw);
-/* ext2fs lock held: free every block of @inode and the inode itself. */
-void pc_ext4_free_inode_locked(struct pc_inode *inode);
+/* ext2fs lock held: free every block of @inode and the inode itself.
+ * 0, or -EUCLEAN (corrupt block map: nothing freed, error recorded with
+ * pc_ext4_error), -EINTR, -EIO. */
+int pc_ext4_free_inode_locked(struct pc_inode *inode);
+
+/*
+ * ext2fs lock held. Check, with work bounded by the inode's block count
+ * (itself bounded by the filesystem size), that @inode's block map (extent
+ * tree or indirect blocks) only names blocks inside the filesystem and
+ * outside its metadata, has no more blocks than i_blocks counts and, for a
+ * directory, none past i_size. Done once per in-memory inode (the result
+ * is remembered in map_checked; our own changes keep the map sane).
+ * ext4_map_blocks runs the same walk once without the per-block validity
+ * test (map_bounded), so reads of a file with one bad pointer fail only
+ * at that block while a map naming more blocks than i_blocks (a cycle of
+ * indirect blocks) fails at once.
+ * Callers run it before handing the map to a libext2fs walk (directory
+ * iteration, ext2fs_punch, freeing the inode). 0, -EUCLEAN (recorded with
+ * pc_ext4_error), -EINTR (pc_interrupt: only after 1024 blocks), -ENOMEM
+ * or -EIO.
+ */
+int pc_ext4_check_map_locked(struct pc_inode *inode);
+
+/* ---- error.c ---- */
+/*
+ * pc_ext4_error - ext2fs lock held: metadata of inode @ino (0: none), block
+ * @blk (0: none) is corrupt. Sets the caller's one-line message
+ * (pc_last_error: "corrupt filesystem: inode N: <fmt>") and, on a
+ * read-write mount, records the error in the superblock like the kernel's
+ * ext4_error (EXT2_ERROR_FS, s_error_count, s_first_error_*,
+ * s_last_error_*; written at the next sync or unmount). Returns @err.
+ */
+int __pc_ext4_error(struct pc_ext4_sb *sbi, const char *func, unsigned line, ext2_ino_t ino,
+		    blk64_t blk, int err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+#define pc_ext4_error(sbi, ino, blk, ...) \
+	__pc_ext4_error((sbi), __func__, __LINE__, (ext2_ino_t)(ino), (blk64_t)(blk), -EUCLEAN, \
+			__VA_ARGS__)
 
 /* ---- dir.c ---- */
 extern const struct pc_inode_operations pc_ext4_dir_iops;

@@ -236,6 +236,108 @@ static bool valid_range(struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len)
 }
 
 /* ------------------------------------------------------------------ */
+/* bounded block-map check                                            */
+/* ------------------------------------------------------------------ */
+
+/* Blocks @raw's i_blocks counts (data, map and xattr blocks). */
+static blk64_t raw_fs_blocks(struct pc_ext4_sb *sbi, struct ext2_inode *raw)
+{
+	return ext2fs_get_stat_i_blocks(sbi->fs, raw) / (sbi->blocksize / 512);
+}
+
+struct map_check {
+	struct pc_ext4_sb *sbi;
+	blk64_t seen, limit;	/* blocks reported; most the inode may have */
+	blk64_t size_blocks;	/* directories: blocks under i_size */
+	bool dir;
+	bool intr;		/* stop with -EINTR on pc_interrupt() */
+	bool strict;		/* every block must be valid (not only the count) */
+	int err;
+	blk64_t bad;
+	e2_blkcnt_t bad_cnt;
+	const char *why;
+};
+
+static int map_check_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+			int ref_offset, void *priv)
+{
+	struct map_check *mc = priv;
+
+	(void)fs;
+	(void)ref_blk;
+	(void)ref_offset;
+	if (mc->strict && !valid_range(mc->sbi, *blocknr, 1))
+		mc->why = "block %llu (file block %lld) is outside the filesystem's data area";
+	else if (++mc->seen > mc->limit)
+		mc->why = "its block map names more blocks than its block count (block %llu, "
+			  "file block %lld)";
+	else if (mc->dir && blockcnt >= 0 && (blk64_t)blockcnt >= mc->size_blocks)
+		mc->why = "directory block %llu (file block %lld) is past its size";
+	else if (mc->intr && (mc->seen & 1023) == 0 && pc_interrupted())
+		mc->err = -EINTR;
+	if (mc->why) {
+		mc->err = -EUCLEAN;
+		mc->bad = *blocknr;
+		mc->bad_cnt = blockcnt;
+	}
+	return mc->err ? BLOCK_ABORT : 0;
+}
+
+/*
+ * @strict: also refuse a block outside the data area (before freeing or
+ * changing the map); without, only what bounds the work (the count, a
+ * directory's blocks past its size) is checked, so a read of a file with
+ * one bad pointer still reads the other blocks (get_block refuses the bad
+ * one). Remembered in ei->map_checked / ei->map_bounded.
+ */
+static int check_map_locked(struct pc_inode *inode, bool intr, bool strict)
+{
+	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
+	struct pc_ext4_inode *ei = EXT4_I(inode);
+	struct ext2_inode *raw = EXT4_RAW(inode);
+	struct map_check mc = { .sbi = sbi, .intr = intr, .strict = strict };
+	errcode_t ret;
+	int err;
+
+	if (ei->map_checked || (!strict && ei->map_bounded) ||
+	    (raw->i_flags & EXT4_INLINE_DATA_FL) ||
+	    !ext2fs_inode_has_valid_blocks2(sbi->fs, raw))
+		return 0;
+	mc.limit = raw_fs_blocks(sbi, raw);
+	mc.dir = LINUX_S_ISDIR(raw->i_mode);
+	mc.size_blocks = (EXT2_I_SIZE(raw) + sbi->blocksize - 1) >> sbi->blkbits;
+	ret = ext2fs_block_iterate3(sbi->fs, (ext2_ino_t)inode->i_ino, BLOCK_FLAG_READ_ONLY, NULL,
+				    map_check_cb, &mc);
+	if (mc.err == -EUCLEAN)
+		return pc_ext4_error(sbi, inode->i_ino, mc.bad, mc.why,
+				     (unsigned long long)mc.bad, (long long)mc.bad_cnt);
+	if (mc.err)
+		return mc.err;
+	if (ret && !strict) {
+		/* A bad indirect or extent block: the walk went on past it
+		 * (or stopped there, as every lookup through it will). */
+		ei->map_bounded = true;
+		return 0;
+	}
+	if (ret) {
+		err = pc_ext4_errno(ret);
+		if (err == -EUCLEAN)
+			return pc_ext4_error(sbi, inode->i_ino, 0, "its block map is corrupt: %s",
+					     error_message(ret));
+		return err;
+	}
+	ei->map_bounded = true;
+	if (strict)
+		ei->map_checked = true;
+	return 0;
+}
+
+int pc_ext4_check_map_locked(struct pc_inode *inode)
+{
+	return check_map_locked(inode, true, true);
+}
+
+/* ------------------------------------------------------------------ */
 /* block mapping                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -392,13 +494,19 @@ static int ext_map(struct pc_inode *inode, struct ext4_map *map, int create)
 			goto out;
 		}
 		if (ex.e_lblk > map->lblk || ex.e_lblk + ex.e_len <= map->lblk || ex.e_len == 0) {
-			err = -EUCLEAN;
+			err = pc_ext4_error(sbi, inode->i_ino, 0,
+					    "extent tree lookup of file block %llu found the extent "
+					    "of blocks %llu+%u", (unsigned long long)map->lblk,
+					    (unsigned long long)ex.e_lblk, ex.e_len);
 			goto out;
 		}
 		map->len = PC_MIN(map->len, ex.e_lblk + ex.e_len - map->lblk);
 		map->pblk = ex.e_pblk + (map->lblk - ex.e_lblk);
 		if (!valid_range(sbi, map->pblk, map->len)) {
-			err = -EUCLEAN;
+			err = pc_ext4_error(sbi, inode->i_ino, map->pblk,
+					    "file block %llu maps to block %llu, outside the "
+					    "filesystem's data area", (unsigned long long)map->lblk,
+					    (unsigned long long)map->pblk);
 			goto out;
 		}
 		if (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT) {
@@ -534,6 +642,11 @@ static int ind_lookup(struct pc_inode *inode, struct ext4_map *map)
 			goto out;
 		}
 		err = ind_read(sbi, ptr, buf);
+		if (err == -EUCLEAN)
+			err = pc_ext4_error(sbi, inode->i_ino, ptr,
+					    "indirect block %llu (for file block %llu) is outside "
+					    "the filesystem's data area", (unsigned long long)ptr,
+					    (unsigned long long)map->lblk);
 		if (err)
 			goto out;
 		if (k + 1 < depth)
@@ -557,7 +670,10 @@ scan:
 	if (first && off[0] + n == nent)
 		map->boundary = true;
 	if (first && !valid_range(sbi, first, n))
-		err = -EUCLEAN;
+		err = pc_ext4_error(sbi, inode->i_ino, first,
+				    "file block %llu maps to block %llu, outside the filesystem's "
+				    "data area", (unsigned long long)map->lblk,
+				    (unsigned long long)first);
 out:
 	free(buf);
 	return err;
@@ -660,6 +776,14 @@ static int ext4_map_blocks(struct pc_inode *inode, struct ext4_map *map, int cre
 		return -EROFS;
 	if (raw->i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	/* Once per in-memory inode, before trusting its map: a corrupt map
+	 * (a cycle of indirect blocks, say) could otherwise name the same
+	 * blocks 2^32 times and make a read of i_size bytes endless. */
+	if (!EXT4_I(inode)->map_bounded) {
+		err = check_map_locked(inode, false, false);
+		if (err)
+			return err;
+	}
 	if (raw->i_flags & EXT4_EXTENTS_FL) {
 		if (!create && *alloc_end >= 0 && map->lblk >= (blk64_t)*alloc_end)
 			return 0;	/* past every extent: a hole to the end */
@@ -1550,6 +1674,15 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 		return -EFBIG;
 	if (EXT4_RAW(inode)->i_flags & EXT4_INLINE_DATA_FL)
 		return -EOPNOTSUPP;
+	if (size < old) {
+		/* Never hand a corrupt map to ext2fs_punch: fail first,
+		 * before anything changed. */
+		ma = pc_ext4_lock(sbi);
+		err = check_map_locked(inode, false, true);
+		pc_ext4_unlock(sbi, ma);
+		if (err)
+			return err;
+	}
 	/* Zero the tail of the new EOF block first: it fails (-ENOMEM, -EIO)
 	 * only before changing anything, and then nothing is truncated. */
 	if (size < old && (size & (loff_t)(sbi->blocksize - 1))) {
@@ -1731,14 +1864,14 @@ void pc_ext4_destroy_inode(struct pc_inode *inode)
 	free(ei);
 }
 
-/* Sanity checks of a freshly read inode: 0 or -EUCLEAN. */
-static int validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
+/* Sanity checks of a freshly read inode: NULL, or why it is corrupt. */
+static const char *validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
 {
 	ext2_filsys fs = sbi->fs;
 	uint64_t size = EXT2_I_SIZE(raw);
 
 	if (raw->i_links_count == 0)
-		return -EUCLEAN;	/* a deleted inode named by a directory */
+		return "a deleted inode (no links) is named by a directory";
 	switch (raw->i_mode & LINUX_S_IFMT) {
 	case LINUX_S_IFREG:
 	case LINUX_S_IFDIR:
@@ -1749,30 +1882,41 @@ static int validate_raw(struct pc_ext4_sb *sbi, struct ext2_inode_large *raw)
 	case LINUX_S_IFSOCK:
 		break;
 	default:
-		return -EUCLEAN;
+		return "unknown file type in i_mode";
 	}
 	if (raw_is_large(fs) &&
 	    EXT2_GOOD_OLD_INODE_SIZE + (unsigned)raw->i_extra_isize > EXT2_INODE_SIZE(fs->super))
-		return -EUCLEAN;
+		return "i_extra_isize is larger than the inode";
 	if (size > (uint64_t)INT64_MAX || size > EXT4_MAX_LBLK * sbi->blocksize)
-		return -EUCLEAN;
+		return "its size is larger than a file can be";
 	if (LINUX_S_ISLNK(raw->i_mode) && size >= sbi->blocksize)
-		return -EUCLEAN;
+		return "a symlink longer than a block";
+	/* Counts that bound the work on this inode: no more blocks than the
+	 * filesystem has, and a block-mapped directory no larger than the
+	 * blocks it owns (directories have no holes: e2fsck allocates them),
+	 * so a listing or lookup never walks more than the device holds. */
+	if (raw_fs_blocks(sbi, (struct ext2_inode *)raw) > sbi->blocks_count)
+		return "its block count is larger than the filesystem";
+	if (LINUX_S_ISDIR(raw->i_mode) && !(raw->i_flags & EXT4_INLINE_DATA_FL) &&
+	    ((size + sbi->blocksize - 1) >> sbi->blkbits) >
+		    raw_fs_blocks(sbi, (struct ext2_inode *)raw))
+		return "a directory's size is larger than the blocks it owns";
 	if ((raw->i_flags & EXT4_EXTENTS_FL) && !(raw->i_flags & EXT4_INLINE_DATA_FL)) {
 		if (!ext2fs_has_feature_extents(fs->super))
-			return -EUCLEAN;
+			return "an extent-mapped inode on a filesystem without extents";
 		if (ext2fs_extent_header_verify(raw->i_block, sizeof(raw->i_block)))
-			return -EUCLEAN;
+			return "corrupt extent tree root";
 	}
 	if ((raw->i_flags & EXT4_INLINE_DATA_FL) && !ext2fs_has_feature_inline_data(fs->super))
-		return -EUCLEAN;
-	return 0;
+		return "inline data on a filesystem without inline_data";
+	return NULL;
 }
 
 int pc_ext4_read_inode(struct pc_inode *inode)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	struct pc_ext4_inode *ei = EXT4_I(inode);
+	const char *why;
 	errcode_t ret;
 	unsigned ma;
 	int err;
@@ -1783,10 +1927,11 @@ int pc_ext4_read_inode(struct pc_inode *inode)
 	ma = pc_ext4_lock(sbi);
 	ret = ext2fs_read_inode_full(sbi->fs, (ext2_ino_t)inode->i_ino,
 				     (struct ext2_inode *)&ei->raw, sizeof(ei->raw));
+	if (!ret && (why = validate_raw(sbi, &ei->raw)))
+		err = pc_ext4_error(sbi, inode->i_ino, 0, "%s", why);
+	else
+		err = pc_ext4_errno(ret);
 	pc_ext4_unlock(sbi, ma);
-	if (ret)
-		return pc_ext4_errno(ret);
-	err = validate_raw(sbi, &ei->raw);
 	if (err)
 		return err;
 	pc_ext4_fill_vfs(inode);
@@ -1808,33 +1953,41 @@ int pc_ext4_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc
 	return err;
 }
 
-void pc_ext4_free_inode_locked(struct pc_inode *inode)
+int pc_ext4_free_inode_locked(struct pc_inode *inode)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	ext2_filsys fs = sbi->fs;
 	struct ext2_inode_large *raw = &EXT4_I(inode)->raw;
 	ext2_ino_t ino = (ext2_ino_t)inode->i_ino;
 	errcode_t ret;
+	int err;
 
+	/* Never hand a corrupt map to ext2fs_punch: it would free blocks
+	 * that are not the file's (or loop over a huge bogus tree). Keep the
+	 * inode and its blocks then; e2fsck reclaims them. */
+	err = check_map_locked(inode, false, true);
+	if (err)
+		return err;
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)raw)) {
 		ret = ext2fs_punch(fs, ino, (struct ext2_inode *)raw, NULL, 0, ~0ULL);
 		if (ret)
-			fprintf(stderr, "pagecache ext4: freeing the blocks of inode %u: %s\n", ino,
-				error_message(ret));
+			return pc_ext4_error(sbi, ino, 0, "freeing its blocks: %s",
+					     error_message(ret));
 	}
 	if (ext2fs_file_acl_block(fs, (struct ext2_inode *)raw) || raw->i_extra_isize) {
 		ret = ext2fs_free_ext_attr(fs, ino, raw);
 		if (ret)
-			fprintf(stderr, "pagecache ext4: freeing the xattrs of inode %u: %s\n", ino,
-				error_message(ret));
+			err = pc_ext4_error(sbi, ino, ext2fs_file_acl_block(fs, (struct ext2_inode *)raw),
+					    "freeing its extended attributes: %s",
+					    error_message(ret));
 	}
 	raw->i_links_count = 0;
 	raw->i_dtime = (__u32)time(NULL);
 	ret = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)raw, sizeof(*raw));
 	if (ret)
-		fprintf(stderr, "pagecache ext4: writing freed inode %u: %s\n", ino,
-			error_message(ret));
+		return pc_ext4_errno(ret);
 	ext2fs_inode_alloc_stats2(fs, ino, -1, LINUX_S_ISDIR(raw->i_mode));
+	return err;
 }
 
 void pc_ext4_evict_inode(struct pc_inode *inode)
@@ -1847,10 +2000,16 @@ void pc_ext4_evict_inode(struct pc_inode *inode)
 		return;
 	}
 	if (inode->i_nlink == 0) {
+		int err;
+
 		pc_truncate_inode_pages(&inode->i_data, 0);
 		ma = pc_ext4_lock(sbi);
-		pc_ext4_free_inode_locked(inode);
+		err = pc_ext4_free_inode_locked(inode);
 		pc_ext4_unlock(sbi, ma);
+		/* Nobody waits for an eviction: the error (recorded in the
+		 * superblock too) reaches pc_sync and pc_umount this way. */
+		if (err)
+			pc_errseq_set(&inode->i_sb->s_wb_err, err);
 	} else {
 		/* Normally everything was written back before (unmount syncs
 		 * first); never drop dirty data silently. */

@@ -432,8 +432,9 @@ struct pc_kiocb {
  * pc_generic_file_read_iter - buffered read from ki_pos into @iter,
  * through the page cache with readahead. Advances ki_pos. Returns bytes
  * read (short at EOF, 0 at or past EOF) or -errno (-EIO if a page could not
- * be read and nothing was copied). Takes no inode lock (callers may hold it
- * shared).
+ * be read and nothing was copied; -EINTR if pc_interrupt() was called and
+ * nothing was copied: the flag is tested before each page that must be read
+ * from the device). Takes no inode lock (callers may hold it shared).
  */
 PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov_iter *iter);
 /*
@@ -563,5 +564,14 @@ PC_EXPORT bool pc_try_to_release_page(struct pc_page *page);
 
 /* Zero @len bytes at @off in @page (no flags changed). */
 PC_EXPORT void pc_zero_user_segment(struct pc_page *page, unsigned start, unsigned end);
+
+/*
+ * pc_interrupted - has pc_interrupt() been called (and not cleared)? The
+ * library's fatal_signal_pending(): long loops of the library and of
+ * filesystems (listing, lookup, freeing blocks, reading large ranges) test
+ * it between consistent steps and return -EINTR. Any context, no locks.
+ * See pc_interrupt() in pagecache.h.
+ */
+PC_EXPORT bool pc_interrupted(void);
 
 #endif /* PAGECACHE_FILEMAP_H */

@@ -241,7 +241,13 @@ PC_EXPORT int pc_fstat(int fd, struct stat *st);
  */
 PC_EXPORT int pc_fdioalign(int fd, unsigned *mem_align, unsigned *offset_align);
 
-/* Path operations. Errors as their POSIX namesakes, negative. */
+/* Path operations. Errors as their POSIX namesakes, negative; also, on
+ * any of them, -EUCLEAN when the filesystem meets corrupt metadata (the
+ * explanation in pc_last_error(); ext2/3/4 records the error in the
+ * superblock of a read-write mount, like Linux's ext4_error, and the
+ * operation changes nothing: pc_unlink/pc_rmdir/pc_rename refuse to drop
+ * the last link of a file whose block map is corrupt), and -EINTR when
+ * pc_interrupt() stopped a long directory search or listing. */
 PC_EXPORT int pc_stat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_lstat(struct pc_mount *m, const char *path, struct stat *st);
 PC_EXPORT int pc_mkdir(struct pc_mount *m, const char *path, mode_t mode);
@@ -303,7 +309,10 @@ PC_EXPORT int pc_statfs(struct pc_mount *m, struct pc_statfs *st);
  * clean: each such error is reported once to pc_sync/pc_umount, whether or
  * not an fsync on some descriptor already reported it (the mount keeps its
  * own cursor, like Linux's syncfs). -EROFS never: a read-only mount has
- * nothing to write and returns 0.
+ * nothing to write and returns 0. -EUCLEAN (once): freeing a removed
+ * file's blocks when its last reference went away met corrupt metadata
+ * (recorded in the superblock; explanation in that thread's
+ * pc_last_error()).
  */
 PC_EXPORT int pc_sync(struct pc_mount *m);
 
@@ -335,6 +344,40 @@ PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth,
  * returned, the file held this"). 0, -EINVAL (no block device, bad
  * arguments), -ENODEV (no log), or the log's first write error. */
 PC_EXPORT int pc_mount_log_mark(struct pc_mount *m, const void *data, size_t len);
+
+/*
+ * pc_last_error - the one-line explanation (no newline, "" if none) of the
+ * last failure in the calling thread of any call that records one: today
+ * a filesystem that finds corrupt metadata (-EUCLEAN: "inode 12: block 9999
+ * of its block map is outside the filesystem") or an interrupted long
+ * operation. Calls do not clear it when they succeed: read it right after
+ * a call that failed, then pc_clear_last_error(). The string is the
+ * thread's own and stays valid until its next library call. Mount
+ * failures keep their own message: pc_mount_error().
+ */
+PC_EXPORT const char *pc_last_error(void);
+/* pc_clear_last_error - make pc_last_error() "" in the calling thread. */
+PC_EXPORT void pc_clear_last_error(void);
+
+/*
+ * pc_interrupt - ask every long operation of the library, in every thread,
+ * to stop: the library's fatal_signal_pending(). Async-signal-safe (one
+ * atomic store): call it from a SIGINT/SIGTERM handler. Loops whose length
+ * the data or on-disk metadata decides (buffered reads of large ranges,
+ * directory listing, the block-map checks before a directory lookup or
+ * change) notice it within a step (one page, one directory block, 1024
+ * blocks of a map) and return -EINTR at a point that leaves the filesystem
+ * consistent: nothing was changed yet (a read that already copied bytes
+ * returns the short count instead). Freeing a file's blocks (truncate,
+ * the last unlink) is not interrupted: its work is bounded by the file's
+ * block count, and stopping half-way would leave blocks without owner.
+ * The flag stays set (every later long call fails with -EINTR) until
+ * pc_interrupt_clear(); pc_umount and pc_sync still write everything back
+ * when it is set.
+ */
+PC_EXPORT void pc_interrupt(void);
+/* pc_interrupt_clear - clear the pc_interrupt() flag (async-signal-safe). */
+PC_EXPORT void pc_interrupt_clear(void);
 
 #ifdef __cplusplus
 }

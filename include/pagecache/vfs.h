@@ -372,4 +372,11 @@ extern const struct pc_fs_type pc_ramfs_fs_type;
  */
 extern const struct pc_fs_type pc_ext4_fs_type;
 
+/*
+ * pc_fs_set_error - for filesystems: record, printf-style, the one-line
+ * explanation of the failure the calling thread is about to return, for
+ * pc_last_error() (truncated to 255 bytes). Any context, no locks.
+ */
+PC_EXPORT void pc_fs_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* PAGECACHE_VFS_H */

@@ -904,6 +904,12 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 			if (prev_index != index || offset != prev_offset)
 				pc_mark_page_accessed_nolock(mapping, index);
 		} else {
+			/* The slow path may read from the device: a long read
+			 * stops here when asked (fatal_signal_pending). */
+			if (pc_unlikely(pc_interrupted())) {
+				error = -EINTR;
+				break;
+			}
 			page = read_get_page(file, mapping, ra, index, last_index, &error);
 			if (pc_unlikely(!page)) {
 				if (error == -EAGAIN) {

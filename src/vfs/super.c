@@ -73,6 +73,28 @@ PC_EXPORT const char *pc_mount_error(void)
 	return mount_error;
 }
 
+/* The thread's last failure explanation of any call (pc_last_error). */
+static __thread char last_error[256];
+
+PC_EXPORT void pc_fs_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+PC_EXPORT const char *pc_last_error(void)
+{
+	return last_error;
+}
+
+PC_EXPORT void pc_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
 /* ---- mount ---- */
 
 #define DEFAULT_CACHE_SIZE ((size_t)256 << 20)
@@ -257,6 +279,10 @@ PC_EXPORT int pc_umount(struct pc_mount *m)
 	for (int i = 0; i < 3 && err == -ENOMEM; i++)
 		err = pc_sync(m);
 	pc_vfs_evict_all(sb);
+	/* Evicting removed files frees their blocks: an error met there
+	 * (corrupt metadata) has nobody else to reach. */
+	if (!err && !sb->s_readonly)
+		err = pc_errseq_check_and_advance(&sb->s_wb_err, &sb->s_wb_err_since);
 	if (sb->s_op->put_super) {
 		sb->s_put_super_err = 0;
 		sb->s_op->put_super(sb);

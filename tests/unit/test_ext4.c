@@ -1382,6 +1382,76 @@ static void test_pointer_into_metadata(void **state)
 	free(after);
 }
 
+/*
+ * pc_interrupt: a buffered read that must go to the device and a
+ * directory listing stop with -EINTR and change nothing; pc_interrupt_clear makes them work again; data that is
+ * cached still reads (no device work). pc_last_error: a corrupt block map
+ * gives -EUCLEAN with a message naming the inode.
+ */
+static void test_interrupt_and_last_error(void **state)
+{
+	struct fixture *fx = *state;
+	const size_t len = 3 * 65536;
+	unsigned char *data = malloc(len), *buf = malloc(len);
+	struct pc_dirent ent;
+	struct pc_dir *dir;
+	struct pc_mount *m;
+	struct stat st;
+	int fd, n;
+
+	assert_non_null(data);
+	assert_non_null(buf);
+	fill(data, 77, 0, len);
+	make_image(fx->img, fx->spec);
+	m = mount_img(fx->img, false, 0);
+	assert_int_equal(pc_mkdir(m, "/d", 0755), 0);
+	write_file(m, "/d/f", data, len);
+	write_file(m, "/g", data, len);
+	umount_ok(m);
+
+	m = mount_img(fx->img, false, 0);
+	fd = pc_open(m, "/g", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(pc_pread(fd, buf, 4096, 0), 4096);	/* cached now */
+	pc_interrupt();
+	assert_int_equal(pc_pread(fd, buf, 4096, 0), 4096);	/* cached: no device work */
+	assert_int_equal(pc_pread(fd, buf, 65536, 131072), -EINTR);
+	assert_int_equal(pc_opendir(m, "/d", &dir), 0);
+	assert_int_equal(pc_readdir(dir, &ent), -EINTR);
+	pc_closedir(dir);
+	/* A lookup in a small directory is short work: it goes on. */
+	assert_int_equal(pc_stat(m, "/d/f", &st), 0);
+	pc_interrupt_clear();
+	assert_int_equal(pc_stat(m, "/d/f", &st), 0);
+	assert_int_equal(pc_opendir(m, "/d", &dir), 0);
+	n = 0;
+	while (pc_readdir(dir, &ent) == 1)
+		n++;
+	assert_int_equal(n, 3);
+	pc_closedir(dir);
+	read_check(fd, data + 131072, 65536, 131072);
+	pc_close(fd);
+	umount_ok(m);
+	assert_fsck_clean(fx->img);
+
+	/* A block pointer outside the filesystem: unlink refuses with a
+	 * message naming the inode, and the error is in the superblock. */
+	assert_int_equal(tu_run("debugfs -w -R 'sif /g block[IND] 999999999' '%s' >'%s' 2>&1",
+			     fx->img, logpath), 0);
+	m = mount_img(fx->img, false, 0);
+	pc_clear_last_error();
+	assert_string_equal(pc_last_error(), "");
+	assert_int_equal(pc_unlink(m, "/g"), -EUCLEAN);
+	if (!strstr(pc_last_error(), "corrupt filesystem: inode 14: block 999999999"))
+		fail_msg("pc_last_error: '%s'", pc_last_error());
+	assert_int_equal(pc_stat(m, "/g", &st), 0);
+	umount_ok(m);
+	assert_int_equal(tu_run("dumpe2fs -h '%s' 2>/dev/null | grep -q 'clean with errors'",
+			     fx->img), 0);
+	free(data);
+	free(buf);
+}
+
 /* ------------------------------------------------------------------ */
 
 int main(void)
@@ -1451,6 +1521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pointer_into_metadata, setup_ext4, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_corrupt_pointer, setup_ext2, teardown_fx),
 		cmocka_unit_test_setup_teardown(test_corrupt_pointer, setup_ext4, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_interrupt_and_last_error, setup_ext2, teardown_fx),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

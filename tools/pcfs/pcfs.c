@@ -67,9 +67,17 @@ static const char usage_text[] =
 
 void pcfs_err(const char *what, int err)
 {
+	const char *why = pc_last_error();
+
 	if (err > 0)
 		err = -err;
-	fprintf(stderr, "pcfs: %s: %s\n", what, strerror(-err));
+	/* The library's explanation of the failure, when it left one
+	 * (corrupt metadata: which inode and what is wrong). */
+	if (why && *why && (err == -EUCLEAN || err == -EIO || err == -EINTR))
+		fprintf(stderr, "pcfs: %s: %s (%s)\n", what, strerror(-err), why);
+	else
+		fprintf(stderr, "pcfs: %s: %s\n", what, strerror(-err));
+	pc_clear_last_error();
 }
 
 void pcfs_msg(const char *what, const char *fmt, ...)
@@ -253,6 +261,7 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	pcfs_interrupted = 1;
+	pc_interrupt();		/* the library's long loops stop too */
 }
 
 struct command {
