@@ -238,7 +238,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	walk_free(&w);
 
+	/* Forced: a mutated superblock state (not clean, errors recorded)
+	 * must not keep the write paths out of reach; they must survive
+	 * whatever a user who forces the mount hands them. */
 	opts.readonly = false;
+	opts.force = true;
 	w = (struct walk){ 0 };
 	if (pc_mount("ext4", img_path, &opts, &w.m) == 0) {
 		walk_dir(&w, "/", 0);
