@@ -437,6 +437,14 @@ if want fuzz; then
 				tail -n 40 "$FZ_WORK/one.log"
 			fi
 		done
+		# A checkout without its inputs (e.g. images lost to an ignore
+		# rule) must not pass as "nothing failed".
+		FZ_NREG=$(find tests/fuzz/regressions tests/fuzz/corpus -type f -name '*.img' 2>/dev/null | wc -l)
+		FZ_RAN=$((FZ_P + FZ_F))
+		if [ "$FZ_NREG" -lt 2 ] || [ "$FZ_RAN" -ne "$FZ_NREG" ]; then
+			FZ_F=$((FZ_F + 1))
+			echo "fuzz: expected the regression and corpus images: $FZ_NREG found, $FZ_RAN run"
+		fi
 		cp tests/fuzz/corpus/* "$FZ_WORK/" 2>/dev/null
 		rm -f "$FZ_WORK/one.log"
 		if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
