@@ -170,14 +170,16 @@ struct pc_ext4_sb {
 	bool errors;		/* pc_ext4_error recorded an error (ext2fs lock) */
 };
 
-/* sync_fs, before writing the inode tables: write, wait for and flush
- * every other dirty metadata page (meta_order.c). 0 or -errno (-EIO,
- * -ENOMEM). Sleeps; takes and drops the ext2fs lock. */
+/* sync_fs, before writing the system zone (bitmaps, descriptors, inode
+ * tables, superblock): flush if data was written since the last flush,
+ * then write, wait for and flush every other dirty metadata page (index,
+ * directory, xattr blocks; meta_order.c). 0 or -errno (-EIO, -ENOMEM).
+ * Sleeps; no lock taken (the zones are fixed at mount). */
 int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi);
 /* sync_fs(wait): make everything in the buffer cache durable in a
  * power-cut safe order (meta_order.c): flush (if data was written since
- * the last time), index and other metadata blocks, flush, inode tables and
- * the rest, flush; then release the frees deferred before it started. The
+ * the last time), index, directory and xattr blocks, flush (only if
+ * any), the system zone, flush; then release the frees deferred before it started. The
  * caller has put the superblock, descriptors and bitmaps into the buffer
  * cache. 0 or the first -errno. Sleeps; no lock held. */
 int pc_ext4_sync_meta(struct pc_ext4_sb *sbi);

@@ -16,16 +16,19 @@
  *
  * The cure is the soft-updates rule for new blocks: an index block must be
  * on stable storage before an inode that points to it, and (ext4's
- * data=ordered) file data before the index block or inode that maps it. pc_ext4_sync_meta_
- * before_inodes() writes and waits for every dirty page of the buffer
- * cache that holds no inode-table block and, if it wrote any, flushes the
- * device, after a first flush if any write (file data) completed since
- * ext4_sync_fs last flushed; the caller then writes the rest (inode tables, superblock) and
- * flushes again. Costs up to two more device flushes per sync_fs.
+ * data=ordered) file data before the index block or inode that maps it.
+ * pc_ext4_sync_meta_before_inodes() flushes first if any write (file data)
+ * completed since ext4_sync_fs last flushed, then writes and waits for
+ * every dirty page of the buffer cache outside the system zone (index,
+ * directory and xattr blocks) and, if it wrote any, flushes the device;
+ * the caller then writes the rest (bitmaps, descriptors, inode tables,
+ * superblock) and flushes again. A sync with only system-zone metadata
+ * dirty (an append that extends an extent held in the inode, an
+ * overwrite) costs two flushes, one with index blocks three.
  *
- * Limits: a page of the buffer cache that holds both an inode-table block
- * and another metadata block (block size under the page size, a table
- * not page aligned) goes with the inode tables; background writeback of
+ * Limits: a page of the buffer cache that holds both a system-zone block
+ * and another metadata block (block size under the page size, a zone not
+ * page aligned) goes with the second pass; background writeback of
  * the buffer cache by the flusher is not ordered this way (Linux's ext2
  * has the same gap; its fix is a journal).
  */
@@ -40,48 +43,40 @@ struct range {
 	loff_t start, end;	/* bytes, [start, end) */
 };
 
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 int pc_ext4_sync_meta_before_inodes(struct pc_ext4_sb *sbi)
 {
 	struct pc_block_device *bdev = sbi->bdev;
 	struct pc_address_space *mapping = &bdev->bd_mapping;
 	struct pc_bdev_stats before, after;
 	struct range *r;
-	dgrp_t ngroups, g;
-	size_t n = 0, i;
-	loff_t pos = 0, table_bytes;
-	unsigned ma;
+	size_t n, i;
+	loff_t pos = 0;
 	int err = 0, e;
 
 	if (!bdev->bd_mapping_ready)
 		return 0;
-	ma = pc_ext4_lock(sbi);
-	ngroups = sbi->fs->group_desc_count;
-	table_bytes = (loff_t)sbi->fs->inode_blocks_per_group << sbi->blkbits;
-	r = calloc(ngroups ? ngroups : 1, sizeof(*r));
-	if (!r) {
-		pc_ext4_unlock(sbi, ma);
+	/*
+	 * What waits for the second pass is the system zone (superblock,
+	 * descriptors, bitmaps, inode tables: fixed at mount, so no lock):
+	 * none of it needs to reach the disk before the inode tables. A
+	 * bitmap or a count that disagrees with the inodes after a power cut
+	 * is what e2fsck repairs (and a read-write mount of an image left
+	 * unclean is refused until it has run); an index or directory block
+	 * missing under an inode that points to it is what it cannot. So the
+	 * first pass, and its flush, happen only when index, directory or
+	 * xattr blocks are dirty: a plain append or overwrite with fsync
+	 * costs two flushes (data, then the inode), not three.
+	 */
+	r = calloc(sbi->nzones ? sbi->nzones : 1, sizeof(*r));
+	if (!r)
 		return -ENOMEM;
-	}
-	for (g = 0; g < ngroups; g++) {
-		blk64_t loc = ext2fs_inode_table_loc(sbi->fs, g);
-
-		if (!loc || loc >= sbi->dev_blocks)
-			continue;
-		/* Widened to whole pages: a page holding any table block waits. */
-		r[n].start = ((loff_t)loc << sbi->blkbits) & ~(loff_t)(PC_PAGE_SIZE - 1);
-		r[n].end = (((loff_t)loc << sbi->blkbits) + table_bytes + PC_PAGE_SIZE - 1) &
+	for (n = 0; n < sbi->nzones; n++) {
+		/* Widened to whole pages: a page holding any zone block waits. */
+		r[n].start = ((loff_t)sbi->zones[n].start << sbi->blkbits) &
+			     ~(loff_t)(PC_PAGE_SIZE - 1);
+		r[n].end = (((loff_t)sbi->zones[n].end << sbi->blkbits) + PC_PAGE_SIZE - 1) &
 			   ~(loff_t)(PC_PAGE_SIZE - 1);
-		n++;
 	}
-	pc_ext4_unlock(sbi, ma);
-	qsort(r, n, sizeof(*r), cmp_range);
 
 	/* Ordered data: file data written since our last flush (by fsync,
 	 * pc_sync or the flusher) is made durable before any metadata that
