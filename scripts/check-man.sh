@@ -9,7 +9,8 @@
 #      section of the page it resolves to names it;
 #   2. every ".so" link points to an existing page;
 #   3. every page renders with groff -t -man -ww (tbl, all warnings) without a
-#      single diagnostic.
+#      single diagnostic;
+#   4. no public header refers to the project's seed documents.
 #
 # Exit 0: all good; 1: something is missing or wrong (each problem printed);
 # 77 (meson's "skipped"): groff is not installed (the Debian package
@@ -67,6 +68,12 @@ for fn in $exported $FS_PAGES; do
 		problem "$fn: the NAME section of ${page#$SRC/} does not name it"
 	fi
 done
+
+# Public headers say what the behaviour is and which Linux function it
+# follows, not which design document ("seed") of the project it came from.
+if grep -n -i -E "seed [0-9]|the seed|seed's" "$SRC"/include/pagecache/*.h; then
+	problem "public headers refer to the seed documents (above): say what the behaviour is and which Linux function it follows"
+fi
 
 # 2. and 3. every page.
 npages=0
