@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pagecache/buffer_head.h - layer 7a: buffer heads, get_block and the
- * per-block helpers of the write_begin/write_end protocol (seed 001), plus
+ * per-block helpers of the write_begin/write_end protocol (Linux fs/buffer.c), plus
  * the block device's own address_space (the buffer cache for metadata).
  *
  * A page whose blocks are smaller than the page, or whose blocks need
@@ -210,7 +210,7 @@ PC_EXPORT int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffe
 PC_EXPORT int pc_bh_read_sync(struct pc_buffer_head *bh);
 PC_EXPORT int pc_sync_dirty_buffer(struct pc_buffer_head *bh);
 
-/* ---- the seed's generic page/block helpers ---- */
+/* ---- generic page/block helpers (Linux fs/buffer.c: block_*) ---- */
 
 /* a_ops->readpage on buffers: map each block (get_block create=0), zero
  * holes, BH_Unwritten blocks and blocks past the size, read mapped
@@ -264,7 +264,7 @@ PC_EXPORT int pc_block_write_end(struct pc_file *file, struct pc_address_space *
 PC_EXPORT int pc_generic_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
 				   unsigned len, unsigned copied, struct pc_page *page, void *fsdata);
 /* Zero the parts of BH_New buffers in [from, to) of a locked page that
- * were not written, and clear BH_New (the seed's page_zero_new_buffers). */
+ * were not written, and clear BH_New (Linux's page_zero_new_buffers). */
 PC_EXPORT void pc_page_zero_new_buffers(struct pc_page *page, unsigned from, unsigned to);
 /* Zero the tail of the block containing @from on disk (truncate): reads the
  * block if needed and dirties it; nothing to do on a block boundary or in a

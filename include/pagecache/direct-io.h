@@ -5,8 +5,8 @@
  * Direct I/O moves data between the caller's buffers and the device with no
  * copy through the cache, in bios built straight on the caller's memory.
  * It stays coherent with buffered I/O and truncate without one big inode
- * lock by locking the RANGE of the page cache it transfers (seed
- * 002_eb967239d5b93735.txt, "O_DIRECT locking rework"): the pages present
+ * lock by locking the RANGE of the page cache it transfers (placeholders, as
+ * in Chris Mason's 2007 "O_DIRECT locking rework"): the pages present
  * are locked, placeholders fill the holes (filemap.h), so
  *   - no buffered reader can instantiate a page over blocks the direct
  *     write is allocating and has not written yet (stale data);
@@ -16,7 +16,7 @@
  *     the range's cached pages are dropped while still locked, so once the
  *     write returns every buffered read sees the new data.
  *
- * Flags (the seed's patch 4):
+ * Flags (those of the same series, on Linux's __blockdev_direct_IO):
  *   PC_DIO_PLACEHOLDERS  lock the range with placeholders (else only write
  *                        back before and invalidate after, for callers that
  *                        serialise with buffered I/O themselves).
@@ -29,9 +29,9 @@
  *                        before returning, so direct writers to disjoint
  *                        ranges of one file run in parallel.
  *
- * Unlike the seed, the whole range is locked before the first get_block:
+ * Unlike that series, the whole range is locked before the first get_block:
  * nothing here maps file pages into a caller's address space, so the
- * mmap-buffer deadlock that made the seed lock DIO_PAGES at a time cannot
+ * mmap-buffer deadlock that made it lock DIO_PAGES at a time cannot
  * happen, and a single lock covers the whole transfer (truncate and readers
  * then see all of it or none of it).
  */

@@ -317,14 +317,15 @@ PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page);
 /* Reclaim's removal: page locked, clean, not under writeback. True if gone. */
 PC_EXPORT bool pc_remove_mapping(struct pc_page *page);
 
-/* ---- placeholders: range locks in the page cache (seed 002) ----
+/* ---- placeholders: range locks in the page cache (the 2007 "O_DIRECT
+ * locking rework" series; Linux never merged it) ----
  *
  * A placeholder is a RANGE entry in the page tree (pc_tree_entry_is_range)
  * that stands for "these indexes are locked by someone doing I/O around
  * the cache" (direct I/O). It covers only holes: pages that exist in a
  * locked range are locked with their ordinary page lock instead. A range
  * of one index sits in that index's slot; a longer one sits in the slot
- * of its LAST index and bumps tree.nr_range (the seed's extent tag on the
+ * of its LAST index and bumps tree.nr_range (that series' extent tag on the
  * root), so single-index lookups search forward only while some
  * multi-page placeholder is live and pay nothing otherwise.
  *
@@ -438,7 +439,7 @@ struct pc_kiocb {
  */
 PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov_iter *iter);
 /*
- * pc_generic_perform_write - the seed's write loop: per page,
+ * pc_generic_perform_write - Linux's generic_perform_write: per page,
  * write_begin -> atomic copy -> write_end -> advance by what was committed;
  * when nothing could be copied, retry with at most one segment; stop
  * with -EFAULT when even that cannot be faulted in. Calls
@@ -457,14 +458,16 @@ PC_EXPORT ssize_t pc___generic_file_write_iter(struct pc_kiocb *iocb, struct pc_
 /* Handle O_SYNC/O_DSYNC after a write of @count bytes ending at ki_pos. */
 PC_EXPORT ssize_t pc_generic_write_sync(struct pc_kiocb *iocb, ssize_t count);
 
-/* The generic write_begin/write_end callers outside the write path (seed 004). */
+/* write_begin/write_end for callers outside the write path (Linux's
+ * pagecache_write_begin/pagecache_write_end). */
 PC_EXPORT int pc_pagecache_write_begin(struct pc_file *file, struct pc_address_space *mapping,
 				       loff_t pos, unsigned len, unsigned flags,
 				       struct pc_page **pagep, void **fsdata);
 PC_EXPORT int pc_pagecache_write_end(struct pc_file *file, struct pc_address_space *mapping,
 				     loff_t pos, unsigned len, unsigned copied,
 				     struct pc_page *page, void *fsdata);
-/* Memory-only filesystems (ramfs): page zeroed/uptodate logic of seed 001. */
+/* Memory-only filesystems (ramfs): Linux's simple_write_begin/simple_write_end
+ * and simple_readpage (zero the rest of a new page, mark it uptodate). */
 PC_EXPORT int pc_simple_write_begin(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
 				    unsigned len, unsigned flags, struct pc_page **pagep, void **fsdata);
 PC_EXPORT int pc_simple_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,

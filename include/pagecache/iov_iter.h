@@ -4,7 +4,7 @@
  *
  * An iov_iter walks a list of segments: iovec (caller's user buffers), kvec
  * (library-internal buffers) or bvec (page, offset, length triples). It
- * follows "fs: add an iovec iterator" (seed 001) and the later kernel API:
+ * follows Linux's iov_iter ("fs: add an iovec iterator", 2007, lib/iov_iter.c):
  * the iterator owns no memory; the segment array and the buffers it points
  * to belong to the caller and must outlive the iterator.
  *
@@ -158,7 +158,7 @@ PC_EXPORT void pc_iov_iter_truncate(struct pc_iov_iter *i, size_t count);
 PC_EXPORT size_t pc_iov_iter_single_seg_count(const struct pc_iov_iter *i);
 /*
  * pc_iov_iter_fault_in_readable - make sure the next @bytes, clipped to the
- * current segment and to count, can be read without faulting (seed 004's
+ * current segment and to count, can be read without faulting (Linux's
  * iov_iter_fault_in_readable(i, bytes)). Only the fault hook can make a
  * range unreadable here: if fault_at lies inside the clipped range, a
  * non-sticky fault is cleared (fault_at = -1) and 0 returned, a sticky one

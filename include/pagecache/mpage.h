@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pagecache/mpage.h - layer 7b: multi-page block I/O (seed 003, fs/mpage.c).
+ * pagecache/mpage.h - layer 7b: multi-page block I/O (Linux's fs/mpage.c).
  *
  * For pages whose blocks are mapped by get_block and not "confused"
  * (contiguous on disk within the page, no partially mapped buffers), build

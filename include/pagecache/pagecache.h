@@ -173,8 +173,8 @@ PC_EXPORT int pc_close(int fd);
  * or -EBADF, -EISDIR, -EINVAL (negative offset), -EIO, -ENOSPC, -EFBIG,
  * -EFAULT (NULL buffer with a non-zero count).
  *
- * On a descriptor opened with O_DIRECT the data bypasses the cache (seed
- * 002's direct I/O) yet stays coherent with it: cached pages of the range
+ * On a descriptor opened with O_DIRECT the data bypasses the cache (Linux's
+ * __blockdev_direct_IO, with placeholders) yet stays coherent with it: cached pages of the range
  * are written back first, and after a direct write no buffered read
  * returns the old data. Offset, count and every buffer address (each
  * iovec base and length) must be multiples of the alignment
