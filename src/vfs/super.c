@@ -317,8 +317,9 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 	entry = get_fs_type(fstype);
 	if (!entry) {
 		pc_vfs_set_mount_error("unknown filesystem type '%s'%s", fstype,
-				       strcmp(fstype, "ext4") && strcmp(fstype, "ext3") &&
-				       strcmp(fstype, "ext2") ? "" :
+				       PC_HAVE_EXT2FS || (strcmp(fstype, "ext4") &&
+							  strcmp(fstype, "ext3") &&
+							  strcmp(fstype, "ext2")) ? " (not registered)" :
 				       " (this build has no libext2fs)");
 		return -ENODEV;
 	}
