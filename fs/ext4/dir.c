@@ -99,8 +99,7 @@ static void dir_changed(struct pc_inode *dir)
 	struct timespec ts;
 
 	now(&ts);
-	dir->i_mtime = ts;
-	dir->i_ctime = ts;
+	pc_inode_set_times(dir, PC_ATTR_MTIME | PC_ATTR_CTIME, &ts);
 }
 
 /* ext2fs lock held. Write @inode's raw; report the first error in *@err. */
@@ -482,12 +481,8 @@ static int dir_empty_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir)
  * which pc_inode_touch and write_inode use for times). */
 static void stamp_remove(struct pc_inode *dir, struct pc_inode *victim, const struct timespec *ts)
 {
-	pthread_mutex_lock(&victim->i_lock);
-	victim->i_ctime = *ts;
-	pthread_mutex_unlock(&victim->i_lock);
-	pthread_mutex_lock(&dir->i_lock);
-	dir->i_mtime = dir->i_ctime = *ts;
-	pthread_mutex_unlock(&dir->i_lock);
+	pc_inode_set_times(victim, PC_ATTR_CTIME, ts);
+	pc_inode_set_times(dir, PC_ATTR_MTIME | PC_ATTR_CTIME, ts);
 }
 
 /*
@@ -666,12 +661,12 @@ static int ext4_rename(struct pc_inode *odir, const char *oname, size_t olen, st
 		} else if (victim->i_nlink > 0) {
 			victim->i_nlink--;
 		}
-		victim->i_ctime = ts;
+		pc_inode_set_times(victim, PC_ATTR_CTIME, &ts);
 		write_raw(victim, &err);
 	}
-	source->i_ctime = ts;
-	odir->i_mtime = odir->i_ctime = ts;
-	ndir->i_mtime = ndir->i_ctime = ts;
+	pc_inode_set_times(source, PC_ATTR_CTIME, &ts);
+	pc_inode_set_times(odir, PC_ATTR_MTIME | PC_ATTR_CTIME, &ts);
+	pc_inode_set_times(ndir, PC_ATTR_MTIME | PC_ATTR_CTIME, &ts);
 	write_raw(source, &err);
 	write_raw(odir, &err);
 	if (ndir != odir)

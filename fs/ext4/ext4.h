@@ -113,15 +113,11 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
-#include "pagecache/vfs.h"
-#include "pagecache/pagecache.h"
-#include "pagecache/buffer_head.h"
-#include "pagecache/mpage.h"
-#include "pagecache/direct-io.h"
-#include "pagecache/writeback.h"
+/* Only the filesystem author's API, like any filesystem outside the tree. */
+#include "pagecache/fs.h"
 
 /* The "ext4" filesystem type (also mounted as "ext2" and "ext3"). */
-extern const struct pc_fs_type pc_ext4_fs_type;
+PC_EXPORT extern const struct pc_fs_type pc_ext4_fs_type;
 
 /* b_blocknr of a delayed (reserved, unallocated) buffer: far beyond any
  * device, so I/O to it fails with -EIO rather than touching the image,

@@ -108,11 +108,7 @@ void pc_ext4_set_raw_times(struct pc_inode *inode)
 
 	/* Writers update the times under i_lock (pc_inode_touch): take a
 	 * consistent copy. */
-	pthread_mutex_lock(&inode->i_lock);
-	at = inode->i_atime;
-	mt = inode->i_mtime;
-	ct = inode->i_ctime;
-	pthread_mutex_unlock(&inode->i_lock);
+	pc_inode_get_times(inode, &at, &mt, &ct);
 	encode_time(&at, &raw->i_atime, &raw->i_atime_extra, RAW_HAS(fs, raw, i_atime_extra));
 	encode_time(&mt, &raw->i_mtime, &raw->i_mtime_extra, RAW_HAS(fs, raw, i_mtime_extra));
 	encode_time(&ct, &raw->i_ctime, &raw->i_ctime_extra, RAW_HAS(fs, raw, i_ctime_extra));
@@ -1849,7 +1845,7 @@ struct pc_inode *pc_ext4_alloc_inode(struct pc_super_block *sb)
 
 	if (!ei)
 		return NULL;
-	pc_inode_init_once(&ei->vfs, sb);
+	/* The VFS initialises the generic part (ei->vfs) after we return. */
 	ei->alloc_end = -1;
 	atomic_init(&ei->reserved, 0);
 	return &ei->vfs;
@@ -1857,11 +1853,7 @@ struct pc_inode *pc_ext4_alloc_inode(struct pc_super_block *sb)
 
 void pc_ext4_destroy_inode(struct pc_inode *inode)
 {
-	struct pc_ext4_inode *ei = EXT4_I(inode);
-
-	pthread_rwlock_destroy(&inode->i_rwsem);
-	pthread_mutex_destroy(&inode->i_lock);
-	free(ei);
+	free(EXT4_I(inode));
 }
 
 /* Sanity checks of a freshly read inode: NULL, or why it is corrupt. */

@@ -37,7 +37,6 @@
 #include <string.h>
 
 #include "ext4.h"
-#include "pagecache/blkdev.h"
 
 struct range {
 	loff_t start, end;	/* bytes, [start, end) */

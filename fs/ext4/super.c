@@ -866,8 +866,7 @@ reopen:
 
 	sb->s_fs_info = sbi;
 	sb->s_op = &ext4_sops;
-	sb->s_blocksize = fs->blocksize;
-	sb->s_blocksize_bits = sbi->blkbits;
+	pc_sb_set_blocksize(sb, fs->blocksize);	/* 1024..65536: cannot fail */
 	sb->s_maxbytes = max_file_size(fs);
 	sb->s_root_ino = EXT2_ROOT_INO;
 	sb->s_bdev = sbi->bdev;
@@ -896,7 +895,17 @@ out_release:
 	return err;
 }
 
-const struct pc_fs_type pc_ext4_fs_type = {
+static const char *const ext4_aliases[] = { "ext3", "ext2", NULL };
+
+PC_EXPORT const struct pc_fs_type pc_ext4_fs_type = {
 	.name = "ext4",
 	.fill_super = ext4_fill_super,
+	.aliases = ext4_aliases,
 };
+
+/* Called once by the VFS registry (src/vfs/super.c) before its first use. */
+int pc_ext4_register(void);
+int pc_ext4_register(void)
+{
+	return pc_register_filesystem(&pc_ext4_fs_type);
+}

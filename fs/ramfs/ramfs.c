@@ -44,12 +44,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <pagecache/pagecache.h>
-#include <pagecache/vfs.h>
-#include <pagecache/filemap.h>
-#include <pagecache/mm.h>
-#include <pagecache/writeback.h>
-#include <pagecache/direct-io.h>
+/* Only the filesystem author's API, like any filesystem outside the tree. */
+#include <pagecache/fs.h>
 
 #define RAMFS_ROOT_INO 1
 #define RAMFS_NAME_MAX 255
@@ -115,7 +111,7 @@ static void ramfs_dir_changed(struct pc_inode *dir)
 	struct timespec now;
 
 	ramfs_now(&now);
-	dir->i_mtime = dir->i_ctime = now;
+	pc_inode_set_times(dir, PC_ATTR_MTIME | PC_ATTR_CTIME, &now);
 }
 
 /* ---- directory entries ---- */
@@ -238,7 +234,7 @@ static struct pc_inode *ramfs_alloc_inode(struct pc_super_block *sb)
 
 	if (!ri)
 		return NULL;
-	pc_inode_init_once(&ri->vfs, sb);
+	/* The VFS initialises the generic part (ri->vfs) after we return. */
 	pc_list_init(&ri->dir.entries);
 	atomic_fetch_add(&RAMFS_SB(sb)->nr_inodes, 1);
 	return &ri->vfs;
@@ -251,8 +247,6 @@ static void ramfs_destroy_inode(struct pc_inode *inode)
 	atomic_fetch_sub(&RAMFS_SB(inode->i_sb)->nr_inodes, 1);
 	dir_free(&ri->dir);
 	free(inode->i_private);
-	pthread_rwlock_destroy(&inode->i_rwsem);
-	pthread_mutex_destroy(&inode->i_lock);
 	free(ri);
 }
 
@@ -460,7 +454,7 @@ static int ramfs_unlink(struct pc_inode *dir, const char *name, size_t len, stru
 	if (victim->i_nlink > 0)
 		victim->i_nlink--;
 	ramfs_now(&now);
-	victim->i_ctime = now;
+	pc_inode_set_times(victim, PC_ATTR_CTIME, &now);
 	ramfs_dir_changed(dir);
 	return 0;
 }
@@ -527,7 +521,7 @@ static int ramfs_rename(struct pc_inode *odir, const char *oname, size_t olen, s
 		} else if (victim->i_nlink > 0) {
 			victim->i_nlink--;
 		}
-		victim->i_ctime = now;
+		pc_inode_set_times(victim, PC_ATTR_CTIME, &now);
 	}
 	dir_remove(&rod->dir, oe);
 	free(oe);
@@ -537,9 +531,9 @@ static int ramfs_rename(struct pc_inode *odir, const char *oname, size_t olen, s
 		odir->i_nlink--;
 		ndir->i_nlink++;
 	}
-	source->i_ctime = now;
-	odir->i_mtime = odir->i_ctime = now;
-	ndir->i_mtime = ndir->i_ctime = now;
+	pc_inode_set_times(source, PC_ATTR_CTIME, &now);
+	pc_inode_set_times(odir, PC_ATTR_MTIME | PC_ATTR_CTIME, &now);
+	pc_inode_set_times(ndir, PC_ATTR_MTIME | PC_ATTR_CTIME, &now);
 	return 0;
 }
 
@@ -792,8 +786,7 @@ static int ramfs_fill_super(struct pc_super_block *sb, const char *source,
 	fsi->bdi.ra_pages = 4;
 	sb->s_fs_info = fsi;
 	sb->s_op = &ramfs_sops;
-	sb->s_blocksize = PC_PAGE_SIZE;
-	sb->s_blocksize_bits = PC_PAGE_SHIFT;
+	pc_sb_set_blocksize(sb, PC_PAGE_SIZE);
 	sb->s_maxbytes = INT64_MAX;
 	sb->s_dio_align = RAMFS_DIO_ALIGN;
 	sb->s_bdev = NULL;
@@ -812,7 +805,14 @@ static int ramfs_fill_super(struct pc_super_block *sb, const char *source,
 	return 0;
 }
 
-const struct pc_fs_type pc_ramfs_fs_type = {
+PC_EXPORT const struct pc_fs_type pc_ramfs_fs_type = {
 	.name = "ramfs",
 	.fill_super = ramfs_fill_super,
 };
+
+/* Called once by the VFS registry (src/vfs/super.c) before its first use. */
+int pc_ramfs_register(void);
+int pc_ramfs_register(void)
+{
+	return pc_register_filesystem(&pc_ramfs_fs_type);
+}

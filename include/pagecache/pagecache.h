@@ -93,10 +93,12 @@ struct pc_mount_opts {
 };
 
 /*
- * pc_mount - mount @source with filesystem @fstype ("ext4" for ext2/3/4
- * images, "ext2"/"ext3" are aliases; "ramfs" with @source NULL).
+ * pc_mount - mount @source with filesystem @fstype, the name (or alias)
+ * of a registered filesystem type: built in are "ext4" for ext2/3/4
+ * images ("ext2"/"ext3" are aliases) and "ramfs" with @source NULL;
+ * others are added with pc_register_filesystem() (pagecache/fs.h).
  * On success returns 0 and *@out (owned by the caller until pc_umount).
- * Errors: -ENODEV unknown @fstype; -ENOENT/-EACCES opening @source;
+ * Errors: -ENODEV no registered type has the name @fstype; -ENOENT/-EACCES opening @source;
  * -EINVAL not a valid filesystem; -EUCLEAN corrupt metadata, or (read-write
  * only) an image not marked clean or with errors recorded in its superblock
  * (run e2fsck -f, or set opts->force); -EOPNOTSUPP an incompatible feature

@@ -75,13 +75,16 @@ struct pc_dir_context {
 
 /*
  * struct pc_super_operations - per filesystem type.
- * @alloc_inode:   allocate a filesystem inode embedding struct pc_inode and
- *                 initialise it with pc_inode_init_once(); NULL on ENOMEM.
- *                 NULL op: the VFS allocates a bare struct pc_inode.
- * @destroy_inode: free it. The VFS has already torn down inode->i_data
- *                 (pc_address_space_destroy) and taken the inode off every
- *                 list; only the filesystem's own state is left to free.
- *                 NULL op: free(inode).
+ * @alloc_inode:   allocate a filesystem inode embedding struct pc_inode
+ *                 (zeroed, e.g. calloc) and set up the filesystem's own
+ *                 part only; NULL on ENOMEM. The VFS then initialises
+ *                 every generic field (pc_inode_init_once): do not touch
+ *                 them here. NULL op: the VFS allocates a bare struct
+ *                 pc_inode.
+ * @destroy_inode: free it. The VFS has already torn down the generic part
+ *                 (pc_inode_destroy_once: i_data, the locks) and taken the
+ *                 inode off every list; only the filesystem's own state is
+ *                 left to free (i_private included). NULL op: free(inode).
  * @read_inode:    fill a new inode (i_ino set) from disk: mode, size, times,
  *                 i_op, i_fop, i_mapping->a_ops. 0 or -errno (-ENOENT,
  *                 -EUCLEAN for a corrupt inode, -EIO).
@@ -188,7 +191,24 @@ struct pc_file_operations {
  * @i_lock:    protects i_state, i_io_list membership with the bdi list_lock.
  * @i_count:   references.
  * @i_data:    the file's page cache; @i_mapping points to it.
- * @i_private: for the filesystem.
+ * @i_private: for the filesystem: NULL when the inode is created; the
+ *             filesystem owns what it points to and frees it in
+ *             s_op->destroy_inode (the VFS never reads it). Valid from
+ *             when the filesystem sets it (read_inode, or after
+ *             pc_new_inode/pc_iget_locked) until destroy_inode. A
+ *             filesystem that needs more per-inode state embeds struct
+ *             pc_inode in its own struct (allocated by s_op->alloc_inode,
+ *             freed by s_op->destroy_inode) and reaches it with
+ *             pc_container_of(): the usual pattern (ramfs, ext4).
+ *
+ * The generic fields (i_rwsem, i_lock, i_count, i_state, dirtied_when,
+ * the lists, i_data, i_mapping, i_sb) are the VFS's: a filesystem uses
+ * them only through the pc_inode_* / pc_iget* / pc_iput helpers (locks:
+ * pc_inode_lock*, times: pc_inode_set_times/pc_inode_get_times/
+ * pc_inode_touch) and never initialises or destroys them itself. It sets
+ * i_mode, i_uid, i_gid, i_nlink, i_size (pc_i_size_write), i_blocks,
+ * i_blkbits, the times when it reads an inode, and i_op/i_fop/a_ops with
+ * pc_inode_set_ops.
  */
 struct pc_inode {
 	uint64_t i_ino;
@@ -264,7 +284,11 @@ struct pc_file {
  *                one owned by the sb for memory filesystems).
  * @s_cache:      the page frame pool.
  * @s_readonly:   mounted read-only: writes fail with -EROFS.
- * @s_fs_info:    the filesystem's private data.
+ * @s_fs_info:    the filesystem's private data: NULL when fill_super is
+ *                called; set by fill_super, owned by the filesystem,
+ *                valid until put_super, which frees it (the VFS never
+ *                reads it). If fill_super fails it frees what it
+ *                allocated itself (put_super is not called).
  * @s_warning:    a one-line warning fill_super may leave for the caller
  *                (pc_mount_warning); empty when none.
  * @s_put_super_err: put_super stores here the -errno of a failure it met
@@ -297,35 +321,134 @@ struct pc_super_block {
 	int s_put_super_err;		/* set by put_super, returned by pc_umount */
 };
 
+/* Longest filesystem type name or alias, bytes, NUL excluded. */
+#define PC_FS_TYPE_NAME_MAX 31
+
 /*
- * struct pc_fs_type - a filesystem implementation.
+ * struct pc_fs_type - a filesystem implementation (Linux's struct
+ * file_system_type), registered with pc_register_filesystem() (fs.h).
+ *
+ * @name:    the name pc_mount() finds it by: 1 to PC_FS_TYPE_NAME_MAX
+ *           printable bytes, no blank, no '/'. Unique among the
+ *           registered names and aliases.
  * @fill_super: open @source (image path, directory... or NULL), read the
- *   superblock, set s_op, s_blocksize*, s_maxbytes, s_root_ino, s_bdi, and
- *   anything private. The VFS has set s_cache and s_readonly and reads the
- *   root inode afterwards. 0 or -errno with everything it opened released
- *   (-EINVAL bad superblock, -EUCLEAN corrupt, -EOPNOTSUPP unknown
- *   incompatible feature, -EROFS journal needs recovery and read-write
- *   was asked...). @msg (may be NULL) receives a human-readable reason.
+ *   superblock, set s_op, s_blocksize* (pc_sb_set_blocksize), s_maxbytes,
+ *   s_root_ino, s_bdi, and anything private (s_fs_info). The VFS has set
+ *   s_cache, s_readonly, s_type and the generic fields (locks, lists,
+ *   inode hash: never touch them) and reads the root inode afterwards
+ *   with pc_iget(s_root_ino). Called with no lock held. 0 or -errno with
+ *   everything it opened released (-EINVAL bad superblock, -EUCLEAN
+ *   corrupt, -EOPNOTSUPP unknown incompatible feature, -EROFS journal
+ *   needs recovery and read-write was asked...). @msg (may be NULL)
+ *   receives a human-readable reason of up to @msglen bytes, NUL
+ *   included. When it fails, put_super is not called; when it succeeds,
+ *   put_super is called at unmount or if the mount fails later (reading
+ *   the root).
+ * @aliases: optional NULL-terminated array of further names for the same
+ *   type (ext4 answers to "ext3" and "ext2"), each following @name's
+ *   rules; NULL for none.
+ *
+ * Ownership: the struct, its names and alias array belong to the caller
+ * and must stay valid and unchanged from pc_register_filesystem() until
+ * pc_unregister_filesystem() returns 0 (a static const object is the
+ * usual choice). Every super_block mounted from it points to it (s_type).
+ *
+ * Growth: new members are only ever added at the end, and a zeroed member
+ * means the default behaviour: initialise it with designated initialisers
+ * (or zero it) so a rebuilt program keeps working.
  */
 struct pc_fs_type {
 	const char *name;
 	int (*fill_super)(struct pc_super_block *sb, const char *source,
 			  const struct pc_mount_opts *opts, char *msg, size_t msglen);
+	const char *const *aliases;
 };
 
 /* ---- inode cache and helpers for filesystems (src/vfs/inode.c) ---- */
 
-/* Referenced inode @ino of @sb, reading it via s_op->read_inode if not
- * cached. 0 and *@out, or -errno from read_inode. */
+/*
+ * pc_iget - the referenced inode @ino of @sb, read through
+ * s_op->read_inode if it is not cached (the classic Linux iget(); built on
+ * pc_iget_locked). Waits if another thread is reading the same inode.
+ * Called with no lock of the filesystem held (read_inode runs inside).
+ * 0 and *@out (one reference: pc_iput it), or -ENOMEM, or read_inode's
+ * -errno (-ENOENT, -EUCLEAN, -EIO...; a positive return counts as -EIO).
+ */
 PC_EXPORT int pc_iget(struct pc_super_block *sb, uint64_t ino, struct pc_inode **out);
-/* A new in-memory inode for a just-allocated on-disk inode @ino: allocated
- * through s_op->alloc_inode, initialised, referenced, hashed. The caller
- * fills mode/ops. NULL on ENOMEM. */
+/*
+ * pc_iget_locked - find or start an inode (Linux's iget_locked).
+ * Returns the referenced inode @ino of @sb. If it was cached, it is
+ * returned as is, fully set up (after waiting for a concurrent creator
+ * to finish). Otherwise a new inode is allocated (s_op->alloc_inode, then
+ * every generic field initialised by the VFS), hashed with PC_I_NEW set
+ * in i_state, and returned; other lookups of @ino wait until the caller
+ * either fills it (mode, nlink, size, times, pc_inode_set_ops...) and
+ * calls pc_unlock_new_inode(), or gives up with pc_iget_failed().
+ * pc_inode_is_new() tells the two apart. No lock held on entry or
+ * return (the caller of a new inode must not wait, while filling it, for
+ * a lookup of the same number: it would wait for itself). NULL on ENOMEM.
+ */
+PC_EXPORT struct pc_inode *pc_iget_locked(struct pc_super_block *sb, uint64_t ino);
+/* pc_inode_is_new - true while @inode is PC_I_NEW (pc_iget_locked gave it
+ * to this caller to fill). Takes i_lock. */
+PC_EXPORT bool pc_inode_is_new(struct pc_inode *inode);
+/*
+ * pc_unlock_new_inode - the inode from pc_iget_locked() is filled in:
+ * clear PC_I_NEW and wake the lookups waiting for it (Linux's
+ * unlock_new_inode). The caller keeps its reference.
+ */
+PC_EXPORT void pc_unlock_new_inode(struct pc_inode *inode);
+/*
+ * pc_iget_failed - filling a PC_I_NEW inode from pc_iget_locked() failed:
+ * unhash it, wake the waiters (they retry the lookup) and drop the
+ * caller's reference; the inode is destroyed without s_op->evict_inode
+ * when its last reference goes (Linux's iget_failed).
+ */
+PC_EXPORT void pc_iget_failed(struct pc_inode *inode);
+/*
+ * pc_new_inode - a new in-memory inode for an on-disk inode @ino that
+ * the filesystem has just allocated (Linux's new_inode followed by
+ * insert_inode_hash): allocated through s_op->alloc_inode, every generic
+ * field initialised, one reference, hashed (pc_iget of @ino finds it),
+ * i_nlink 1, times now. The caller fills mode, nlink, size and the
+ * operations (pc_inode_set_ops). On a later failure, set i_nlink to 0 and
+ * pc_iput it: it is evicted. @ino must not be cached already. NULL on
+ * ENOMEM.
+ */
 PC_EXPORT struct pc_inode *pc_new_inode(struct pc_super_block *sb, uint64_t ino);
 PC_EXPORT struct pc_inode *pc_igrab(struct pc_inode *inode);
 PC_EXPORT void pc_iput(struct pc_inode *inode);
-/* Initialise the generic fields of a freshly allocated inode (alloc_inode helpers). */
+/*
+ * pc_inode_init_once - initialise every generic field of @inode (locks,
+ * lists, i_count 0, the page cache i_data with no operations, i_mapping,
+ * i_blkbits from @sb, i_nlink 1, times now, i_private NULL) for @sb.
+ * The VFS calls it on what s_op->alloc_inode returns: a filesystem's
+ * alloc_inode must NOT call it. For inodes that live outside any mount
+ * (tests, a cache below the facade); pair with pc_inode_destroy_once.
+ */
 PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block *sb);
+/* pc_inode_destroy_once - undo pc_inode_init_once: tear down i_data and
+ * the locks. The VFS calls it before s_op->destroy_inode. */
+PC_EXPORT void pc_inode_destroy_once(struct pc_inode *inode);
+/*
+ * pc_inode_set_times - set the times selected by @which (PC_ATTR_ATIME,
+ * PC_ATTR_MTIME, PC_ATTR_CTIME) to *@ts, under the inode's i_lock (the
+ * lock write_inode reads them under, see pc_inode_get_times). Does not
+ * mark the inode dirty (pc_inode_touch does both, with the current
+ * time). Any context except with i_lock held.
+ */
+PC_EXPORT void pc_inode_set_times(struct pc_inode *inode, unsigned which,
+				  const struct timespec *ts);
+/* pc_inode_get_times - a consistent copy of the three times (any pointer
+ * may be NULL), taken under i_lock. Any context except with i_lock held. */
+PC_EXPORT void pc_inode_get_times(struct pc_inode *inode, struct timespec *atime,
+				  struct timespec *mtime, struct timespec *ctime);
+/*
+ * pc_sb_set_blocksize - for fill_super: set s_blocksize and
+ * s_blocksize_bits (Linux's sb_set_blocksize). @size: a power of two from
+ * 512 to 65536 bytes. 0, or -EINVAL for another size.
+ */
+PC_EXPORT int pc_sb_set_blocksize(struct pc_super_block *sb, unsigned long size);
 PC_EXPORT void pc_inode_set_ops(struct pc_inode *inode, const struct pc_inode_operations *iop,
 				const struct pc_file_operations *fop,
 				const struct pc_address_space_operations *aops);
@@ -357,6 +480,14 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
 /* ---- filesystem types ---- */
 
 /*
+ * The two types built into the library. Both register themselves with
+ * pc_register_filesystem() (fs.h) the first time any registry function
+ * or pc_mount() runs, so a program never registers them; they are
+ * exported so one can unregister them (when not mounted) or register
+ * their operations under another name (copy the struct, change @name).
+ */
+
+/*
  * ramfs: memory only (fs/ramfs/ramfs.c). Its files live in the page cache
  * and nowhere else, so its size is bounded by the cache: when every frame
  * is pinned by ramfs data, writes fail with -ENOSPC. Pages written to
@@ -364,13 +495,13 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
  * dirty, so they never count against the dirty thresholds and reclaim
  * never drops them; truncate and unlink release them.
  */
-extern const struct pc_fs_type pc_ramfs_fs_type;
+PC_EXPORT extern const struct pc_fs_type pc_ramfs_fs_type;
 /*
  * ext2/3/4 through libext2fs (fs/ext4). Defined only when the library is
  * built with libext2fs (PC_HAVE_EXT2FS in the build's config.h); pc_mount
  * answers -ENODEV for "ext4" otherwise.
  */
-extern const struct pc_fs_type pc_ext4_fs_type;
+PC_EXPORT extern const struct pc_fs_type pc_ext4_fs_type;
 
 /*
  * pc_fs_set_error - for filesystems: record, printf-style, the one-line

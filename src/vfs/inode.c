@@ -121,6 +121,51 @@ PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block 
 	inode->i_private = NULL;
 }
 
+PC_EXPORT void pc_inode_destroy_once(struct pc_inode *inode)
+{
+	pc_address_space_destroy(&inode->i_data);
+	pthread_rwlock_destroy(&inode->i_rwsem);
+	pthread_mutex_destroy(&inode->i_lock);
+}
+
+PC_EXPORT void pc_inode_set_times(struct pc_inode *inode, unsigned which,
+				  const struct timespec *ts)
+{
+	pthread_mutex_lock(&inode->i_lock);
+	if (which & PC_ATTR_ATIME)
+		inode->i_atime = *ts;
+	if (which & PC_ATTR_MTIME)
+		inode->i_mtime = *ts;
+	if (which & PC_ATTR_CTIME)
+		inode->i_ctime = *ts;
+	pthread_mutex_unlock(&inode->i_lock);
+}
+
+PC_EXPORT void pc_inode_get_times(struct pc_inode *inode, struct timespec *atime,
+				  struct timespec *mtime, struct timespec *ctime)
+{
+	pthread_mutex_lock(&inode->i_lock);
+	if (atime)
+		*atime = inode->i_atime;
+	if (mtime)
+		*mtime = inode->i_mtime;
+	if (ctime)
+		*ctime = inode->i_ctime;
+	pthread_mutex_unlock(&inode->i_lock);
+}
+
+PC_EXPORT int pc_sb_set_blocksize(struct pc_super_block *sb, unsigned long size)
+{
+	unsigned bits;
+
+	if (!sb || size < 512 || size > 65536 || (size & (size - 1)))
+		return -EINVAL;
+	bits = (unsigned)__builtin_ctzl(size);
+	sb->s_blocksize = size;
+	sb->s_blocksize_bits = bits;
+	return 0;
+}
+
 PC_EXPORT void pc_inode_set_ops(struct pc_inode *inode, const struct pc_inode_operations *iop,
 				const struct pc_file_operations *fop,
 				const struct pc_address_space_operations *aops)
@@ -171,13 +216,15 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
 		pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC);
 }
 
+/* Linux's alloc_inode: the filesystem's part, then every generic field. */
 static struct pc_inode *alloc_inode(struct pc_super_block *sb)
 {
 	struct pc_inode *inode;
 
 	if (sb->s_op->alloc_inode)
-		return sb->s_op->alloc_inode(sb);
-	inode = calloc(1, sizeof(*inode));
+		inode = sb->s_op->alloc_inode(sb);
+	else
+		inode = calloc(1, sizeof(*inode));
 	if (inode)
 		pc_inode_init_once(inode, sb);
 	return inode;
@@ -188,14 +235,11 @@ static void destroy_inode(struct pc_inode *inode)
 {
 	struct pc_super_block *sb = inode->i_sb;
 
-	pc_address_space_destroy(&inode->i_data);
-	if (sb->s_op->destroy_inode) {
+	pc_inode_destroy_once(inode);
+	if (sb->s_op->destroy_inode)
 		sb->s_op->destroy_inode(inode);
-	} else {
-		pthread_rwlock_destroy(&inode->i_rwsem);
-		pthread_mutex_destroy(&inode->i_lock);
+	else
 		free(inode);
-	}
 }
 
 /*
@@ -217,12 +261,12 @@ static void evict(struct pc_inode *inode)
 	destroy_inode(inode);
 }
 
-PC_EXPORT int pc_iget(struct pc_super_block *sb, uint64_t ino, struct pc_inode **out)
+static struct pc_inode *iget_locked(struct pc_super_block *sb, uint64_t ino, bool *is_new)
 {
 	struct pc_mount *m = pc_sb_mount(sb);
 	struct pc_inode *inode, *fresh = NULL;
-	int err;
 
+	*is_new = false;
 again:
 	pthread_mutex_lock(&sb->s_inode_lock);
 	inode = inode_hash_find(sb, ino);
@@ -241,15 +285,14 @@ again:
 			fresh->i_state = 0;
 			destroy_inode(fresh);
 		}
-		*out = inode;
-		return 0;
+		return inode;
 	}
 	if (!fresh) {
 		/* Allocate outside the lock, then look again. */
 		pthread_mutex_unlock(&sb->s_inode_lock);
 		fresh = alloc_inode(sb);
 		if (!fresh)
-			return -ENOMEM;
+			return NULL;
 		goto again;
 	}
 	inode = fresh;
@@ -259,15 +302,38 @@ again:
 	pc_list_add(&inode->i_hash, inode_bucket(sb, ino));
 	pc_list_add_tail(&inode->i_sb_list, &sb->s_inodes);
 	pthread_mutex_unlock(&sb->s_inode_lock);
+	*is_new = true;
+	return inode;
+}
 
-	err = sb->s_op->read_inode ? sb->s_op->read_inode(inode) : -ENOENT;
-	if (err > 0)
-		err = -EIO;
+PC_EXPORT struct pc_inode *pc_iget_locked(struct pc_super_block *sb, uint64_t ino)
+{
+	bool is_new;
+
+	return iget_locked(sb, ino, &is_new);
+}
+
+PC_EXPORT bool pc_inode_is_new(struct pc_inode *inode)
+{
+	bool ret;
+
+	pthread_mutex_lock(&inode->i_lock);
+	ret = inode->i_state & PC_I_NEW;
+	pthread_mutex_unlock(&inode->i_lock);
+	return ret;
+}
+
+/* Leave I_NEW (and, if @failed, the hash: I_FREEING), wake the waiters. */
+static void inode_end_new(struct pc_inode *inode, bool failed)
+{
+	struct pc_super_block *sb = inode->i_sb;
+	struct pc_mount *m = pc_sb_mount(sb);
 
 	pthread_mutex_lock(&sb->s_inode_lock);
 	pthread_mutex_lock(&inode->i_lock);
+	PC_BUG_ON(!(inode->i_state & PC_I_NEW));
 	inode->i_state &= ~PC_I_NEW;
-	if (err) {
+	if (failed) {
 		inode->i_state |= PC_I_FREEING;
 		pc_list_del_init(&inode->i_hash);
 		pc_list_del_init(&inode->i_sb_list);
@@ -275,10 +341,39 @@ again:
 	pthread_mutex_unlock(&inode->i_lock);
 	pthread_cond_broadcast(&m->inode_wait);
 	pthread_mutex_unlock(&sb->s_inode_lock);
+}
+
+PC_EXPORT void pc_unlock_new_inode(struct pc_inode *inode)
+{
+	inode_end_new(inode, false);
+}
+
+PC_EXPORT void pc_iget_failed(struct pc_inode *inode)
+{
+	inode_end_new(inode, true);
+	pc_iput(inode);		/* the last reference destroys it */
+}
+
+PC_EXPORT int pc_iget(struct pc_super_block *sb, uint64_t ino, struct pc_inode **out)
+{
+	bool is_new;
+	struct pc_inode *inode = iget_locked(sb, ino, &is_new);
+	int err;
+
+	if (!inode)
+		return -ENOMEM;
+	if (!is_new) {
+		*out = inode;
+		return 0;
+	}
+	err = sb->s_op->read_inode ? sb->s_op->read_inode(inode) : -ENOENT;
+	if (err > 0)
+		err = -EIO;
 	if (err) {
-		pc_iput(inode);		/* the last reference destroys it */
+		pc_iget_failed(inode);
 		return err;
 	}
+	pc_unlock_new_inode(inode);
 	*out = inode;
 	return 0;
 }

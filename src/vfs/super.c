@@ -3,7 +3,9 @@
  * src/vfs/super.c - filesystem types, mount and unmount, sync, statistics.
  *
  * Mount (pc_mount):
- *   1. find the type ("ramfs", "ext4" = "ext2" = "ext3");
+ *   1. find the type among the registered ones (by name or alias: ext4
+ *      registers "ext4" with the aliases "ext3" and "ext2") and count a
+ *      mount on it, so it cannot be unregistered while mounted;
  *   2. the page pool: the caller's (opts->cache) or a new one we own;
  *   3. a struct pc_mount embedding the super_block, with its inode hash;
  *   4. type->fill_super() sets s_op, block size, s_bdi, s_root_ino...;
@@ -14,11 +16,13 @@
  * Unmount (pc_umount): close the mount's descriptors, drop the root,
  * pc_sync (every dirty inode written and waited for, then sync_fs), evict
  * every cached inode, put_super (the filesystem closes its device and
- * flusher), free the hash, destroy the pool if we made it. The first
+ * flusher), free the hash, destroy the pool if we made it, drop the
+ * mount count of the type. The first
  * error met is returned; the mount is freed regardless.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,30 +33,212 @@
 #include <pagecache/blkdev.h>
 #include "vfs_internal.h"
 
-#if PC_HAVE_EXT2FS
-extern const struct pc_fs_type pc_ext4_fs_type;
-#endif
-
-struct fs_alias {
-	const char *name;
+/*
+ * The registry of filesystem types (Linux's file_systems list, fs/filesystems.c).
+ *
+ * A list of entries, one per registered struct pc_fs_type, each with the
+ * names it answers to (->name and ->aliases) and the count of its live
+ * mounts. The list and every entry's fields except @mounts are protected by
+ * fs_types_lock: readers (pc_mount's lookup) take it shared, register and
+ * unregister exclusive. @mounts is incremented under the shared lock (so
+ * unregister, holding it exclusive, sees every mount that found the type)
+ * and decremented without it when a mount ends or fails.
+ *
+ * The filesystems built into the library (ramfs, ext4) register
+ * themselves through pc_register_filesystem, once, from the first call of
+ * any registry function or pc_mount (ensure_builtin_types): a constructor
+ * in fs/ would be dropped by a static link, as nothing else references
+ * those objects; calling them from here keeps them linked.
+ */
+struct pc_fs_type_entry {
+	struct pc_list_head list;
 	const struct pc_fs_type *type;
+	_Atomic long mounts;
 };
 
-static const struct fs_alias fs_types[] = {
-	{ "ramfs", &pc_ramfs_fs_type },
+static pthread_rwlock_t fs_types_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct pc_list_head fs_types = PC_LIST_HEAD_INIT(fs_types);
+static pthread_mutex_t builtin_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool builtin_done;
+static __thread bool in_builtin_init;
+
+/* fs/ramfs/ramfs.c and fs/ext4/super.c: register the built-in types. */
+int pc_ramfs_register(void);
 #if PC_HAVE_EXT2FS
-	{ "ext4", &pc_ext4_fs_type },
-	{ "ext3", &pc_ext4_fs_type },
-	{ "ext2", &pc_ext4_fs_type },
+int pc_ext4_register(void);
 #endif
-};
 
-static const struct pc_fs_type *find_fs_type(const char *name)
+/*
+ * Register the built-in types once. Not pthread_once: a registration that
+ * failed for want of memory is tried again by the next call, so a
+ * transient ENOMEM never leaves "ramfs" unknown for the process's life.
+ * The registrations call pc_register_filesystem, which calls us again:
+ * @in_builtin_init makes that inner call a no-op.
+ */
+static void ensure_builtin_types(void)
 {
-	for (size_t i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
-		if (strcmp(fs_types[i].name, name) == 0)
-			return fs_types[i].type;
+	int err;
+
+	if (in_builtin_init || atomic_load_explicit(&builtin_done, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&builtin_lock);
+	if (!atomic_load_explicit(&builtin_done, memory_order_relaxed)) {
+		static bool ramfs_done, ext4_done = !PC_HAVE_EXT2FS;
+
+		in_builtin_init = true;
+		if (!ramfs_done) {
+			err = pc_ramfs_register();
+			ramfs_done = err == 0 || err == -EEXIST;
+		}
+#if PC_HAVE_EXT2FS
+		if (!ext4_done) {
+			err = pc_ext4_register();
+			ext4_done = err == 0 || err == -EEXIST;
+		}
+#endif
+		in_builtin_init = false;
+		if (ramfs_done && ext4_done)
+			atomic_store_explicit(&builtin_done, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&builtin_lock);
+}
+
+static bool type_has_name(const struct pc_fs_type *type, const char *name)
+{
+	if (strcmp(type->name, name) == 0)
+		return true;
+	for (const char *const *a = type->aliases; a && *a; a++)
+		if (strcmp(*a, name) == 0)
+			return true;
+	return false;
+}
+
+/* fs_types_lock held (either way). */
+static struct pc_fs_type_entry *find_entry_by_name(const char *name)
+{
+	struct pc_list_head *pos;
+
+	for (pos = fs_types.next; pos != &fs_types; pos = pos->next) {
+		struct pc_fs_type_entry *e = pc_list_entry(pos, struct pc_fs_type_entry, list);
+
+		if (type_has_name(e->type, name))
+			return e;
+	}
 	return NULL;
+}
+
+/* fs_types_lock held (either way). */
+static struct pc_fs_type_entry *find_entry_by_type(const struct pc_fs_type *type)
+{
+	struct pc_list_head *pos;
+
+	for (pos = fs_types.next; pos != &fs_types; pos = pos->next) {
+		struct pc_fs_type_entry *e = pc_list_entry(pos, struct pc_fs_type_entry, list);
+
+		if (e->type == type)
+			return e;
+	}
+	return NULL;
+}
+
+static bool valid_fs_name(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n > PC_FS_TYPE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)name[i]) || name[i] == '/')
+			return false;
+	return true;
+}
+
+PC_EXPORT int pc_register_filesystem(const struct pc_fs_type *type)
+{
+	struct pc_fs_type_entry *e;
+	int err = 0;
+
+	if (!type || !type->fill_super || !valid_fs_name(type->name))
+		return -EINVAL;
+	for (const char *const *a = type->aliases; a && *a; a++) {
+		if (!valid_fs_name(*a))
+			return -EINVAL;
+		if (strcmp(*a, type->name) == 0)
+			return -EINVAL;
+		for (const char *const *b = type->aliases; b != a; b++)
+			if (strcmp(*a, *b) == 0)
+				return -EINVAL;
+	}
+	ensure_builtin_types();
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->type = type;
+	atomic_init(&e->mounts, 0);
+
+	pthread_rwlock_wrlock(&fs_types_lock);
+	if (find_entry_by_type(type) || find_entry_by_name(type->name)) {
+		err = -EEXIST;
+	} else {
+		for (const char *const *a = type->aliases; a && *a; a++)
+			if (find_entry_by_name(*a)) {
+				err = -EEXIST;
+				break;
+			}
+	}
+	if (!err)
+		pc_list_add_tail(&e->list, &fs_types);
+	pthread_rwlock_unlock(&fs_types_lock);
+	if (err)
+		free(e);
+	return err;
+}
+
+PC_EXPORT int pc_unregister_filesystem(const struct pc_fs_type *type)
+{
+	struct pc_fs_type_entry *e;
+	int err = 0;
+
+	if (!type)
+		return -EINVAL;
+	ensure_builtin_types();
+	pthread_rwlock_wrlock(&fs_types_lock);
+	e = find_entry_by_type(type);
+	if (!e)
+		err = -ENOENT;
+	else if (atomic_load(&e->mounts) > 0)
+		err = -EBUSY;
+	else
+		pc_list_del_init(&e->list);
+	pthread_rwlock_unlock(&fs_types_lock);
+	if (!err)
+		free(e);
+	return err;
+}
+
+/* The entry registered under @name with a mount counted on it, or NULL. */
+static struct pc_fs_type_entry *get_fs_type(const char *name)
+{
+	struct pc_fs_type_entry *e;
+
+	ensure_builtin_types();
+	pthread_rwlock_rdlock(&fs_types_lock);
+	e = find_entry_by_name(name);
+	if (e)
+		atomic_fetch_add(&e->mounts, 1);
+	pthread_rwlock_unlock(&fs_types_lock);
+	return e;
+}
+
+static void put_fs_type(struct pc_fs_type_entry *e)
+{
+	long was = atomic_fetch_sub(&e->mounts, 1);
+
+	PC_BUG_ON(was <= 0);
+	(void)was;
 }
 
 /* ---- per-thread error message ---- */
@@ -101,6 +287,7 @@ PC_EXPORT void pc_clear_last_error(void)
 
 static void mount_free(struct pc_mount *m)
 {
+	put_fs_type(m->fs_type_entry);
 	pc_vfs_inode_hash_destroy(&m->sb);
 	pthread_mutex_destroy(&m->sb.s_inode_lock);
 	pthread_mutex_destroy(&m->sb.s_vfs_rename_mutex);
@@ -114,6 +301,7 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 {
 	static const struct pc_mount_opts defaults;
 	const struct pc_fs_type *type;
+	struct pc_fs_type_entry *entry;
 	struct pc_mount *m;
 	char msg[200] = "";
 	int err;
@@ -126,20 +314,24 @@ PC_EXPORT int pc_mount(const char *fstype, const char *source, const struct pc_m
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	type = find_fs_type(fstype);
-	if (!type) {
+	entry = get_fs_type(fstype);
+	if (!entry) {
 		pc_vfs_set_mount_error("unknown filesystem type '%s'%s", fstype,
-				       strcmp(fstype, "ext4") && strcmp(fstype, "ext3") &&
-				       strcmp(fstype, "ext2") ? "" :
+				       PC_HAVE_EXT2FS || (strcmp(fstype, "ext4") &&
+							  strcmp(fstype, "ext3") &&
+							  strcmp(fstype, "ext2")) ? " (not registered)" :
 				       " (this build has no libext2fs)");
 		return -ENODEV;
 	}
+	type = entry->type;
 
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		pc_vfs_set_mount_error("out of memory");
+		put_fs_type(entry);
 		return -ENOMEM;
 	}
+	m->fs_type_entry = entry;
 	snprintf(m->fstype, sizeof(m->fstype), "%s", fstype);
 	pthread_mutex_init(&m->sb.s_inode_lock, NULL);
 	pthread_mutex_init(&m->sb.s_vfs_rename_mutex, NULL);

@@ -7,7 +7,7 @@
  * mount through inode->i_sb (pc_sb_mount()).
  *
  * Files:
- *   super.c  filesystem type registry, pc_mount/pc_umount, pc_sync,
+ *   super.c  the filesystem type registry (pc_register_filesystem), pc_mount/pc_umount, pc_sync,
  *            pc_mount_error, statistics and fault injection;
  *   inode.c  the inode cache (hash by ino, I_NEW, eviction), inode helpers,
  *            the generic fsync;
@@ -18,7 +18,7 @@
 #ifndef PC_VFS_INTERNAL_H
 #define PC_VFS_INTERNAL_H
 
-#include <pagecache/vfs.h>
+#include <pagecache/fs.h>
 #include <pagecache/pagecache.h>
 
 /* Longest path accepted, NUL included (PATH_MAX), and longest component. */
@@ -48,8 +48,9 @@ struct pc_mount {
 	pthread_cond_t inode_wait;
 	pthread_mutex_t dirs_lock;	/* @dirs */
 	struct pc_list_head dirs;	/* open struct pc_dir, released at unmount */
-	char fstype[16];
+	char fstype[PC_FS_TYPE_NAME_MAX + 1];
 	uint32_t bd_wb_err_since;	/* pc_sync's cursor into the bdev mapping's errseq */
+	struct pc_fs_type_entry *fs_type_entry;	/* registry entry; a mount counted on it */
 };
 
 static inline struct pc_mount *pc_sb_mount(struct pc_super_block *sb)
