@@ -138,6 +138,11 @@ PC_BLK_HIDDEN bool pc_blk_log_flush_issue(struct pc_block_device *bdev, uint64_t
 PC_BLK_HIDDEN void pc_blk_log_flush_done(struct pc_block_device *bdev, uint64_t id, int status);
 PC_BLK_HIDDEN void pc_blk_log_close(struct pc_block_device *bdev);
 
+/* Submit @bio to its device's engine now, bypassing the calling thread's
+ * plug (same checks as pc_submit_bio): for stacked devices (the fault
+ * wrapper), whose submit may run while a plug is being dispatched. */
+PC_BLK_HIDDEN void pc_blk_submit_now(struct pc_bio *bio);
+
 /* Host offset in bytes of the bio's first sector. */
 static inline uint64_t pc_blk_bio_pos(const struct pc_bio *bio)
 {
