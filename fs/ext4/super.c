@@ -615,6 +615,11 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 	if (sbi->io_name[0])
 		pc_ext4_io_unregister(sbi->io_name);
 	if (sbi->bdev) {
+		/* A borrowed device outlives us: its last completions must be
+		 * over before the cache they touch goes (pc_bdev_close waits
+		 * the same way for our own). */
+		if (sbi->bdev_borrowed)
+			pc_bdev_drain(sbi->bdev);
 		if (sbi->bdev->bd_mapping_ready)
 			pc_bdev_detach_cache(sbi->bdev);
 		if (!sbi->bdev_borrowed)

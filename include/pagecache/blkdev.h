@@ -319,6 +319,17 @@ PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigne
  */
 PC_EXPORT void pc_bdev_close(struct pc_block_device *bdev);
 /*
+ * pc_bdev_drain - wait until no bio of @bdev is in flight: every bi_end_io
+ * of a bio submitted so far has returned (bios sitting in a plug that is
+ * never finished would make this wait forever). What pc_bdev_close does
+ * first; a filesystem that borrowed a device (pc_mount_opts.bdev) calls it
+ * before it frees what its bi_end_io callbacks touch (the page cache), since
+ * the device outlives the mount. Polls (200 us sleeps). Must not be called
+ * from a bi_end_io. NULL is ignored. Follows Linux's blk_mq_freeze_queue
+ * (the wait part).
+ */
+PC_EXPORT void pc_bdev_drain(struct pc_block_device *bdev);
+/*
  * pc_bdev_describe_holder - after pc_bdev_open(@path, PC_BDEV_EXCL...)
  * returned -EBUSY, name who holds @path: "in use by process PID (COMMAND),
  * which has it open read-write" (found through the OFD lock shown in

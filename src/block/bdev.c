@@ -418,7 +418,7 @@ out_free:
 	return err;
 }
 
-void pc_bdev_close(struct pc_block_device *bdev)
+void pc_bdev_drain(struct pc_block_device *bdev)
 {
 	const struct timespec pause = { .tv_sec = 0, .tv_nsec = 200 * 1000 };
 
@@ -427,6 +427,13 @@ void pc_bdev_close(struct pc_block_device *bdev)
 	/* bios still completing (or submitted by a bi_end_io) */
 	while (atomic_load_explicit(&bdev->bd_inflight, memory_order_acquire) > 0)
 		nanosleep(&pause, NULL);
+}
+
+void pc_bdev_close(struct pc_block_device *bdev)
+{
+	if (!bdev)
+		return;
+	pc_bdev_drain(bdev);
 	bdev->bd_engine->ops->destroy(bdev->bd_engine);	/* user: ops->destroy */
 	pc_blk_log_close(bdev);
 	if (bdev->bd_fd >= 0)

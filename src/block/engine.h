@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * src/block/engine.h - private interface between the block layer core
- * (bio.c, bdev.c) and its I/O engines (engine_uring.c, engine_pread.c).
- * Nothing here is exported; only src/block includes it.
+ * (bio.c, bdev.c) and its I/O engines (engine_uring.c, engine_pread.c, and
+ * user.c, whose engine hands bios to a user's struct
+ * pc_blockdev_operations: the public form of this same contract, see
+ * blkdev.h). Nothing here is exported; only src/block includes it.
  *
  * Life of a bio
  * -------------

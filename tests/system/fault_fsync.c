@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	/* 2. first error */
 	fill(buf, LEN, 2);
 	CHECK_EQ("pwrite(fd1, B)", pc_pwrite(fd1, buf, LEN, 0), LEN);
-	CHECK_EQ("inject_write_fault(1, 1)", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
+	CHECK_EQ("fault_arm(write 1, 1)", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
 	CHECK_EQ("fsync(fd1) after the fault", pc_fsync(fd1), -EIO);
 	CHECK_EQ("fsync(fd1) again (reported once)", pc_fsync(fd1), 0);
 	CHECK_EQ("fsync(fd2) opened before the error", pc_fsync(fd2), -EIO);
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	/* 3. second error: everyone sees it once */
 	fill(buf, LEN, 3);
 	CHECK_EQ("pwrite(fd2, C)", pc_pwrite(fd2, buf, LEN, 0), LEN);
-	CHECK_EQ("inject_write_fault(1, 1) again", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
+	CHECK_EQ("fault_arm(write 1, 1) again", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
 	CHECK_EQ("fsync(fd3) after the second fault", pc_fsync(fd3), -EIO);
 	CHECK_EQ("fsync(fd3) again", pc_fsync(fd3), 0);
 	CHECK_EQ("fsync(fd1) after the second fault", pc_fsync(fd1), -EIO);
