@@ -164,6 +164,7 @@ struct pc_ext4_sb {
 	bool last_block_held;	/* last block kept out of use (meta_order.c) */
 	_Atomic uint64_t write_bios_flushed; /* device write_bios at our last flush */
 	bool errors;		/* pc_ext4_error recorded an error (ext2fs lock) */
+	bool bdev_borrowed;	/* bdev is pc_mount_opts.bdev: the caller closes it */
 };
 
 /* sync_fs, before writing the system zone (bitmaps, descriptors, inode

@@ -10,7 +10,8 @@
  *   1. open the image (pc_bdev_open with PC_BDEV_EXCL: an OFD lock for the
  *      mount's life, F_WRLCK read-write and F_RDLCK read-only, and O_EXCL
  *      on a writable block device; -EBUSY naming the holder) and give it
- *      its buffer cache;
+ *      its buffer cache; with pc_mount_opts.bdev, use that device instead
+ *      (borrowed: release_sbi detaches the cache but does not close it);
  *   2. read the primary superblock ourselves and refuse, with a message
  *      that names the reason, what we cannot handle: a bad magic (-EINVAL),
  *      a block size over the page size or an incompatible feature we do not
@@ -614,9 +615,15 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 	if (sbi->io_name[0])
 		pc_ext4_io_unregister(sbi->io_name);
 	if (sbi->bdev) {
+		/* A borrowed device outlives us: its last completions must be
+		 * over before the cache they touch goes (pc_bdev_close waits
+		 * the same way for our own). */
+		if (sbi->bdev_borrowed)
+			pc_bdev_drain(sbi->bdev);
 		if (sbi->bdev->bd_mapping_ready)
 			pc_bdev_detach_cache(sbi->bdev);
-		pc_bdev_close(sbi->bdev);
+		if (!sbi->bdev_borrowed)
+			pc_bdev_close(sbi->bdev);
 	}
 	pthread_mutex_destroy(&sbi->lock);
 	free(sbi->deferred);
@@ -683,6 +690,15 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	int flags, err;
 
 	pthread_once(&error_table_once, ext4_init_error_table);
+	if (opts && opts->bdev) {
+		/* A device the caller made (pc_mount_opts.bdev): borrowed. */
+		if (opts->bdev->bd_mapping_ready) {
+			set_msg(msg, msglen, "the block device is already mounted");
+			return -EBUSY;
+		}
+		if (!source)
+			source = opts->bdev->bd_path ? opts->bdev->bd_path : "user block device";
+	}
 	if (!source) {
 		set_msg(msg, msglen, "ext4 needs an image file or block device to mount");
 		return -EINVAL;
@@ -704,11 +720,19 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	if (sbi->readonly)
 		bflags |= PC_BDEV_RDONLY;
 	bflags |= PC_BDEV_EXCL;
+	if (opts && opts->bdev) {
+		sbi->bdev = opts->bdev;
+		sbi->bdev_borrowed = true;
+		sbi->readonly |= sbi->bdev->bd_readonly;
+		err = 0;
+		goto opened;
+	}
 	err = check_kernel_mount(source, sbi->readonly, msg, msglen);
 	if (err)
 		goto out_release;
 reopen:
 	err = pc_bdev_open(source, engine, bflags, &sbi->bdev);
+opened:
 	if (err) {
 		sbi->bdev = NULL;
 		if (err == -EBUSY)
@@ -754,6 +778,13 @@ reopen:
 	    (1024U << es.s_log_block_size) < sbi->bdev->bd_logical_block_size) {
 		/* Blocks smaller than the device's O_DIRECT unit: every block
 		 * must be addressable on its own, so use buffered host I/O. */
+		if (sbi->bdev_borrowed) {
+			set_msg(msg, msglen, "filesystem blocks (%u bytes) smaller than the "
+				"device's logical block size (%u bytes)", 1024U << es.s_log_block_size,
+				sbi->bdev->bd_logical_block_size);
+			err = -EINVAL;
+			goto out_release;
+		}
 		pc_bdev_detach_cache(sbi->bdev);
 		pc_bdev_close(sbi->bdev);
 		sbi->bdev = NULL;

@@ -769,6 +769,11 @@ static int ramfs_fill_super(struct pc_super_block *sb, const char *source,
 	struct pc_inode *root;
 	int err;
 
+	if (opts && opts->bdev) {
+		if (msg)
+			snprintf(msg, msglen, "ramfs has no block device (pc_mount_opts.bdev)");
+		return -EINVAL;
+	}
 	fsi = calloc(1, sizeof(*fsi));
 	if (!fsi)
 		return -ENOMEM;

@@ -12,12 +12,15 @@
  *   - "uring": io_uring through liburing; one SQE per bio (readv/writev),
  *     a completion thread reaps CQEs and runs bi_end_io;
  *   - "pread": a pool of threads doing preadv/pwritev, used where io_uring
- *     is unavailable (old kernel, seccomp) or when asked for.
+ *     is unavailable (old kernel, seccomp) or when asked for;
+ *   - a user device (pc_bdev_create): the caller's struct
+ *     pc_blockdev_operations, completing through pc_bio_endio.
  * A plug (pc_blk_start_plug) collects the bios a thread submits and sends
  * them to the engine in one batch at pc_blk_finish_plug.
  *
- * Completion: bi_end_io runs exactly once per bio, on an engine thread (or
- * on the submitter for errors detected at submission). It must not sleep on
+ * Completion: bi_end_io runs exactly once per bio, on an engine thread or
+ * the thread a user device completes it on (or on the submitter for errors
+ * detected at submission). It must not sleep on
  * page locks or I/O. bi_status is 0 or a negative errno.
  *
  * Safety: a bio that reaches past the end of the device, or a write to a
@@ -38,6 +41,7 @@
 #include "writeback.h"
 
 struct pc_engine;
+struct pc_blockdev_operations;
 
 enum pc_engine_kind { PC_ENGINE_AUTO = 0, PC_ENGINE_URING, PC_ENGINE_PREAD };
 
@@ -135,7 +139,8 @@ PC_EXPORT int pc_submit_bio_wait(struct pc_bio *bio);
 
 /*
  * pc_submit_bio_direct - do @bio on the CALLING thread (preadv/pwritev on
- * the host), bypassing the engine: for a submitter that would only sleep
+ * the host), bypassing the engine (a user device has no host file: there it
+ * is pc_submit_bio_wait, which sleeps until the device completes it): for a submitter that would only sleep
  * until it completes (the last bio of a synchronous direct I/O), this saves
  * the hand-off to an engine thread and back (two context switches, ~15 us
  * per request on a VM). Same checks, fault injection and statistics as
@@ -172,11 +177,12 @@ PC_EXPORT void pc_blk_finish_plug(struct pc_blk_plug *plug);
  * before sleeping on I/O submitted under a plug. No-op without a plug. */
 PC_EXPORT void pc_blk_flush_plug(void);
 
-/* Make completed writes durable (fdatasync of the image/device), on the
- * calling thread. Subject to fault injection of PC_REQ_OP_FLUSH (the fault
- * error is returned, nothing is synced); counted in flushes (and errors on
- * failure). Returns 0, -EROFS on a read-only device (nothing was written
- * through it), or the -errno of fdatasync (-EIO: written data may be lost).
+/* Make completed writes durable (fdatasync of the image/device, or a user
+ * device's ops->flush when it has one), on the calling thread. Subject to
+ * fault injection of PC_REQ_OP_FLUSH (the fault error is returned, nothing
+ * is synced); counted in flushes (and errors on failure). Returns 0, -EROFS
+ * on a read-only device (nothing was written through it), or the -errno of
+ * fdatasync or ops->flush (-EIO: written data may be lost).
  * Sleeps; any thread; no lock needed. */
 PC_EXPORT int pc_blkdev_issue_flush(struct pc_block_device *bdev);
 
@@ -212,18 +218,23 @@ enum {
 	PC_BDEV_RDONLY = 1 << 0,
 	PC_BDEV_NO_DIRECT = 1 << 1,	/* never use O_DIRECT */
 	PC_BDEV_EXCL = 1 << 2,		/* lock the image for the open's life (see pc_bdev_open) */
+	/* Testing: behave as if the host refused O_DIRECT at open (EINVAL), so
+	 * the buffered fallback runs on every kernel. */
+	PC_BDEV_TEST_REFUSE_DIRECT = 1 << 3,
 };
 
 /*
  * struct pc_block_device
  * @bd_path:      the path opened (owned).
- * @bd_fd:        host file descriptor.
+ * @bd_fd:        host file descriptor (-1 for a user device).
  * @bd_size:      device size in bytes (a multiple of 512; the tail is ignored).
  * @bd_logical_block_size: smallest I/O unit and alignment, bytes (512 or 4096).
- * @bd_direct:    true if opened with O_DIRECT.
+ * @bd_direct:    true if opened with O_DIRECT, and for every user device
+ *                (pc_bdev_create): bios are then aligned to
+ *                bd_logical_block_size.
  * @bd_direct_note: why O_DIRECT is off, for --stats ("" if on).
  * @bd_readonly:  writes fail with -EROFS.
- * @bd_engine_name: "uring" or "pread".
+ * @bd_engine_name: "uring" or "pread"; a user device's ops->name.
  * @bd_block_size: block size of @bd_mapping's buffers (bytes; set by
  *                pc_set_blocksize, default 1024).
  * @bd_mapping:   the block device's own address_space (the buffer cache),
@@ -253,6 +264,9 @@ struct pc_block_device {
 	_Atomic long bd_inflight;	/* bios submitted, end_io not yet returned */
 	_Atomic unsigned bd_fault_armed; /* bit per op: bd_fault[op] armed */
 	struct pc_log_writes *bd_log;	/* write log (testing), or NULL */
+	/* user devices (pc_bdev_create), added at the end */
+	const struct pc_blockdev_operations *bd_ops; /* NULL for pc_bdev_open's devices */
+	void *bd_private;		/* the @private of pc_bdev_create, for @bd_ops */
 };
 
 /*
@@ -274,8 +288,8 @@ struct pc_block_device {
  * logical block size is BLKSSZGET for a block device, statx's
  * dio_offset_align (or a 512-byte probe read) for a file, 512 when buffered.
  * The pread engine uses 4 threads (PC_PREAD_THREADS=1..64 overrides).
- * Test hook: PC_BDEV_TEST_REFUSE_DIRECT=1 in the environment makes the
- * O_DIRECT open behave as if the host had refused it (EINVAL).
+ * Test hook: the flag PC_BDEV_TEST_REFUSE_DIRECT makes the O_DIRECT open
+ * behave as if the host had refused it (EINVAL).
  * bd_mapping and bd_bdi are left zeroed (bd_mapping_ready false) for the
  * buffer and writeback layers. Sleeps; any thread.
  *
@@ -296,12 +310,25 @@ PC_EXPORT int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigne
 /*
  * pc_bdev_close - wait until no bio of @bdev is in flight (bios sitting in a
  * plug that is never finished would make this wait forever), stop the
- * engine's threads, close the host file and free @bdev (NULL is ignored).
+ * engine's threads (a user device: call ops->destroy), close the host file
+ * and free @bdev (NULL is ignored). A device lent to a mount
+ * (pc_mount_opts.bdev) is closed only after pc_umount.
  * Does not sync: call pc_blkdev_issue_flush first for durability. bd_mapping
  * and bd_bdi must already have been torn down by their layers. Must not be
  * called from a bi_end_io or with I/O still being submitted.
  */
 PC_EXPORT void pc_bdev_close(struct pc_block_device *bdev);
+/*
+ * pc_bdev_drain - wait until no bio of @bdev is in flight: every bi_end_io
+ * of a bio submitted so far has returned (bios sitting in a plug that is
+ * never finished would make this wait forever). What pc_bdev_close does
+ * first; a filesystem that borrowed a device (pc_mount_opts.bdev) calls it
+ * before it frees what its bi_end_io callbacks touch (the page cache), since
+ * the device outlives the mount. Polls (200 us sleeps). Must not be called
+ * from a bi_end_io. NULL is ignored. Follows Linux's blk_mq_freeze_queue
+ * (the wait part).
+ */
+PC_EXPORT void pc_bdev_drain(struct pc_block_device *bdev);
 /*
  * pc_bdev_describe_holder - after pc_bdev_open(@path, PC_BDEV_EXCL...)
  * returned -EBUSY, name who holds @path: "in use by process PID (COMMAND),
@@ -318,6 +345,126 @@ PC_EXPORT pid_t pc_bdev_describe_holder(const char *path, char *buf, size_t len)
 /* Copy the counters into *@st (lock-free; each counter is exact, the set is
  * not a snapshot while I/O runs). */
 PC_EXPORT void pc_bdev_get_stats(struct pc_block_device *bdev, struct pc_bdev_stats *st);
+
+/*
+ * User block devices
+ * ==================
+ * struct pc_blockdev_operations lets a program put the buffer cache, mpage
+ * and direct I/O (and so a filesystem mounted with pc_mount_opts.bdev) on
+ * its own storage: a network block device, an SPDK queue, a RAM disk in a
+ * test. pc_bdev_open's image files and raw devices (the uring and pread
+ * engines) are one implementation of the same contract, inside the library.
+ *
+ * The block layer keeps doing for a user device everything it does for its
+ * own: pc_submit_bio validates each bio (range, read-only, segments,
+ * alignment to bd_logical_block_size), applies pc_bdev_inject_fault and the
+ * write log, plugs, counts statistics, and fails bad bios on the submitter;
+ * only valid bios reach @submit.
+ *
+ * Locking table (also in docs/locking.md):
+ *   member   called from                 may block         locks held
+ *   submit   any submitting thread, also  briefly, never    none
+ *            inside a bi_end_io (so from   for the I/O it
+ *            a completion the device       was given
+ *            reported itself)
+ *   flush    pc_blkdev_issue_flush         yes              none
+ *            (fsync, sync_fs, umount)
+ *   destroy  pc_bdev_close, once, after    yes              none; no bio
+ *            every bio completed                            in flight
+ *
+ * @name:    shown as bd_engine_name (pc_mount_get_stats' engine); NULL:
+ *           "user".
+ * @submit:  required. @list is a NULL-terminated list of valid bios
+ *           linked through bi_next, all of @bdev, in submission order (one
+ *           plug batch, or a single bio). From now on the device owns the
+ *           bios and bi_next, and must call pc_bio_endio() exactly once per
+ *           bio: synchronously from inside @submit, or later from any
+ *           thread it likes (its own completion thread, a poller), with no
+ *           lock held that @submit takes (bi_end_io may submit new bios,
+ *           re-entering @submit). Operations (PC_BIO_OP): PC_REQ_OP_READ
+ *           fills the segments from device bytes bi_sector*512 on;
+ *           PC_REQ_OP_WRITE stores them; PC_REQ_OP_FLUSH (no data) makes
+ *           every write completed before it durable. PC_REQ_PREFLUSH on a
+ *           write: flush first; PC_REQ_FUA: the write is durable when it
+ *           completes. Errors are reported as the status (-EIO, -ENOSPC,
+ *           ...), never by returning: @submit returns nothing. A device
+ *           without a volatile cache may ignore FLUSH/FUA/PREFLUSH.
+ *           Segment data is at bv_page->virtual + bv_offset, bv_len bytes.
+ * @flush:   optional: make every completed write durable, on the calling
+ *           thread; 0 or -errno (-EIO: data may be lost). NULL: flushes
+ *           succeed at once (a device with nothing volatile).
+ * @destroy: optional: release what @private holds. After it returns the
+ *           block layer frees @bdev.
+ *
+ * Growth: new members are only ever added at the end; a zeroed member
+ * means "not provided" (the default above).
+ */
+struct pc_blockdev_operations {
+	const char *name;
+	void (*submit)(struct pc_block_device *bdev, struct pc_bio *list);
+	int (*flush)(struct pc_block_device *bdev);
+	void (*destroy)(struct pc_block_device *bdev);
+};
+
+/*
+ * pc_bdev_create - make a block device whose I/O goes to @ops.
+ * @ops:     the operations (borrowed: must outlive the device); @ops->submit
+ *           is required.
+ * @private: stored in bd_private for @ops; owned by the caller (free it in
+ *           @ops->destroy or after pc_bdev_close).
+ * @name:    a name for messages and the buffer cache (copied to bd_path);
+ *           NULL: "user".
+ * @size:    device size in bytes, fixed for the device's life; rounded
+ *           down to 512; at least 1 KiB.
+ * @logical_block_size: bytes, a power of two from 512 to the page size:
+ *           every bio the device receives is aligned to it in position and
+ *           size (bd_direct is true), and direct I/O is aligned to it.
+ * @flags:   PC_BDEV_RDONLY (writes and flushes fail with -EROFS before
+ *           reaching @ops) or 0; other flags are -EINVAL.
+ * Returns 0 and *@out, or -EINVAL (NULL @ops/@submit/@out, bad size or
+ * block size, unknown flag) or -ENOMEM. The caller closes it with
+ * pc_bdev_close() (which waits for in-flight bios, calls @ops->destroy and
+ * frees it). Follows Linux's blk_mq_alloc_disk + set_capacity. Any thread.
+ */
+PC_EXPORT int pc_bdev_create(const struct pc_blockdev_operations *ops, void *private,
+			     const char *name, uint64_t size, unsigned logical_block_size,
+			     unsigned flags, struct pc_block_device **out);
+
+/*
+ * pc_bio_endio - a user device (struct pc_blockdev_operations.submit)
+ * completes @bio with @status (0 or a negative errno): statistics and the
+ * write log are updated, bi_end_io runs on the calling thread, then the bio
+ * stops counting as in flight. Exactly once per bio handed to @submit; the
+ * bio must not be touched afterwards (bi_end_io usually frees it). Call
+ * with no lock held that @submit or a bi_end_io takes. Follows Linux's
+ * bio_endio.
+ */
+PC_EXPORT void pc_bio_endio(struct pc_bio *bio, int status);
+
+/*
+ * pc_bdev_fault_wrap - a fault-injecting device on top of @inner, built on
+ * struct pc_blockdev_operations (for tests and pcfs --fault-write): every
+ * bio is passed to @inner unchanged, except those pc_bdev_fault_arm
+ * chose, which complete with the armed error without reaching @inner.
+ * Size, logical block size, bd_direct (and its note), read-only state and
+ * engine name are @inner's; flushes go to @inner. On success the wrapper
+ * owns @inner: pc_bdev_close(*@out) closes @inner too (never close @inner
+ * yourself then); on failure the caller keeps @inner. Returns 0, -EINVAL
+ * (NULL argument), -ENOMEM.
+ */
+PC_EXPORT int pc_bdev_fault_wrap(struct pc_block_device *inner, struct pc_block_device **out);
+/*
+ * pc_bdev_fault_arm - on a device from pc_bdev_fault_wrap, make the @nth
+ * (1-based, counted from now) bio of @op (PC_REQ_OP_READ, _WRITE or
+ * _FLUSH bios; pc_blkdev_issue_flush calls count as FLUSH too) and the
+ * next @count-1 ones fail with @err. @nth 0 disarms; @count 0 is taken as
+ * 1, @err >= 0 as -EIO. Re-arming replaces the previous setting; after the
+ * last fault the op is disarmed. Failed bios complete on the submitting
+ * thread and count in the wrapper's errors statistic. Returns 0, -EINVAL
+ * (not a fault wrapper, unknown @op). Thread-safe.
+ */
+PC_EXPORT int pc_bdev_fault_arm(struct pc_block_device *wrap, enum pc_req_op op, unsigned long nth,
+				unsigned long count, int err);
 
 /*
  * Write log, for crash-simulation tests (the shape of Linux's dm-log-writes).

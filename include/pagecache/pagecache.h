@@ -79,7 +79,23 @@ struct pc_cache;
  *              its device (pc_bdev_log_writes_start in blkdev.h); NULL: no
  *              log. Block-device filesystems only (ext4); a read-only
  *              mount ignores it. See tests/crash/README.md.
+ * @bdev:       mount on this block device, made by the caller (pagecache/
+ *              blkdev.h: pc_bdev_open, pc_bdev_create on its own
+ *              struct pc_blockdev_operations, pc_bdev_fault_wrap), instead
+ *              of opening @source; NULL: open @source. Block-device
+ *              filesystems only (ext4; -EINVAL for ramfs). @source is then
+ *              only a name for messages (may be NULL). The mount BORROWS
+ *              the device: the caller keeps it open until pc_umount has
+ *              returned (or pc_mount failed) and then closes it with
+ *              pc_bdev_close; one mount at a time per device (-EBUSY
+ *              otherwise). Exclusive access (the lock below) is then the
+ *              caller's business (pc_bdev_open with PC_BDEV_EXCL takes it).
+ *              A read-only device mounts read-only.
+ *
+ * Growth: new members are only added at the end; a zeroed member keeps
+ * the default behaviour.
  */
+struct pc_block_device;
 struct pc_mount_opts {
 	struct pc_cache *cache;
 	size_t cache_size;
@@ -90,6 +106,7 @@ struct pc_mount_opts {
 	bool dio_hold_i_rwsem;
 	bool force;
 	const char *log_writes;
+	struct pc_block_device *bdev;
 };
 
 /*
@@ -335,10 +352,6 @@ struct pc_mount_stats {
 	const char *direct_note;	/* why not, or "" */
 };
 PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st);
-
-/* Testing: make the @nth next write bio to the device (and @count-1 more)
- * fail with -EIO. 0 or -EINVAL (no block device). */
-PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth, unsigned long count);
 
 /* Testing (crash simulation): append a MARK entry of @len bytes to the
  * write log of a mount made with opts->log_writes, ordered after every

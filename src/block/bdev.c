@@ -285,7 +285,6 @@ int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 		 struct pc_block_device **out)
 {
 	struct pc_block_device *bdev;
-	const char *env;
 	struct stat st;
 	uint64_t size;
 	bool direct = !(flags & PC_BDEV_NO_DIRECT);
@@ -315,8 +314,7 @@ int pc_bdev_open(const char *path, enum pc_engine_kind engine, unsigned flags,
 		oflags |= O_EXCL;
 
 	if (direct) {
-		env = getenv("PC_BDEV_TEST_REFUSE_DIRECT");
-		if (env && strcmp(env, "1") == 0) {
+		if (flags & PC_BDEV_TEST_REFUSE_DIRECT) {
 			errno = EINVAL;
 			bdev->bd_fd = -1;
 		} else {
@@ -420,7 +418,7 @@ out_free:
 	return err;
 }
 
-void pc_bdev_close(struct pc_block_device *bdev)
+void pc_bdev_drain(struct pc_block_device *bdev)
 {
 	const struct timespec pause = { .tv_sec = 0, .tv_nsec = 200 * 1000 };
 
@@ -429,9 +427,17 @@ void pc_bdev_close(struct pc_block_device *bdev)
 	/* bios still completing (or submitted by a bi_end_io) */
 	while (atomic_load_explicit(&bdev->bd_inflight, memory_order_acquire) > 0)
 		nanosleep(&pause, NULL);
-	bdev->bd_engine->ops->destroy(bdev->bd_engine);
+}
+
+void pc_bdev_close(struct pc_block_device *bdev)
+{
+	if (!bdev)
+		return;
+	pc_bdev_drain(bdev);
+	bdev->bd_engine->ops->destroy(bdev->bd_engine);	/* user: ops->destroy */
 	pc_blk_log_close(bdev);
-	close(bdev->bd_fd);
+	if (bdev->bd_fd >= 0)
+		close(bdev->bd_fd);
 	pthread_mutex_destroy(&bdev->bd_fault_lock);
 	free(bdev->bd_path);
 	free(bdev);
@@ -467,9 +473,14 @@ int pc_blkdev_issue_flush(struct pc_block_device *bdev)
 			if (!logged)
 				return 0;	/* test fault: flush "forgotten" */
 		}
-		while (!err && fdatasync(bdev->bd_fd) < 0) {
-			if (errno != EINTR)
-				err = -errno;
+		if (!err && bdev->bd_ops) {
+			if (bdev->bd_ops->flush)
+				err = bdev->bd_ops->flush(bdev);
+		} else {
+			while (!err && fdatasync(bdev->bd_fd) < 0) {
+				if (errno != EINTR)
+					err = -errno;
+			}
 		}
 		if (logged)
 			pc_blk_log_flush_done(bdev, log_id, err);

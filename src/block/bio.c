@@ -418,6 +418,8 @@ int pc_submit_bio_direct(struct pc_bio *bio)
 
 	if (!bio)
 		return -EINVAL;
+	if (bio->bi_bdev && bio->bi_bdev->bd_ops)
+		return pc_submit_bio_wait(bio);	/* a user device: no host fd */
 	end_io = bio->bi_end_io;
 	bio->bi_end_io = NULL;		/* failures at submission: just report */
 	if (!bio_prepare(bio)) {
@@ -483,6 +485,12 @@ int pc_submit_bio_wait(struct pc_bio *bio)
 	bio->bi_end_io = end_io;
 	bio->bi_private = private;
 	return status;
+}
+
+void pc_blk_submit_now(struct pc_bio *bio)
+{
+	if (bio_prepare(bio))
+		bio->bi_bdev->bd_engine->ops->submit_batch(bio->bi_bdev->bd_engine, bio);
 }
 
 /* ---- plugging ---- */

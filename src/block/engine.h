@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * src/block/engine.h - private interface between the block layer core
- * (bio.c, bdev.c) and its I/O engines (engine_uring.c, engine_pread.c).
- * Nothing here is exported; only src/block includes it.
+ * (bio.c, bdev.c) and its I/O engines (engine_uring.c, engine_pread.c, and
+ * user.c, whose engine hands bios to a user's struct
+ * pc_blockdev_operations: the public form of this same contract, see
+ * blkdev.h). Nothing here is exported; only src/block includes it.
  *
  * Life of a bio
  * -------------
@@ -137,6 +139,11 @@ PC_BLK_HIDDEN void pc_blk_log_complete(struct pc_bio *bio, int status);
 PC_BLK_HIDDEN bool pc_blk_log_flush_issue(struct pc_block_device *bdev, uint64_t *id);
 PC_BLK_HIDDEN void pc_blk_log_flush_done(struct pc_block_device *bdev, uint64_t id, int status);
 PC_BLK_HIDDEN void pc_blk_log_close(struct pc_block_device *bdev);
+
+/* Submit @bio to its device's engine now, bypassing the calling thread's
+ * plug (same checks as pc_submit_bio): for stacked devices (the fault
+ * wrapper), whose submit may run while a plug is being dispatched. */
+PC_BLK_HIDDEN void pc_blk_submit_now(struct pc_bio *bio);
 
 /* Host offset in bytes of the bio's first sector. */
 static inline uint64_t pc_blk_bio_pos(const struct pc_bio *bio)

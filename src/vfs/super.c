@@ -534,14 +534,6 @@ PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st)
 	}
 }
 
-PC_EXPORT int pc_mount_inject_write_fault(struct pc_mount *m, unsigned long nth, unsigned long count)
-{
-	if (!m || !m->sb.s_bdev)
-		return -EINVAL;
-	pc_bdev_inject_fault(m->sb.s_bdev, PC_REQ_OP_WRITE, nth, count ? count : 1, -EIO);
-	return 0;
-}
-
 PC_EXPORT int pc_mount_log_mark(struct pc_mount *m, const void *data, size_t len)
 {
 	if (!m || !m->sb.s_bdev)

@@ -11,7 +11,9 @@
  *   1. fd1 creates the file, writes 64 KiB, fsync -> 0 (blocks allocated,
  *      everything clean). fd2 opens it (before any error).
  *   2. fd1 overwrites the 64 KiB in place; the next write bio is made to
- *      fail (pc_mount_inject_write_fault(m, 1, 1)).
+ *      fail (the image is opened with pc_bdev_open, wrapped with
+ *      pc_bdev_fault_wrap and mounted through pc_mount_opts.bdev;
+ *      pc_bdev_fault_arm(wrap, PC_REQ_OP_WRITE, 1, 1, -EIO) arms it).
  *      fsync(fd1) -> -EIO, fsync(fd1) again -> 0 (reported once),
  *      fsync(fd2) -> -EIO (opened before the error: sees it too), then 0.
  *      fd3 opened now (the error was seen already) -> fsync 0.
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include <pagecache/pagecache.h>
+#include <pagecache/blkdev.h>
 
 #define LEN (64 * 1024)
 
@@ -63,6 +66,8 @@ int main(int argc, char **argv)
 {
 	static unsigned char buf[LEN], back[LEN];
 	struct pc_mount_opts opts;
+	static const enum pc_engine_kind kinds[] = { PC_ENGINE_AUTO, PC_ENGINE_URING, PC_ENGINE_PREAD };
+	struct pc_block_device *inner, *bdev;
 	struct pc_mount *m;
 	const char *path = "/fault_fsync.dat";
 	int fd1, fd2, fd3, err;
@@ -74,9 +79,23 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	opts.cache_size = 16u << 20;
 	opts.engine = argc == 3 ? atoi(argv[2]) : 0;
+	if (opts.engine < 0 || opts.engine > 2)
+		return 2;
+	err = pc_bdev_open(argv[1], kinds[opts.engine], PC_BDEV_EXCL, &inner);
+	if (!err) {
+		err = pc_bdev_fault_wrap(inner, &bdev);
+		if (err)
+			pc_bdev_close(inner);
+	}
+	if (err) {
+		fprintf(stderr, "open %s: %s\n", argv[1], strerror(-err));
+		return 2;
+	}
+	opts.bdev = bdev;	/* borrowed by the mount: closed after pc_umount */
 	err = pc_mount("ext4", argv[1], &opts, &m);
 	if (err) {
 		fprintf(stderr, "pc_mount %s: %s (%s)\n", argv[1], strerror(-err), pc_mount_error());
+		pc_bdev_close(bdev);
 		return 2;
 	}
 
@@ -85,6 +104,7 @@ int main(int argc, char **argv)
 	if (fd1 < 0) {
 		fprintf(stderr, "pc_open %s: %s\n", path, strerror(-fd1));
 		pc_umount(m);
+		pc_bdev_close(bdev);
 		return 2;
 	}
 	fill(buf, LEN, 1);
@@ -96,7 +116,7 @@ int main(int argc, char **argv)
 	/* 2. first error */
 	fill(buf, LEN, 2);
 	CHECK_EQ("pwrite(fd1, B)", pc_pwrite(fd1, buf, LEN, 0), LEN);
-	CHECK_EQ("inject_write_fault(1, 1)", pc_mount_inject_write_fault(m, 1, 1), 0);
+	CHECK_EQ("fault_arm(write 1, 1)", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
 	CHECK_EQ("fsync(fd1) after the fault", pc_fsync(fd1), -EIO);
 	CHECK_EQ("fsync(fd1) again (reported once)", pc_fsync(fd1), 0);
 	CHECK_EQ("fsync(fd2) opened before the error", pc_fsync(fd2), -EIO);
@@ -108,7 +128,7 @@ int main(int argc, char **argv)
 	/* 3. second error: everyone sees it once */
 	fill(buf, LEN, 3);
 	CHECK_EQ("pwrite(fd2, C)", pc_pwrite(fd2, buf, LEN, 0), LEN);
-	CHECK_EQ("inject_write_fault(1, 1) again", pc_mount_inject_write_fault(m, 1, 1), 0);
+	CHECK_EQ("fault_arm(write 1, 1) again", pc_bdev_fault_arm(bdev, PC_REQ_OP_WRITE, 1, 1, -EIO), 0);
 	CHECK_EQ("fsync(fd3) after the second fault", pc_fsync(fd3), -EIO);
 	CHECK_EQ("fsync(fd3) again", pc_fsync(fd3), 0);
 	CHECK_EQ("fsync(fd1) after the second fault", pc_fsync(fd1), -EIO);
@@ -137,6 +157,7 @@ int main(int argc, char **argv)
 	CHECK_EQ("sync after the faults", pc_sync(m), -EIO);
 	CHECK_EQ("sync again", pc_sync(m), 0);
 	CHECK_EQ("umount", pc_umount(m), 0);
+	pc_bdev_close(bdev);	/* closes the inner device too */
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

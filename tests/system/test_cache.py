@@ -105,8 +105,8 @@ def test_tmpfs_buffered_fallback(pcfs, work):
     """An image on tmpfs (/dev/shm): where the host refuses O_DIRECT (tmpfs
     before Linux 6.6) pcfs falls back to buffered host I/O, says so in
     --stats, and works; where tmpfs accepts O_DIRECT, --stats must say "on".
-    The fallback is also forced with the block layer's test hook
-    PC_BDEV_TEST_REFUSE_DIRECT=1, so it is exercised on every kernel."""
+    The fallback is also forced with pcfs --test-refuse-direct (the block
+    layer's PC_BDEV_TEST_REFUSE_DIRECT flag), so it runs on every kernel."""
     shm = "/dev/shm"
     if not os.path.isdir(shm) or fs_type_of(shm) != "tmpfs":
         pytest.skip("/dev/shm is not a tmpfs here")
@@ -121,11 +121,11 @@ def test_tmpfs_buffered_fallback(pcfs, work):
         assert r.stats()["O_DIRECT"].split()[0] == expect, r.err
         fsck(img)
         out = work / "out"
-        r = pcfs("--stats", "cp", "%s:/f" % img, out, env={"PC_BDEV_TEST_REFUSE_DIRECT": "1"})
+        r = pcfs("--stats", "--test-refuse-direct", "cp", "%s:/f" % img, out)
         assert r.stats()["O_DIRECT"].split()[0] == "off", r.err
         assert files_equal(f, out)
         g = write_random(work / "g", 7 * MiB + 5, 4)
-        r = pcfs("--stats", "cp", g, "%s:/g" % img, env={"PC_BDEV_TEST_REFUSE_DIRECT": "1"})
+        r = pcfs("--stats", "--test-refuse-direct", "cp", g, "%s:/g" % img)
         assert r.stats()["O_DIRECT"].split()[0] == "off", r.err
         fsck(img)
         for name, src in (("/f", f), ("/g", g)):

@@ -918,16 +918,14 @@ static void test_buffered_fallbacks(void **state)
 
 	roundtrip_on(path, PC_BDEV_NO_DIRECT, false);
 	/* a host that refuses O_DIRECT at open (the tmpfs case on older kernels) */
-	setenv("PC_BDEV_TEST_REFUSE_DIRECT", "1", 1);
 	{
-		struct pc_block_device *bdev = open_dev(path, 0);
+		struct pc_block_device *bdev = open_dev(path, PC_BDEV_TEST_REFUSE_DIRECT);
 
 		assert_false(bdev->bd_direct);
 		assert_non_null(strstr(bdev->bd_direct_note, "refused"));
 		pc_bdev_close(bdev);
 	}
-	roundtrip_on(path, 0, false);
-	unsetenv("PC_BDEV_TEST_REFUSE_DIRECT");
+	roundtrip_on(path, PC_BDEV_TEST_REFUSE_DIRECT, false);
 	drop_image(path);
 
 	/* real tmpfs: whatever the kernel says about O_DIRECT, I/O works */
@@ -1158,7 +1156,6 @@ int main(void)
 	int fails = 0;
 
 	unsetenv("PC_ENGINE");
-	unsetenv("PC_BDEV_TEST_REFUSE_DIRECT");
 	if (uring_available()) {
 		g_engine = PC_ENGINE_URING;
 		fails += cmocka_run_group_tests_name("block/uring", tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pagecache/blkdev.h>
 #include "pcfs.h"
 
 struct pcfs_options pcfs_opt;
@@ -104,6 +105,61 @@ void pcfs_usage_err(const char *fmt, ...)
 
 static const char *engine_names[] = { "auto", "uring", "pread" };
 
+/*
+ * The testing options need a device pcfs makes itself and passes in
+ * pc_mount_opts.bdev: --test-refuse-direct opens it with the block layer's
+ * PC_BDEV_TEST_REFUSE_DIRECT, --fault-write wraps it in pc_bdev_fault_wrap
+ * armed for the Nth write after the mount. Opened like ext4 would (PC_BDEV_EXCL). 0 (with
+ * img->bdev set, or left NULL when no such option is given) or -errno,
+ * reported.
+ */
+static int open_test_bdev(struct pcfs_image *img, bool rw)
+{
+	static const enum pc_engine_kind kinds[] = { PC_ENGINE_AUTO, PC_ENGINE_URING, PC_ENGINE_PREAD };
+	unsigned flags = PC_BDEV_EXCL;
+	struct pc_block_device *bdev, *wrap;
+	int err;
+
+	if (!pcfs_opt.fault && !pcfs_opt.test_refuse_direct)
+		return 0;
+	if (!rw)
+		flags |= PC_BDEV_RDONLY;
+	if (pcfs_opt.no_direct)
+		flags |= PC_BDEV_NO_DIRECT;
+	if (pcfs_opt.test_refuse_direct)
+		flags |= PC_BDEV_TEST_REFUSE_DIRECT;
+	err = pc_bdev_open(img->name, kinds[pcfs_opt.engine], flags, &bdev);
+	if (err) {
+		char why[256];
+
+		if (err == -EBUSY) {
+			pc_bdev_describe_holder(img->name, why, sizeof(why));
+			fprintf(stderr, "pcfs: %s: %s (%s)\n", img->name, strerror(-err), why);
+		} else {
+			pcfs_err(img->name, err);
+		}
+		return err;
+	}
+	if (pcfs_opt.fault) {
+		err = pc_bdev_fault_wrap(bdev, &wrap);
+		if (err) {
+			pc_bdev_close(bdev);
+			pcfs_msg(img->name, "--fault-write: %s", strerror(-err));
+			return err;
+		}
+		bdev = wrap;	/* armed once mounted (pcfs_mount_image) */
+	}
+	img->bdev = bdev;
+	return 0;
+}
+
+/* After pc_umount (or a failed pc_mount): close the device of open_test_bdev. */
+static void close_test_bdev(struct pcfs_image *img)
+{
+	pc_bdev_close(img->bdev);
+	img->bdev = NULL;
+}
+
 int pcfs_mount_image(struct pcfs_image *img, bool rw)
 {
 	struct pc_mount_opts opts = {
@@ -125,17 +181,23 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 		/* Read-only mount, nothing open on it yet: remount read-write. */
 		err = pc_umount(img->m);
 		img->m = NULL;
+		close_test_bdev(img);
 		if (err) {
 			pcfs_err(img->name, err);
 			return err;
 		}
 	}
 	opts.readonly = !rw;
+	err = open_test_bdev(img, rw);
+	if (err)
+		return err;
+	opts.bdev = img->bdev;
 	err = pc_mount("ext4", img->name, &opts, &img->m);
 	if (err) {
 		const char *why = pc_mount_error();
 
 		img->m = NULL;
+		close_test_bdev(img);
 		/* The library's message may start with the image name too. */
 		if (why && !strncmp(why, img->name, strlen(img->name)) &&
 		    !strncmp(why + strlen(img->name), ": ", 2))
@@ -149,13 +211,9 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 	img->rw = rw;
 	if (pc_mount_warning(img->m))
 		fprintf(stderr, "pcfs: warning: %s\n", pc_mount_warning(img->m));
-	if (pcfs_opt.fault) {
-		err = pc_mount_inject_write_fault(img->m, pcfs_opt.fault_nth, pcfs_opt.fault_count);
-		if (err) {
-			pcfs_msg(img->name, "--fault-write: %s", strerror(-err));
-			return err;
-		}
-	}
+	if (pcfs_opt.fault)	/* counted from after the mount, as documented */
+		pc_bdev_fault_arm(img->bdev, PC_REQ_OP_WRITE, pcfs_opt.fault_nth,
+				  pcfs_opt.fault_count, -EIO);
 	return 0;
 }
 
@@ -242,6 +300,7 @@ static int umount_all(void)
 				print_stats(img);
 			uerr = pc_umount(img->m);
 			img->m = NULL;
+			close_test_bdev(img);
 			if (!err)
 				err = uerr;
 			if (err) {
@@ -280,6 +339,7 @@ static const struct command commands[] = {
 enum {
 	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,
 	OPT_RA, OPT_VERSION, OPT_FORCE, OPT_LOG_WRITES,
+	OPT_TEST_REFUSE_DIRECT,
 };
 
 static const struct option long_options[] = {
@@ -290,6 +350,7 @@ static const struct option long_options[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "fault-write", required_argument, NULL, OPT_FAULT_WRITE },	/* testing */
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },		/* testing */
+	{ "test-refuse-direct", no_argument, NULL, OPT_TEST_REFUSE_DIRECT }, /* testing */
 	{ "ra", required_argument, NULL, OPT_RA },			/* testing */
 	{ "log-writes", required_argument, NULL, OPT_LOG_WRITES },	/* testing */
 	{ "help", no_argument, NULL, 'h' },
@@ -364,6 +425,9 @@ static int parse_global(int argc, char **argv)
 			break;
 		case OPT_NO_DIRECT:
 			pcfs_opt.no_direct = true;
+			break;
+		case OPT_TEST_REFUSE_DIRECT:
+			pcfs_opt.test_refuse_direct = true;
 			break;
 		case OPT_RA:	/* plain KiB: no suffix */
 			if (strspn(optarg, "0123456789") != strlen(optarg) ||

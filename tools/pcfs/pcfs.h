@@ -39,6 +39,7 @@ struct pcfs_options {
 	unsigned long fault_nth, fault_count;
 	bool force;			/* --force: read-write mounts of unclean images */
 	const char *log_writes;		/* --log-writes=FILE (testing) */
+	bool test_refuse_direct;	/* --test-refuse-direct (testing) */
 };
 extern struct pcfs_options pcfs_opt;
 
@@ -54,6 +55,8 @@ extern mode_t pcfs_umask;
  * @name: as first spelled by the user (used in messages), owned.
  * @m:    NULL until pcfs_mount_image(); unmounted by pcfs_umount_all().
  * @rw:   mounted read-write.
+ * @bdev: the device pcfs made itself (--fault-write, --test-refuse-direct)
+ *        and passed in pc_mount_opts.bdev; closed after each pc_umount.
  */
 struct pcfs_image {
 	char *name;
@@ -62,6 +65,7 @@ struct pcfs_image {
 	struct pc_mount *m;
 	bool rw;
 	struct pcfs_image *next;
+	struct pc_block_device *bdev;	/* our own device for --fault-write etc., or NULL */
 };
 
 /*
