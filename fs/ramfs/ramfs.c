@@ -251,7 +251,7 @@ static void ramfs_destroy_inode(struct pc_inode *inode)
 	atomic_fetch_sub(&RAMFS_SB(inode->i_sb)->nr_inodes, 1);
 	dir_free(&ri->dir);
 	free(inode->i_private);
-	pthread_rwlock_destroy(&inode->i_rwsem);
+	pc_rwsem_destroy(&inode->i_rwsem);
 	pthread_mutex_destroy(&inode->i_lock);
 	free(ri);
 }

@@ -65,7 +65,7 @@ PC_EXPORT void pc_address_space_init(struct pc_address_space *mapping, struct pc
 	mapping->host = host;
 	mapping->cache = cache;
 	pc_page_tree_init(&mapping->tree);
-	pthread_mutex_init(&mapping->tree_lock, NULL);
+	pc_mutex_init(&mapping->tree_lock);
 	mapping->a_ops = a_ops ? a_ops : &empty_aops;
 	mapping->bdi = bdi;
 	if (cache)
@@ -76,7 +76,7 @@ PC_EXPORT void pc_address_space_destroy(struct pc_address_space *mapping)
 {
 	PC_BUG_ON(atomic_load(&mapping->nrpages) != 0);
 	pc_page_tree_destroy(&mapping->tree);
-	pthread_mutex_destroy(&mapping->tree_lock);
+	pc_mutex_destroy(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_pagevec_release(struct pc_pagevec *pv)
@@ -146,11 +146,11 @@ PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pg
 							    memory_order_relaxed)))
 				return NULL;
 			/* A hole under someone's range lock: wait for it (seed 002). */
-			pthread_mutex_lock(&mapping->tree_lock);
+			pc_mutex_lock(&mapping->tree_lock);
 			ph = pc_placeholder_covering(mapping, index);
 			if (ph)
 				pc_placeholder_get(ph);
-			pthread_mutex_unlock(&mapping->tree_lock);
+			pc_mutex_unlock(&mapping->tree_lock);
 			if (!ph)
 				return NULL;
 			pc_placeholder_wait_put(ph);
@@ -340,7 +340,7 @@ int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, 
 	for (;;) {
 		struct pc_placeholder *ph = NULL;
 
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		/* P2: never instantiate a page under someone's range lock. */
 		if (pc_unlikely(atomic_load_explicit(&mapping->nr_placeholders, memory_order_relaxed)))
 			ph = pc_placeholder_covering(mapping, index);
@@ -353,7 +353,7 @@ int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, 
 			if (!err)
 				atomic_fetch_add(&mapping->nrpages, 1);
 		}
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		if (!ph || !wait)
 			break;
 		pc_placeholder_wait_put(ph);
@@ -386,13 +386,13 @@ PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page)
 	PC_BUG_ON(!PageLocked(page));
 	if (!mapping)
 		return;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	pc_page_tree_delete(&mapping->tree, page->index);
 	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
 	account_clean(mapping, page);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	pc_put_page(page);		/* the tree's reference */
 }
 
@@ -427,17 +427,17 @@ PC_EXPORT bool pc_remove_mapping(struct pc_page *page)
 		return false;
 	if (PagePrivate(page) && !pc_try_to_release_page(page))
 		return false;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	/* Only the tree and our caller may hold references (I4). */
 	if (PageDirty(page) || !pc_page_ref_freeze(page, 2)) {
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		return false;
 	}
 	pc_page_tree_delete(&mapping->tree, page->index);
 	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	return true;
 }
 
@@ -461,12 +461,12 @@ PC_EXPORT bool pc___set_page_dirty_nobuffers(struct pc_page *page)
 	mapping = page->mapping;
 	if (!mapping)
 		return true;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (page->mapping == mapping) {
 		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, 1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	if (mapping->host)
 		pc___mark_inode_dirty(mapping->host, PC_I_DIRTY_PAGES);
 	else if (mapping->bdi)
@@ -492,13 +492,13 @@ PC_EXPORT bool pc_clear_page_dirty_for_io(struct pc_page *page)
 		return false;
 	if (!mapping)
 		return TestClearPageDirty(page);
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	bool was = TestClearPageDirty(page);
 	if (was) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	return was;
 }
 
@@ -519,12 +519,12 @@ PC_EXPORT void pc_cancel_dirty_page(struct pc_page *page)
 		ClearPageDirty(page);
 		return;
 	}
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (TestClearPageDirty(page)) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
@@ -537,13 +537,13 @@ PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
 			pc_cache_account_writeback(page->cache, 1);
 		return;
 	}
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (!TestSetPageWriteback(page)) {
 		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_WRITEBACK);
 		pc_cache_account_writeback(mapping->cache, 1);
 	}
 	pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_TOWRITE);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
@@ -552,10 +552,10 @@ PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
 	unsigned long old;
 
 	if (mapping) {
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_WRITEBACK);
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 	} else {
 		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
 	}
@@ -984,6 +984,8 @@ PC_EXPORT ssize_t pc_generic_perform_write(struct pc_file *file, struct pc_iov_i
 	long status = 0;
 	unsigned flags = 0;
 
+	if (mapping->host)
+		PC_ASSERT_INODE_LOCKED(mapping->host);
 	do {
 		struct pc_page *page;
 		void *fsdata = NULL;
@@ -1034,6 +1036,7 @@ PC_EXPORT ssize_t pc_generic_write_checks(struct pc_kiocb *iocb, struct pc_iov_i
 	loff_t maxbytes = inode->i_sb ? inode->i_sb->s_maxbytes : LLONG_MAX;
 	size_t count = pc_iov_iter_count(from);
 
+	PC_ASSERT_INODE_LOCKED(inode);
 	if (!count)
 		return 0;
 	if (iocb->ki_flags & PC_IOCB_APPEND)
@@ -1053,6 +1056,7 @@ PC_EXPORT ssize_t pc___generic_file_write_iter(struct pc_kiocb *iocb, struct pc_
 	struct pc_address_space *mapping = file->f_mapping;
 	ssize_t written;
 
+	PC_ASSERT_INODE_LOCKED(mapping->host);
 	pc_inode_touch(mapping->host, PC_ATTR_MTIME | PC_ATTR_CTIME);
 	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO) {
 		/* Direct write (direct-io.h): may drop and re-take the inode lock. */
