@@ -5,17 +5,38 @@
  * Numbered invariants (every test defends one of them):
  *  I1. A page is in at most one mapping's tree, at index page->index, and
  *      the tree holds exactly one reference on it while it is there.
- *  I2. page->mapping changes only with the page locked and the tree lock
- *      held (insert: a new page nobody else can see yet).
- *  I3. PG_dirty <=> DIRTY mark, PG_writeback <=> WRITEBACK mark, both
- *      changed together under the tree lock; nr_dirty/nr_writeback of the
- *      pool count them.
- *  I4. A page leaves the cache only locked, clean, not under writeback,
- *      and (reclaim) with its refcount frozen from exactly 2 to 0 so no
- *      lock-free lookup can resurrect it.
- *  I5. PG_uptodate is set only after the data is in the page (release) and
- *      never cleared on a page a reader may be copying from, except by
- *      truncate/invalidate which remove the page.
+ *  I2. page->mapping changes only with the page locked: removal
+ *      (pc_delete_from_page_cache, pc_remove_mapping) clears it under the
+ *      tree lock; insertion (pc_filemap_add_page) sets it just before
+ *      taking the tree lock, on a locked page nobody else can see yet, and
+ *      a failed insertion clears it the same way.
+ *  I3. PG_writeback <=> WRITEBACK mark: both change together under the
+ *      tree lock (pc_set_page_writeback, pc_end_page_writeback).
+ *      DIRTY mark => PG_dirty, but not the reverse: pc_set_page_dirty sets
+ *      PG_dirty first (atomically, no lock: TestSetPageDirty) and sets the
+ *      mark afterwards under the tree lock, only if the page is still in
+ *      this mapping; every clear of PG_dirty on a page in a mapping
+ *      (pc_clear_page_dirty_for_io, pc_cancel_dirty_page, removal) clears
+ *      the mark in the same tree-lock section. So a page may be seen
+ *      PG_dirty without its mark for a moment, never marked while clean.
+ *      Pages outside any mapping change the bits alone. The pool's
+ *      nr_dirty counts DIRTY marks set (and pages cleaned with the mark
+ *      on), nr_writeback the PG_writeback transitions; both are atomics.
+ *  I4. A page leaves the cache only locked and not under writeback; it is
+ *      cleaned as it leaves (truncate cancels the dirty state and clears
+ *      PG_dirty under the tree lock: dirty data in a truncated range is
+ *      discarded). Reclaim (pc_remove_mapping) takes only clean pages and
+ *      freezes the refcount from exactly 2 (tree + reclaim) to 0 so no
+ *      lock-free lookup can resurrect the page.
+ *  I5. PG_uptodate is set only after the data is in the page (release).
+ *      It is cleared only with the page locked: by truncate/invalidate as
+ *      they remove the page, by a failed read (the page was not uptodate
+ *      before), and where the page's contents are given up without
+ *      removing it: the block device mapping dropping a clean stale alias
+ *      (src/buffer/blkdev_aops.c) and ext4 discarding a delayed-allocation
+ *      page whose blocks cannot be allocated. Lock-free readers copied
+ *      data the page really held; the read fast path rechecks page->seq,
+ *      which only removal bumps.
  *  I6. A reader copies only from an uptodate page and only bytes below the
  *      i_size it read after the page became uptodate: it never shows data
  *      past EOF or a page still being read.
@@ -30,15 +51,26 @@
  *   clean --write_end: pc_set_page_dirty--> dirty
  *   dirty --pc_clear_page_dirty_for_io + pc_set_page_writeback--> writeback
  *   writeback --pc_end_page_writeback--> clean (or dirty, if redirtied)
- *   clean --pc_remove_mapping (reclaim) | pc_delete_from_page_cache (truncate,
- *           invalidate)--> unhashed --last pc_put_page--> free
+ *   clean --pc_delete_from_page_cache (truncate, invalidate)--> unhashed
+ *           --last pc_put_page--> free
+ *   clean --pc_remove_mapping (reclaim: refcount frozen to 0)--> free
+ *           (src/mm/vmscan.c frees the frame at once)
  *
- * Lock order (outer first): inode i_rwsem -> page lock (ascending index)
- *   -> mapping->tree_lock -> pool lru_lock / free_lock.
- *   generic_perform_write: i_rwsem -> write_begin's page lock;
+ * Lock order (outer first; docs/locking.md has the whole graph):
+ *   inode i_rwsem -> page lock (ascending index) -> mapping->tree_lock.
+ *   The tree lock is a leaf: nothing is taken inside it (the pool's
+ *   lru_lock/free_lock are taken after it is dropped: pc_lru_cache_add,
+ *   pc_put_page, pc_rotate_reclaimable_page; dirty/writeback accounting
+ *   is atomic). The edges, with the function that creates each:
+ *   pc_generic_perform_write: i_rwsem -> write_begin's page lock;
  *   write_cache_pages: page lock -> (writepage) filesystem lock;
- *   pc_remove_mapping: page lock -> tree_lock;
- *   pc_set_page_dirty: page lock -> tree_lock -> bdi list_lock (inode dirty).
+ *   pc_remove_mapping, pc_delete_from_page_cache: page lock -> tree_lock;
+ *   pc_set_page_dirty: page lock -> tree_lock, dropped; then
+ *     pc___mark_inode_dirty: i_lock, dropped; then bdi list_lock (the
+ *     three are never nested there).
+ *   Debug builds assert the "tree lock held" contracts of the placeholder
+ *   helpers and the "inode lock held" ones of the write and truncate paths
+ *   (PC_ASSERT_HELD, pagecache/lock.h).
  */
 #include <errno.h>
 #include <unistd.h>
