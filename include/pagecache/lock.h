@@ -99,6 +99,8 @@ static inline void pc_mutex_unlock_at(struct pc_mutex *l, const char *what, cons
 	if (pc_unlikely(o != pc_lock_self()))
 		pc_lock_assert_fail(what, "held by this thread (unlock)", o, file, line, func);
 	atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
+#else
+	(void)what, (void)file, (void)line, (void)func;
 #endif
 	pthread_mutex_unlock(&l->m);
 }
@@ -126,6 +128,8 @@ static inline void pc_rwsem_up_write_at(struct pc_rwsem *l, const char *what, co
 		pc_lock_assert_fail(what, "held exclusive by this thread (unlock)", o, file, line,
 				    func);
 	atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
+#else
+	(void)what, (void)file, (void)line, (void)func;
 #endif
 	pthread_rwlock_unlock(&l->rw);
 }
