@@ -166,6 +166,7 @@ static int new_inode_locked(struct pc_inode *dir, mode_t mode, unsigned links, b
 	errcode_t ret;
 	char *buf;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(dir->i_sb));
 	if (dir->i_mode & S_ISGID) {
 		gid = dir->i_gid;
 		if (S_ISDIR(mode))
@@ -216,6 +217,7 @@ static void discard_inode_locked(struct pc_ext4_sb *sbi, ext2_ino_t ino,
 {
 	ext2_filsys fs = sbi->fs;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)raw))
 		(void)ext2fs_punch(fs, ino, (struct ext2_inode *)raw, NULL, 0, ~0ULL);
 	raw->i_links_count = 0;
@@ -233,6 +235,7 @@ static int add_link_locked(struct pc_inode *dir, const char *name, ext2_ino_t in
 	errcode_t ret;
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(dir->i_sb));
 	err = pc_ext4_check_map_locked(dir);
 	if (err)
 		return err;
@@ -466,6 +469,7 @@ static int dir_empty_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir)
 
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	err = pc_ext4_check_map_locked(dir);
 	if (err)
 		return err;
@@ -754,6 +758,7 @@ static int iter_blocks_locked(struct pc_ext4_sb *sbi, struct pc_inode *dir, stru
 	char *buf;
 	int err = 0;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	buf = malloc(bs);
 	if (!buf)
 		return -ENOMEM;

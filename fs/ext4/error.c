@@ -49,6 +49,7 @@ int __pc_ext4_error(struct pc_ext4_sb *sbi, const char *func, unsigned line, ext
 	char what[200];
 	va_list ap;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);

@@ -144,7 +144,7 @@ PC_EXPORT extern const struct pc_fs_type pc_ext4_fs_type;
 struct pc_ext4_sb {
 	ext2_filsys fs;
 	struct pc_block_device *bdev;
-	pthread_mutex_t lock;
+	struct pc_mutex lock;		/* the ext2fs lock: pc_ext4_lock() */
 	char io_name[64];
 	bool readonly;
 	bool extents;
@@ -240,6 +240,9 @@ static inline struct ext2_inode *EXT4_RAW(struct pc_inode *inode)
 /* Take the lock; returns the memalloc state to give to pc_ext4_unlock. */
 unsigned pc_ext4_lock(struct pc_ext4_sb *sbi);
 void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc);
+/* Debug builds: abort unless the calling thread holds the ext2fs lock of
+ * @sbi (the "ext2fs lock held" contracts of the *_locked functions). */
+#define PC_EXT4_ASSERT_LOCKED(sbi) PC_ASSERT_HELD(&(sbi)->lock)
 
 /* libext2fs error code -> negative errno (0 stays 0). */
 int pc_ext4_errno(errcode_t err);

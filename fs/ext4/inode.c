@@ -133,6 +133,7 @@ static int sync_raw(struct pc_inode *inode)
 	struct ext2_inode_large *raw = &EXT4_I(inode)->raw;
 	errcode_t ret;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	raw->i_mode = (__u16)((raw->i_mode & LINUX_S_IFMT) | (inode->i_mode & 07777));
 	raw->i_uid = (__u16)inode->i_uid;
 	ext2fs_set_i_uid_high(*raw, (__u16)(inode->i_uid >> 16));
@@ -156,6 +157,7 @@ int pc_ext4_write_raw_locked(struct pc_inode *inode)
 	errcode_t ret;
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	if (sbi->readonly)
 		return -EROFS;
 	err = sync_raw(inode);
@@ -173,6 +175,7 @@ int pc_ext4_reload_raw_locked(struct pc_inode *inode)
 	struct ext2_inode_large *raw = &EXT4_I(inode)->raw;
 	errcode_t ret;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	memset(raw, 0, sizeof(*raw));
 	ret = ext2fs_read_inode_full(sbi->fs, (ext2_ino_t)inode->i_ino, (struct ext2_inode *)raw,
 				     sizeof(*raw));
@@ -295,6 +298,7 @@ static int check_map_locked(struct pc_inode *inode, bool intr, bool strict)
 	errcode_t ret;
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	if (ei->map_checked || (!strict && ei->map_bounded) ||
 	    (raw->i_flags & EXT4_INLINE_DATA_FL) ||
 	    !ext2fs_inode_has_valid_blocks2(sbi->fs, raw))
@@ -368,6 +372,7 @@ static int64_t ext_alloc_end(struct pc_inode *inode)
 	int64_t end = 0;
 	errcode_t ret;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	ret = ext2fs_extent_open2(sbi->fs, (ext2_ino_t)inode->i_ino, EXT4_RAW(inode), &h);
 	if (ret)
 		return -1;
@@ -479,6 +484,7 @@ static int ext_map(struct pc_inode *inode, struct ext4_map *map, int create)
 	errcode_t ret;
 	int err = 0;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	ret = ext2fs_extent_open2(fs, (ext2_ino_t)inode->i_ino, EXT4_RAW(inode), &h);
 	if (ret)
 		return pc_ext4_errno(ret);
@@ -592,6 +598,7 @@ static int ind_lookup(struct pc_inode *inode, struct ext4_map *map)
 	__u32 *buf = NULL;
 	int err = 0;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	if (l < EXT2_NDIR_BLOCKS) {
 		arr = raw->i_block;
 		nent = EXT2_NDIR_BLOCKS;
@@ -684,6 +691,7 @@ static int ind_alloc(struct pc_inode *inode, struct ext4_map *map)
 	blk64_t goal = 0, first = 0, n, got = 0;
 	errcode_t ret = 0;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	if (map->lblk > 0) {
 		blk64_t prev = 0;
 		if (ext2fs_bmap2(fs, (ext2_ino_t)inode->i_ino, raw, NULL, 0, map->lblk - 1, NULL,
@@ -761,6 +769,7 @@ static int ext4_map_blocks(struct pc_inode *inode, struct ext4_map *map, int cre
 	int64_t *alloc_end = alloc_end_of(inode);
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	if (map->lblk >= EXT4_MAX_LBLK)
 		return create ? -EFBIG : 0;
 	map->len = PC_MIN(map->len, EXT4_MAX_LBLK - map->lblk);
@@ -1577,6 +1586,7 @@ static loff_t ext4_seek(struct pc_inode *inode, loff_t offset, loff_t size, int 
 			 (sbi->blocksize / 4);
 	loff_t pos = offset;
 
+	PC_ASSERT_INODE_LOCKED_ANY(inode);
 	while (pos < size) {
 		blk64_t lblk = (blk64_t)pos >> blkbits, len, len2;
 		int kind, kind2, err;
@@ -1666,6 +1676,7 @@ static int ext4_truncate(struct pc_inode *inode, loff_t size)
 	unsigned ma;
 	int err = 0;
 
+	PC_ASSERT_INODE_LOCKED(inode);
 	if (size > inode->i_sb->s_maxbytes)
 		return -EFBIG;
 	if (EXT4_RAW(inode)->i_flags & EXT4_INLINE_DATA_FL)
@@ -1954,6 +1965,7 @@ int pc_ext4_free_inode_locked(struct pc_inode *inode)
 	errcode_t ret;
 	int err;
 
+	PC_EXT4_ASSERT_LOCKED(EXT4_SB(inode->i_sb));
 	/* Never hand a corrupt map to ext2fs_punch: it would free blocks
 	 * that are not the file's (or loop over a huge bogus tree). Keep the
 	 * inode and its blocks then; e2fsck reclaims them. */

@@ -244,6 +244,7 @@ errcode_t pc_ext4_flush_locked(struct pc_ext4_sb *sbi, int flags)
 	bool held = sbi->last_block_held;
 	errcode_t ret;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	if (held)
 		ext2fs_unmark_block_bitmap2(sbi->fs->block_map, last);
 	ret = ext2fs_flush2(sbi->fs, flags);
@@ -275,6 +276,7 @@ bool pc_ext4_release_deferred_locked(struct pc_ext4_sb *sbi, size_t n)
 {
 	size_t i;
 
+	PC_EXT4_ASSERT_LOCKED(sbi);
 	if (!sbi->fs)
 		return false;
 	if (n == SIZE_MAX && !sbi->ndeferred && sbi->last_block_held) {

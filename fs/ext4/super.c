@@ -71,7 +71,7 @@ static void ext4_init_error_table(void)
 
 unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
 {
-	pthread_mutex_lock(&sbi->lock);
+	pc_mutex_lock(&sbi->lock);
 	pc_ext4_io_nomem = false;
 	return pc_memalloc_enter();
 }
@@ -79,7 +79,7 @@ unsigned pc_ext4_lock(struct pc_ext4_sb *sbi)
 void pc_ext4_unlock(struct pc_ext4_sb *sbi, unsigned memalloc)
 {
 	pc_memalloc_leave(memalloc);
-	pthread_mutex_unlock(&sbi->lock);
+	pc_mutex_unlock(&sbi->lock);
 }
 
 /* ---- errors ---- */
@@ -625,7 +625,7 @@ static void release_sbi(struct pc_ext4_sb *sbi)
 		if (!sbi->bdev_borrowed)
 			pc_bdev_close(sbi->bdev);
 	}
-	pthread_mutex_destroy(&sbi->lock);
+	pc_mutex_destroy(&sbi->lock);
 	free(sbi->deferred);
 	free(sbi->zones);
 	free(sbi);
@@ -685,6 +685,7 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	ext2_filsys fs = NULL;
 	enum pc_engine_kind engine = PC_ENGINE_AUTO;
 	unsigned bflags = 0;
+	unsigned ma;
 	bool recover = false;
 	errcode_t ret;
 	int flags, err;
@@ -706,7 +707,7 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	sbi = calloc(1, sizeof(*sbi));
 	if (!sbi)
 		return -ENOMEM;
-	pthread_mutex_init(&sbi->lock, NULL);
+	pc_mutex_init(&sbi->lock);
 	sbi->readonly = sb->s_readonly || (opts && opts->readonly);
 
 	if (opts) {
@@ -887,7 +888,11 @@ opened:
 		fs->super->s_mtime = (uint32_t)time(NULL);
 		fs->super->s_mnt_count++;
 		ext2fs_mark_super_dirty(fs);
+		/* Nobody else can see the mount yet, but flush_locked's
+		 * contract is the ext2fs lock (asserted in debug builds). */
+		ma = pc_ext4_lock(sbi);
 		ret = pc_ext4_flush_locked(sbi, 0);
+		pc_ext4_unlock(sbi, ma);
 		if (ret) {
 			err = pc_ext4_errno(ret);
 			set_msg(msg, msglen, "cannot write the superblock: %s", error_message(ret));

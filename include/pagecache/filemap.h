@@ -27,6 +27,7 @@
 #include "mm.h"
 #include "errseq.h"
 #include "iov_iter.h"
+#include "lock.h"
 
 struct pc_inode;
 struct pc_file;
@@ -228,7 +229,7 @@ struct pc_address_space {
 	struct pc_inode *host;
 	struct pc_cache *cache;
 	struct pc_page_tree tree;
-	pthread_mutex_t tree_lock;
+	struct pc_mutex tree_lock;
 	_Atomic unsigned long nrpages;
 	const struct pc_address_space_operations *a_ops;
 	pc_errseq_t wb_err;

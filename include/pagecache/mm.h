@@ -323,11 +323,19 @@ PC_EXPORT void pc_mark_page_accessed(struct pc_page *page);
 PC_EXPORT void pc_rotate_reclaimable_page(struct pc_page *page);
 
 /*
- * Hooks the upper layers install in the pool (set once after create):
+ * Hooks the upper layers install in the pool (set once after create; the
+ * first non-NULL value of each member wins). Both are called from
+ * pc_page_alloc()'s reclaim with whatever the allocating thread holds
+ * (page locks, the inode lock, a filesystem lock), never a tree lock, so
+ * neither may sleep on a page lock or wait for I/O (docs/locking.md):
  * @wakeup_flusher: ask writeback to write about @nr_pages dirty pages.
- * @release_page: drop a clean, locked, unmapped-from-I/O page from its
- *   mapping, used by reclaim: returns true if the page was removed from the
- *   page cache (its cache reference dropped). Installed by filemap.
+ *   Installed by writeback (pc_bdi_init); takes only the flushers' list
+ *   locks briefly.
+ * @remove_mapping: drop a clean page, trylocked and referenced by reclaim
+ *   (refcount 2 with the tree's), not under writeback, from its mapping:
+ *   true if it left the page cache with its refcount frozen at 0 (reclaim
+ *   then frees the frame, lock and all); false leaves it locked and
+ *   referenced. Installed by filemap (pc_address_space_init).
  */
 struct pc_cache_hooks {
 	void (*wakeup_flusher)(struct pc_cache *cache, long nr_pages);

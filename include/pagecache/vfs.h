@@ -35,6 +35,7 @@
 #include "filemap.h"
 #include "writeback.h"
 #include "blkdev.h"
+#include "lock.h"
 
 struct pc_super_block;
 struct pc_inode;
@@ -221,7 +222,7 @@ struct pc_inode {
 	uint64_t i_blocks;
 	unsigned i_blkbits;
 	unsigned i_flags;
-	pthread_rwlock_t i_rwsem;
+	struct pc_rwsem i_rwsem;
 	pthread_mutex_t i_lock;
 	_Atomic int i_count;
 	unsigned long i_state;
@@ -245,10 +246,20 @@ static inline void pc_i_size_write(struct pc_inode *inode, loff_t size)
 {
 	atomic_store_explicit(&inode->i_size, size, memory_order_release);
 }
-static inline void pc_inode_lock(struct pc_inode *inode) { pthread_rwlock_wrlock(&inode->i_rwsem); }
-static inline void pc_inode_unlock(struct pc_inode *inode) { pthread_rwlock_unlock(&inode->i_rwsem); }
-static inline void pc_inode_lock_shared(struct pc_inode *inode) { pthread_rwlock_rdlock(&inode->i_rwsem); }
-static inline void pc_inode_unlock_shared(struct pc_inode *inode) { pthread_rwlock_unlock(&inode->i_rwsem); }
+/*
+ * The inode lock (Linux's inode_lock/inode_unlock and the _shared pair).
+ * Out of line, so the library's build decides whether the owner is
+ * recorded for the debug assertions (pagecache/lock.h): an exclusive holder
+ * is recorded in debug builds, shared holders are not tracked. Sleep.
+ */
+PC_EXPORT void pc_inode_lock(struct pc_inode *inode);
+PC_EXPORT void pc_inode_unlock(struct pc_inode *inode);
+PC_EXPORT void pc_inode_lock_shared(struct pc_inode *inode);
+PC_EXPORT void pc_inode_unlock_shared(struct pc_inode *inode);
+/* Debug builds: abort unless the calling thread holds @inode's lock
+ * exclusive (PC_ASSERT_HELD) / unless anyone holds it (PC_ASSERT_LOCKED). */
+#define PC_ASSERT_INODE_LOCKED(inode) PC_ASSERT_HELD(&(inode)->i_rwsem)
+#define PC_ASSERT_INODE_LOCKED_ANY(inode) PC_ASSERT_LOCKED(&(inode)->i_rwsem)
 
 /*
  * struct pc_file - an open file.

@@ -401,6 +401,8 @@ PC_EXPORT ssize_t pc_blockdev_direct_IO(struct pc_kiocb *iocb, struct pc_inode *
 	ssize_t ret;
 	int err;
 
+	if (write)
+		PC_ASSERT_INODE_LOCKED(inode);	/* writes: held exclusive on entry */
 	if (!count)
 		return 0;
 	err = pc_check_dio_alignment(iter, pos, bdev->bd_logical_block_size);

@@ -5,17 +5,38 @@
  * Numbered invariants (every test defends one of them):
  *  I1. A page is in at most one mapping's tree, at index page->index, and
  *      the tree holds exactly one reference on it while it is there.
- *  I2. page->mapping changes only with the page locked and the tree lock
- *      held (insert: a new page nobody else can see yet).
- *  I3. PG_dirty <=> DIRTY mark, PG_writeback <=> WRITEBACK mark, both
- *      changed together under the tree lock; nr_dirty/nr_writeback of the
- *      pool count them.
- *  I4. A page leaves the cache only locked, clean, not under writeback,
- *      and (reclaim) with its refcount frozen from exactly 2 to 0 so no
- *      lock-free lookup can resurrect it.
- *  I5. PG_uptodate is set only after the data is in the page (release) and
- *      never cleared on a page a reader may be copying from, except by
- *      truncate/invalidate which remove the page.
+ *  I2. page->mapping changes only with the page locked: removal
+ *      (pc_delete_from_page_cache, pc_remove_mapping) clears it under the
+ *      tree lock; insertion (pc_filemap_add_page) sets it just before
+ *      taking the tree lock, on a locked page nobody else can see yet, and
+ *      a failed insertion clears it the same way.
+ *  I3. PG_writeback <=> WRITEBACK mark: both change together under the
+ *      tree lock (pc_set_page_writeback, pc_end_page_writeback).
+ *      DIRTY mark => PG_dirty, but not the reverse: pc_set_page_dirty sets
+ *      PG_dirty first (atomically, no lock: TestSetPageDirty) and sets the
+ *      mark afterwards under the tree lock, only if the page is still in
+ *      this mapping; every clear of PG_dirty on a page in a mapping
+ *      (pc_clear_page_dirty_for_io, pc_cancel_dirty_page, removal) clears
+ *      the mark in the same tree-lock section. So a page may be seen
+ *      PG_dirty without its mark for a moment, never marked while clean.
+ *      Pages outside any mapping change the bits alone. The pool's
+ *      nr_dirty counts DIRTY marks set (and pages cleaned with the mark
+ *      on), nr_writeback the PG_writeback transitions; both are atomics.
+ *  I4. A page leaves the cache only locked and not under writeback; it is
+ *      cleaned as it leaves (truncate cancels the dirty state and clears
+ *      PG_dirty under the tree lock: dirty data in a truncated range is
+ *      discarded). Reclaim (pc_remove_mapping) takes only clean pages and
+ *      freezes the refcount from exactly 2 (tree + reclaim) to 0 so no
+ *      lock-free lookup can resurrect the page.
+ *  I5. PG_uptodate is set only after the data is in the page (release).
+ *      It is cleared only with the page locked: by truncate/invalidate as
+ *      they remove the page, by a failed read (the page was not uptodate
+ *      before), and where the page's contents are given up without
+ *      removing it: the block device mapping dropping a clean stale alias
+ *      (src/buffer/blkdev_aops.c) and ext4 discarding a delayed-allocation
+ *      page whose blocks cannot be allocated. Lock-free readers copied
+ *      data the page really held; the read fast path rechecks page->seq,
+ *      which only removal bumps.
  *  I6. A reader copies only from an uptodate page and only bytes below the
  *      i_size it read after the page became uptodate: it never shows data
  *      past EOF or a page still being read.
@@ -30,15 +51,26 @@
  *   clean --write_end: pc_set_page_dirty--> dirty
  *   dirty --pc_clear_page_dirty_for_io + pc_set_page_writeback--> writeback
  *   writeback --pc_end_page_writeback--> clean (or dirty, if redirtied)
- *   clean --pc_remove_mapping (reclaim) | pc_delete_from_page_cache (truncate,
- *           invalidate)--> unhashed --last pc_put_page--> free
+ *   clean --pc_delete_from_page_cache (truncate, invalidate)--> unhashed
+ *           --last pc_put_page--> free
+ *   clean --pc_remove_mapping (reclaim: refcount frozen to 0)--> free
+ *           (src/mm/vmscan.c frees the frame at once)
  *
- * Lock order (outer first): inode i_rwsem -> page lock (ascending index)
- *   -> mapping->tree_lock -> pool lru_lock / free_lock.
- *   generic_perform_write: i_rwsem -> write_begin's page lock;
+ * Lock order (outer first; docs/locking.md has the whole graph):
+ *   inode i_rwsem -> page lock (ascending index) -> mapping->tree_lock.
+ *   The tree lock is a leaf: nothing is taken inside it (the pool's
+ *   lru_lock/free_lock are taken after it is dropped: pc_lru_cache_add,
+ *   pc_put_page, pc_rotate_reclaimable_page; dirty/writeback accounting
+ *   is atomic). The edges, with the function that creates each:
+ *   pc_generic_perform_write: i_rwsem -> write_begin's page lock;
  *   write_cache_pages: page lock -> (writepage) filesystem lock;
- *   pc_remove_mapping: page lock -> tree_lock;
- *   pc_set_page_dirty: page lock -> tree_lock -> bdi list_lock (inode dirty).
+ *   pc_remove_mapping, pc_delete_from_page_cache: page lock -> tree_lock;
+ *   pc_set_page_dirty: page lock -> tree_lock, dropped; then
+ *     pc___mark_inode_dirty: i_lock, dropped; then bdi list_lock (the
+ *     three are never nested there).
+ *   Debug builds assert the "tree lock held" contracts of the placeholder
+ *   helpers and the "inode lock held" ones of the write and truncate paths
+ *   (PC_ASSERT_HELD, pagecache/lock.h).
  */
 #include <errno.h>
 #include <unistd.h>
@@ -65,7 +97,7 @@ PC_EXPORT void pc_address_space_init(struct pc_address_space *mapping, struct pc
 	mapping->host = host;
 	mapping->cache = cache;
 	pc_page_tree_init(&mapping->tree);
-	pthread_mutex_init(&mapping->tree_lock, NULL);
+	pc_mutex_init(&mapping->tree_lock);
 	mapping->a_ops = a_ops ? a_ops : &empty_aops;
 	mapping->bdi = bdi;
 	if (cache)
@@ -76,7 +108,7 @@ PC_EXPORT void pc_address_space_destroy(struct pc_address_space *mapping)
 {
 	PC_BUG_ON(atomic_load(&mapping->nrpages) != 0);
 	pc_page_tree_destroy(&mapping->tree);
-	pthread_mutex_destroy(&mapping->tree_lock);
+	pc_mutex_destroy(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_pagevec_release(struct pc_pagevec *pv)
@@ -146,11 +178,11 @@ PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pg
 							    memory_order_relaxed)))
 				return NULL;
 			/* A hole under someone's range lock: wait for it (seed 002). */
-			pthread_mutex_lock(&mapping->tree_lock);
+			pc_mutex_lock(&mapping->tree_lock);
 			ph = pc_placeholder_covering(mapping, index);
 			if (ph)
 				pc_placeholder_get(ph);
-			pthread_mutex_unlock(&mapping->tree_lock);
+			pc_mutex_unlock(&mapping->tree_lock);
 			if (!ph)
 				return NULL;
 			pc_placeholder_wait_put(ph);
@@ -340,7 +372,7 @@ int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, 
 	for (;;) {
 		struct pc_placeholder *ph = NULL;
 
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		/* P2: never instantiate a page under someone's range lock. */
 		if (pc_unlikely(atomic_load_explicit(&mapping->nr_placeholders, memory_order_relaxed)))
 			ph = pc_placeholder_covering(mapping, index);
@@ -353,7 +385,7 @@ int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, 
 			if (!err)
 				atomic_fetch_add(&mapping->nrpages, 1);
 		}
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		if (!ph || !wait)
 			break;
 		pc_placeholder_wait_put(ph);
@@ -386,13 +418,13 @@ PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page)
 	PC_BUG_ON(!PageLocked(page));
 	if (!mapping)
 		return;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	pc_page_tree_delete(&mapping->tree, page->index);
 	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
 	account_clean(mapping, page);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	pc_put_page(page);		/* the tree's reference */
 }
 
@@ -427,17 +459,17 @@ PC_EXPORT bool pc_remove_mapping(struct pc_page *page)
 		return false;
 	if (PagePrivate(page) && !pc_try_to_release_page(page))
 		return false;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	/* Only the tree and our caller may hold references (I4). */
 	if (PageDirty(page) || !pc_page_ref_freeze(page, 2)) {
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		return false;
 	}
 	pc_page_tree_delete(&mapping->tree, page->index);
 	atomic_fetch_add_explicit(&page->seq, 1, memory_order_release);
 	page->mapping = NULL;
 	atomic_fetch_sub(&mapping->nrpages, 1);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	return true;
 }
 
@@ -461,12 +493,12 @@ PC_EXPORT bool pc___set_page_dirty_nobuffers(struct pc_page *page)
 	mapping = page->mapping;
 	if (!mapping)
 		return true;
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (page->mapping == mapping) {
 		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, 1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	if (mapping->host)
 		pc___mark_inode_dirty(mapping->host, PC_I_DIRTY_PAGES);
 	else if (mapping->bdi)
@@ -492,13 +524,13 @@ PC_EXPORT bool pc_clear_page_dirty_for_io(struct pc_page *page)
 		return false;
 	if (!mapping)
 		return TestClearPageDirty(page);
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	bool was = TestClearPageDirty(page);
 	if (was) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	return was;
 }
 
@@ -519,12 +551,12 @@ PC_EXPORT void pc_cancel_dirty_page(struct pc_page *page)
 		ClearPageDirty(page);
 		return;
 	}
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (TestClearPageDirty(page)) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
 	}
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
@@ -537,13 +569,13 @@ PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
 			pc_cache_account_writeback(page->cache, 1);
 		return;
 	}
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (!TestSetPageWriteback(page)) {
 		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_WRITEBACK);
 		pc_cache_account_writeback(mapping->cache, 1);
 	}
 	pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_TOWRITE);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 }
 
 PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
@@ -552,10 +584,10 @@ PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
 	unsigned long old;
 
 	if (mapping) {
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_WRITEBACK);
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 	} else {
 		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
 	}
@@ -984,6 +1016,8 @@ PC_EXPORT ssize_t pc_generic_perform_write(struct pc_file *file, struct pc_iov_i
 	long status = 0;
 	unsigned flags = 0;
 
+	if (mapping->host)
+		PC_ASSERT_INODE_LOCKED(mapping->host);
 	do {
 		struct pc_page *page;
 		void *fsdata = NULL;
@@ -1034,6 +1068,7 @@ PC_EXPORT ssize_t pc_generic_write_checks(struct pc_kiocb *iocb, struct pc_iov_i
 	loff_t maxbytes = inode->i_sb ? inode->i_sb->s_maxbytes : LLONG_MAX;
 	size_t count = pc_iov_iter_count(from);
 
+	PC_ASSERT_INODE_LOCKED(inode);
 	if (!count)
 		return 0;
 	if (iocb->ki_flags & PC_IOCB_APPEND)
@@ -1053,6 +1088,7 @@ PC_EXPORT ssize_t pc___generic_file_write_iter(struct pc_kiocb *iocb, struct pc_
 	struct pc_address_space *mapping = file->f_mapping;
 	ssize_t written;
 
+	PC_ASSERT_INODE_LOCKED(mapping->host);
 	pc_inode_touch(mapping->host, PC_ATTR_MTIME | PC_ATTR_CTIME);
 	if ((iocb->ki_flags & PC_IOCB_DIRECT) && mapping->a_ops->direct_IO) {
 		/* Direct write (direct-io.h): may drop and re-take the inode lock. */

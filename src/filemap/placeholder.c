@@ -104,8 +104,10 @@ static struct pc_placeholder *placeholder_past(struct pc_address_space *mapping,
 
 struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping, pgoff_t index)
 {
-	void *e = pc_page_tree_lookup(&mapping->tree, index);
+	void *e;
 
+	PC_ASSERT_HELD(&mapping->tree_lock);
+	e = pc_page_tree_lookup(&mapping->tree, index);
 	if (e)
 		return pc_entry_is_placeholder(e) ? pc_entry_to_placeholder(e) : NULL;
 	return placeholder_past(mapping, index);
@@ -119,9 +121,9 @@ PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t i
 		return false;
 	/* Under the tree lock: placeholders are freed without an RCU grace
 	 * period, so their fields may only be read with the lock held. */
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	r = pc_placeholder_covering(mapping, index) != NULL;
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 	return r;
 }
 
@@ -152,6 +154,7 @@ static int insert_placeholder(struct pc_address_space *mapping, struct pc_placeh
 {
 	int err;
 
+	PC_ASSERT_HELD(&mapping->tree_lock);
 	ph->ph_start = s;
 	ph->ph_end = e;
 	ph->ph_page.index = e;
@@ -203,7 +206,7 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
 			}
 		}
 		step = STEP_MORE;
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		n = pc_page_tree_gang_lookup(&mapping->tree, cur, end, ents, idx, BATCH);
 		for (i = 0; i < n && step == STEP_MORE; i++) {
 			struct pc_page *page = ents[i];
@@ -263,7 +266,7 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
 				}
 			}
 		}
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 
 		switch (step) {
 		case STEP_WAIT_PH:
@@ -325,7 +328,7 @@ PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgo
 		struct pc_placeholder *phs[BATCH];
 		unsigned n, nph = 0;
 
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		n = pc_page_tree_gang_lookup(&mapping->tree, cur, end, ents, idx, BATCH);
 		for (unsigned i = 0; i < n; i++) {
 			struct pc_placeholder *ph;
@@ -339,7 +342,7 @@ PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgo
 			atomic_fetch_sub(&mapping->nr_placeholders, 1);
 			phs[nph++] = ph;
 		}
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		for (unsigned i = 0; i < n; i++) {
 			struct pc_page *page = ents[i];
 
@@ -368,13 +371,13 @@ PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mappi
 	while (atomic_load(&mapping->nr_placeholders)) {
 		struct pc_placeholder *ph;
 
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		ph = first_placeholder(mapping, start, end);
 		if (!ph)
 			ph = placeholder_past(mapping, end);
 		if (ph)
 			pc_placeholder_get(ph);
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		if (!ph)
 			return;
 		pc_placeholder_wait_put(ph);

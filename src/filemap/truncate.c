@@ -116,6 +116,7 @@ PC_EXPORT void pc_truncate_inode_pages(struct pc_address_space *mapping, loff_t 
 
 PC_EXPORT void pc_truncate_pagecache(struct pc_inode *inode, loff_t newsize)
 {
+	PC_ASSERT_INODE_LOCKED(inode);
 	pc_truncate_inode_pages(inode->i_mapping, newsize);
 }
 
@@ -123,6 +124,7 @@ PC_EXPORT void pc_truncate_setsize(struct pc_inode *inode, loff_t newsize)
 {
 	loff_t old = pc_i_size_read(inode);
 
+	PC_ASSERT_INODE_LOCKED(inode);
 	pc_i_size_write(inode, newsize);
 	if (newsize > old) {
 		/* Growing: the old EOF page's tail must read (and be written) as

@@ -24,6 +24,7 @@
 
 int pc_vfs_setattr(struct pc_inode *inode, struct pc_iattr *attr)
 {
+	PC_ASSERT_INODE_LOCKED(inode);
 	if (inode->i_sb->s_readonly)
 		return -EROFS;
 	if (attr->ia_valid & PC_ATTR_SIZE) {

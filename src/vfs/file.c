@@ -432,6 +432,7 @@ static bool dir_fill(struct pc_dir_context *ctx, const char *name, size_t namele
 	struct pc_dir *d = pc_container_of(ctx, struct pc_dir, ctx);
 	struct pc_dirent *e;
 
+	PC_ASSERT_INODE_LOCKED_ANY(d->file->f_inode);	/* iterate: dir lock shared */
 	if (d->nr == DIR_BATCH)
 		return false;
 	if (namelen > PC_NAME_MAX)

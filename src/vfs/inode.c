@@ -88,6 +88,11 @@ static struct pc_inode *inode_hash_find(struct pc_super_block *sb, uint64_t ino)
 	return NULL;
 }
 
+PC_EXPORT void pc_inode_lock(struct pc_inode *inode) { pc_rwsem_down_write(&inode->i_rwsem); }
+PC_EXPORT void pc_inode_unlock(struct pc_inode *inode) { pc_rwsem_up_write(&inode->i_rwsem); }
+PC_EXPORT void pc_inode_lock_shared(struct pc_inode *inode) { pc_rwsem_down_read(&inode->i_rwsem); }
+PC_EXPORT void pc_inode_unlock_shared(struct pc_inode *inode) { pc_rwsem_up_read(&inode->i_rwsem); }
+
 PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block *sb)
 {
 	pthread_rwlockattr_t attr;
@@ -97,7 +102,7 @@ PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block 
 	/* Writers (truncate, write, namespace changes) must not starve behind
 	 * a steady stream of readers. */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&inode->i_rwsem, &attr);
+	pc_rwsem_init(&inode->i_rwsem, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&inode->i_lock, NULL);
 	pc_list_init(&inode->i_io_list);
@@ -124,7 +129,7 @@ PC_EXPORT void pc_inode_init_once(struct pc_inode *inode, struct pc_super_block 
 PC_EXPORT void pc_inode_destroy_once(struct pc_inode *inode)
 {
 	pc_address_space_destroy(&inode->i_data);
-	pthread_rwlock_destroy(&inode->i_rwsem);
+	pc_rwsem_destroy(&inode->i_rwsem);
 	pthread_mutex_destroy(&inode->i_lock);
 }
 
@@ -195,6 +200,7 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
 {
 	unsigned v = attr->ia_valid;
 
+	PC_ASSERT_INODE_LOCKED(inode);
 	if (v & PC_ATTR_MODE)
 		inode->i_mode = (inode->i_mode & S_IFMT) | (attr->ia_mode & 07777);
 	if (v & PC_ATTR_UID)

@@ -73,6 +73,7 @@ static bool name_is_dots(const char *name, size_t len)
 /* i_op->lookup on @dir. Caller holds @dir's i_rwsem (either way). */
 static int dir_lookup(struct pc_inode *dir, const char *name, size_t len, uint64_t *ino)
 {
+	PC_ASSERT_INODE_LOCKED_ANY(dir);
 	if (!S_ISDIR(dir->i_mode) || !dir->i_op || !dir->i_op->lookup)
 		return -ENOTDIR;
 	return dir->i_op->lookup(dir, name, len, ino);

@@ -24,10 +24,10 @@ PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pgof
 		pgoff_t next = start;
 		unsigned long n;
 
-		pthread_mutex_lock(&mapping->tree_lock);
+		pc_mutex_lock(&mapping->tree_lock);
 		n = pc_page_tree_range_tag_if_tagged(&mapping->tree, start, end, 4096, PC_TAG_DIRTY,
 						     PC_TAG_TOWRITE, &next);
-		pthread_mutex_unlock(&mapping->tree_lock);
+		pc_mutex_unlock(&mapping->tree_lock);
 		if (n < 4096 || next <= start)
 			break;
 		start = next;
@@ -36,10 +36,10 @@ PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pgof
 
 static void clear_towrite(struct pc_address_space *mapping, struct pc_page *page)
 {
-	pthread_mutex_lock(&mapping->tree_lock);
+	pc_mutex_lock(&mapping->tree_lock);
 	if (page->mapping == mapping)
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_TOWRITE);
-	pthread_mutex_unlock(&mapping->tree_lock);
+	pc_mutex_unlock(&mapping->tree_lock);
 }
 
 PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_writeback_control *wbc,

@@ -319,7 +319,7 @@ static void fs_destroy(struct fakefs *fs)
 	pc_truncate_inode_pages(fs->mapping, 0);
 	FM_CHECK(fs, atomic_load(&fs->mapping->nrpages) == 0);
 	pc_address_space_destroy(fs->mapping);
-	pthread_rwlock_destroy(&fs->inode.i_rwsem);
+	pc_rwsem_destroy(&fs->inode.i_rwsem);
 	pthread_mutex_destroy(&fs->inode.i_lock);
 	pthread_mutex_destroy(&fs->sb.s_inode_lock);
 	pthread_mutex_destroy(&fs->sb.s_vfs_rename_mutex);

@@ -87,7 +87,7 @@ static void ph_dump(struct phfs *fs)
 		atomic_load(&m->nrpages), atomic_load(&m->nr_placeholders),
 		atomic_load(&m->tree.nr_range), pc_page_tree_tagged(&m->tree, PC_TAG_PLACEHOLDER),
 		pc_page_tree_tagged(&m->tree, PC_TAG_DIRTY));
-	pthread_mutex_lock(&m->tree_lock);
+	pc_mutex_lock(&m->tree_lock);
 	for (;;) {
 		void *ents[32];
 		pgoff_t idx[32];
@@ -109,7 +109,7 @@ static void ph_dump(struct phfs *fs)
 			break;
 		next = idx[n - 1] + 1;
 	}
-	pthread_mutex_unlock(&m->tree_lock);
+	pc_mutex_unlock(&m->tree_lock);
 	fprintf(stderr, "%s\n", shown >= 80 ? " ..." : "");
 	pthread_mutex_lock(&fs->log_lock);
 	fprintf(stderr, "  writepage log (%zu):", fs->wp_n);
@@ -154,7 +154,7 @@ static struct scan tree_scan(struct phfs *fs)
 		s.ok = false;							\
 	} while (0)
 
-	pthread_mutex_lock(&m->tree_lock);
+	pc_mutex_lock(&m->tree_lock);
 	for (;;) {
 		void *ents[64];
 		pgoff_t idx[64];
@@ -213,7 +213,7 @@ static struct scan tree_scan(struct phfs *fs)
 			  atomic_load(&m->tree.nr_range));
 	if (!s.phs && pc_page_tree_tagged(&m->tree, PC_TAG_PLACEHOLDER))
 		SCAN_FAIL("no placeholder but the root is tagged PLACEHOLDER");
-	pthread_mutex_unlock(&m->tree_lock);
+	pc_mutex_unlock(&m->tree_lock);
 #undef SCAN_FAIL
 	return s;
 }
@@ -336,7 +336,7 @@ static void ph_destroy(struct phfs *fs)
 	SCAN_OK(fs, sc);
 	PH_CHECK(fs, sc.pages == 0 && sc.phs == 0);
 	pc_address_space_destroy(fs->mapping);
-	pthread_rwlock_destroy(&fs->inode.i_rwsem);
+	pc_rwsem_destroy(&fs->inode.i_rwsem);
 	pthread_mutex_destroy(&fs->inode.i_lock);
 	pthread_mutex_destroy(&fs->sb.s_inode_lock);
 	pthread_mutex_destroy(&fs->sb.s_vfs_rename_mutex);
@@ -1444,7 +1444,7 @@ static void *stress_owner(void *arg)
 
 		pc_inode_lock_shared(&fs->inode);
 		err = pc_find_or_insert_placeholders(m, s, e, iowait);
-		pc_inode_unlock(&fs->inode);
+		pc_inode_unlock_shared(&fs->inode);
 		if (err) {
 			atomic_fetch_add(&st->errors, 1);
 			stress_fail(st, "find_or_insert(%" PRIu64 ", %" PRIu64 ") = %d", (uint64_t)s,
