@@ -295,6 +295,11 @@ static ssize_t hd_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 			n = pwrite(HD_FD(inode), buf, (size_t)n, pos);
 		if (n > 0 && pos + n > pc_i_size_read(inode))
 			pc_i_size_write(inode, pos + n);
+		/* A buffered reader (who takes no inode lock) may have cached
+		 * the old data meanwhile: drop it again, as Linux does. */
+		if (n > 0)
+			pc_invalidate_inode_pages2_range(mapping, pos >> PC_PAGE_SHIFT,
+							 (pos + n - 1) >> PC_PAGE_SHIFT);
 	}
 	if (n < 0)
 		n = -errno;
@@ -466,15 +471,21 @@ static int hd_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 	return 0;
 }
 
-/* i_op->setattr: a size change truncates the host file, then the cache. */
+/*
+ * i_op->setattr (inode lock held): a size change truncates the cache, then
+ * the host file. In this order because the flusher may write a dirty page
+ * at any time: once i_size is the new size and the pages past it are gone
+ * (pc_truncate_setsize waits for their writeback), writepage can no longer
+ * write past the new end, so the host ftruncate is final.
+ */
 static int hd_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 {
 	if (attr->ia_valid & PC_ATTR_SIZE) {
 		if (!S_ISREG(inode->i_mode))
 			return -EISDIR;
+		pc_truncate_setsize(inode, attr->ia_size);	/* i_size + the cached pages */
 		if (ftruncate(HD_FD(inode), attr->ia_size))
 			return -errno;
-		pc_truncate_setsize(inode, attr->ia_size);	/* i_size + the cached pages */
 	}
 	pc_setattr_copy(inode, attr);
 	return 0;
