@@ -711,9 +711,9 @@ static int ext4_fill_super(struct pc_super_block *sb, const char *source,
 	sbi->readonly = sb->s_readonly || (opts && opts->readonly);
 
 	if (opts) {
-		if (opts->engine == 1)
+		if (opts->engine == PC_ENGINE_URING)
 			engine = PC_ENGINE_URING;
-		else if (opts->engine == 2)
+		else if (opts->engine == PC_ENGINE_PREAD)
 			engine = PC_ENGINE_PREAD;
 		if (opts->no_direct)
 			bflags |= PC_BDEV_NO_DIRECT;

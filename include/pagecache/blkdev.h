@@ -39,11 +39,13 @@
 #include "iov_iter.h"
 #include "filemap.h"
 #include "writeback.h"
+#include "pagecache.h"
 
 struct pc_engine;
 struct pc_blockdev_operations;
 
-enum pc_engine_kind { PC_ENGINE_AUTO = 0, PC_ENGINE_URING, PC_ENGINE_PREAD };
+/* enum pc_engine_kind (PC_ENGINE_AUTO/URING/PREAD) is in pagecache.h: the
+ * application chooses it too (pc_mount_opts.engine). */
 
 /* Operations (low byte of bi_opf) and flags. */
 enum pc_req_op { PC_REQ_OP_READ = 0, PC_REQ_OP_WRITE = 1, PC_REQ_OP_FLUSH = 2 };

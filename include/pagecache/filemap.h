@@ -193,6 +193,11 @@ enum {
  *               between, PC_DIO_DROP_I_MUTEX); generic_write_checks done.
  *               No page lock held. Returns bytes transferred (the caller
  *               advances ki_pos) or -errno; -EINVAL when misaligned.
+ *
+ * Growth: new members are only ever added at the end, and a NULL (zeroed)
+ * member means the operation is not provided (the generic default where the
+ * member names one): define the table with
+ * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
 struct pc_address_space_operations {
 	int (*writepage)(struct pc_page *page, struct pc_writeback_control *wbc);

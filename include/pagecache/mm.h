@@ -260,6 +260,10 @@ struct pc_cache_stats {
  *                       balance_dirty_pages (default 40).
  * @dirty_expire_ms:     age after which dirty data is written back anyway
  *                       (default 3000 ms).
+ *
+ * Growth: new members are only ever added at the end, and a zeroed member
+ * means the default: initialise it with designated initialisers (or zero
+ * it) so a rebuilt program keeps working.
  */
 struct pc_cache_params {
 	size_t size_bytes;
@@ -336,6 +340,11 @@ PC_EXPORT void pc_rotate_reclaimable_page(struct pc_page *page);
  *   true if it left the page cache with its refcount frozen at 0 (reclaim
  *   then frees the frame, lock and all); false leaves it locked and
  *   referenced. Installed by filemap (pc_address_space_init).
+ *
+ * Growth: new members are only ever added at the end, and a NULL (zeroed)
+ * member means the operation is not provided (the generic default where the
+ * member names one): define the table with
+ * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
 struct pc_cache_hooks {
 	void (*wakeup_flusher)(struct pc_cache *cache, long nr_pages);

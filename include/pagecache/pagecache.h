@@ -60,7 +60,9 @@ struct pc_cache;
  * @cache:      an existing pool to share (see mm.h pc_cache_create); NULL
  *              makes the mount create its own of @cache_size bytes.
  * @cache_size: bytes, for a private pool (0: 256 MiB).
- * @engine:     0 auto (io_uring, else pread threads), 1 io_uring, 2 pread.
+ * @engine:     enum pc_engine_kind (below): PC_ENGINE_AUTO (0) io_uring,
+ *              else pread threads; PC_ENGINE_URING (1); PC_ENGINE_PREAD (2).
+ *              Another value counts as PC_ENGINE_AUTO.
  * @readonly:   mount read-only (the image is opened O_RDONLY).
  * @no_direct:  do not open the image with O_DIRECT.
  * @ra_kb:      maximum readahead window in KiB (0: 2048).
@@ -96,10 +98,21 @@ struct pc_cache;
  * the default behaviour.
  */
 struct pc_block_device;
+/*
+ * enum pc_engine_kind - how a block device opened on a host file or device
+ * sends its I/O (pc_mount_opts.engine; pc_bdev_open in pagecache/blkdev.h).
+ * PC_ENGINE_AUTO:  io_uring when the kernel and the build have it, else the
+ *                  pread engine (PC_ENGINE=pread|uring in the environment
+ *                  picks one).
+ * PC_ENGINE_URING: io_uring; without it pc_bdev_open fails with -EOPNOTSUPP.
+ * PC_ENGINE_PREAD: a pool of threads doing pread/pwrite.
+ * The values are fixed (0, 1, 2); the type has the size of an int.
+ */
+enum pc_engine_kind { PC_ENGINE_AUTO = 0, PC_ENGINE_URING = 1, PC_ENGINE_PREAD = 2 };
 struct pc_mount_opts {
 	struct pc_cache *cache;
 	size_t cache_size;
-	int engine;
+	enum pc_engine_kind engine;
 	bool readonly;
 	bool no_direct;
 	unsigned ra_kb;

@@ -100,6 +100,11 @@ struct pc_dir_context {
  * @sync_fs:       make metadata durable (@wait: flush the device). 0 or -errno.
  * @statfs:        fill *@buf.
  * @put_super:     unmount: write back and release everything.
+ *
+ * Growth: new members are only ever added at the end, and a NULL (zeroed)
+ * member means the operation is not provided (the generic default where the
+ * member names one): define the table with
+ * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
 struct pc_super_operations {
 	struct pc_inode *(*alloc_inode)(struct pc_super_block *sb);
@@ -125,6 +130,11 @@ struct pc_super_operations {
  *          passed, or NULL) per rename(2); -ENOTEMPTY, -EISDIR, -ENOTDIR.
  * @readlink: copy the target (no NUL) into @buf; returns its length.
  * @setattr: apply @attr; PC_ATTR_SIZE truncates (inode i_rwsem held excl).
+ *
+ * Growth: new members are only ever added at the end, and a NULL (zeroed)
+ * member means the operation is not provided (the generic default where the
+ * member names one): define the table with
+ * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
 struct pc_inode_operations {
 	int (*lookup)(struct pc_inode *dir, const char *name, size_t len, uint64_t *ino);
@@ -168,6 +178,11 @@ struct pc_inode_operations {
  *          data as a hole. Other errors: -EUCLEAN (corrupt block map), -EIO,
  *          -ENOMEM. NULL: pc_generic_file_llseek (the whole file is data).
  *          Linux: ->llseek (ext4_llseek, iomap_seek_data/hole).
+ *
+ * Growth: new members are only ever added at the end, and a NULL (zeroed)
+ * member means the operation is not provided (the generic default where the
+ * member names one): define the table with
+ * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
 struct pc_file_operations {
 	ssize_t (*read_iter)(struct pc_kiocb *iocb, struct pc_iov_iter *to);

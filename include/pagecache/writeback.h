@@ -42,6 +42,10 @@ enum pc_writeback_sync_modes {
  * @range_cyclic:  start at mapping->writeback_index and wrap.
  * @tagged_writepages: tag TOWRITE first even for WB_SYNC_NONE (sync(2)).
  * @for_background, @for_reclaim, @for_sync: who asked (statistics, policy).
+ *
+ * Growth: new members are only ever added at the end, and a zeroed member
+ * means the default: initialise it with designated initialisers (or zero
+ * it) so a rebuilt program keeps working.
  */
 struct pc_writeback_control {
 	long nr_to_write;

@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 	struct pc_block_device *inner, *bdev;
 	struct pc_mount *m;
 	const char *path = "/fault_fsync.dat";
-	int fd1, fd2, fd3, err;
+	int fd1, fd2, fd3, err, engine;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: %s IMAGE [ENGINE]\n", argv[0]);
@@ -78,9 +78,10 @@ int main(int argc, char **argv)
 	}
 	memset(&opts, 0, sizeof(opts));
 	opts.cache_size = 16u << 20;
-	opts.engine = argc == 3 ? atoi(argv[2]) : 0;
-	if (opts.engine < 0 || opts.engine > 2)
+	engine = argc == 3 ? atoi(argv[2]) : 0;
+	if (engine < 0 || engine > 2)
 		return 2;
+	opts.engine = (enum pc_engine_kind)engine;
 	err = pc_bdev_open(argv[1], kinds[opts.engine], PC_BDEV_EXCL, &inner);
 	if (!err) {
 		err = pc_bdev_fault_wrap(inner, &bdev);

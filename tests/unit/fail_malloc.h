@@ -4,11 +4,12 @@
  * of SQLite's src/test_malloc.c: "let N allocations succeed, then fail").
  *
  * fail_malloc.c defines malloc, calloc, realloc, free, posix_memalign,
- * aligned_alloc, memalign, strdup and strndup in the test executable. By
- * ELF symbol interposition every allocation of the process goes through
- * them: the statically linked library, the shared libext2fs, liburing,
- * liburcu and glibc's own internal allocations (glibc calls the
- * interposed malloc). They forward to ASan's allocator when the program is
+ * aligned_alloc, memalign, strdup and strndup in the test executable. They
+ * have hidden visibility (the project builds with -fvisibility=hidden), so
+ * they replace the allocations of the code linked into the executable: the
+ * statically linked library and the test. Shared objects (libext2fs,
+ * liburing, liburcu, glibc's internal allocations) keep glibc's malloc.
+ * They forward to ASan's allocator when the program is
  * built with -fsanitize=address (its __interceptor_* entry points, found
  * as weak symbols), else to glibc's __libc_* functions, so ASan/LSan still
  * see every block.
