@@ -1773,9 +1773,7 @@ static void test_parallel_dirty(void **state) { parallel_writers(state, 2, "para
 
 int main(void)
 {
-	const char *base = getenv("PC_TEST_TMPDIR");
 	const char *e;
-	char templ[4200];
 	int failed;
 
 	if ((e = getenv("PC_TEST_SEED")) && *e)
@@ -1786,22 +1784,11 @@ int main(void)
 		stress_roles = (unsigned)strtoul(e, NULL, 0);
 	if ((e = getenv("PC_TEST_FILTER")) && *e)
 		cmocka_set_test_filter(e);	/* e.g. "test_no_stale*" */
-	if (!base || !*base)
-		base = "/tmp";
-	if (tu_run("mkdir -p '%s'", base) != 0)
-		return 1;
-	snprintf(templ, sizeof(templ), "%s/dio-XXXXXX", base);
-	if (!mkdtemp(templ)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
-	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (tu_run("{ command -v mke2fs && command -v e2fsck && command -v debugfs; } >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs not found: skipping\n");
-		tu_run("rm -rf '%s'", tmpdir);
-		return 77;
-	}
+	int rc = tu_make_tmpdir("dio", "mke2fs e2fsck debugfs", tmpdir, sizeof(tmpdir), logpath,
+				 sizeof(logpath));
+
+	if (rc)
+		return rc;
 
 	const struct CMUnitTest tests[] = {
 		T(test_rules, ext4),

@@ -562,25 +562,15 @@ int main(void)
 	static struct tcase cases[NKINDS * NOPS * 2];
 	static struct CMUnitTest tests[NKINDS * NOPS * 2];
 	static char names[NKINDS * NOPS * 2][64];
-	const char *base = getenv("PC_TEST_TMPDIR");
 	const char *only = getenv("NOMEM_ONLY");
-	char templ[4200];
 	size_t nt = 0;
 	int failed;
 
-	if (!base || !*base)
-		base = "/tmp";
-	if (tu_run("mkdir -p '%s'", base) != 0)
-		return 1;
-	snprintf(templ, sizeof(templ), "%s/nomem-XXXXXX", base);
-	if (!mkdtemp(templ))
-		return 1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
-	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (tu_run("{ command -v mke2fs && command -v e2fsck; } >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs not found: skipping\n");
-		return 77;
-	}
+	int rc = tu_make_tmpdir("nomem", "mke2fs e2fsck", tmpdir, sizeof(tmpdir), logpath,
+				 sizeof(logpath));
+
+	if (rc)
+		return rc;
 	for (int p = 0; p < 2; p++)
 		for (size_t k = 0; k < NKINDS; k++)
 			for (size_t o = 0; o < NOPS; o++) {

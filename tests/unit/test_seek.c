@@ -645,24 +645,12 @@ static void test_ramfs(void **state)
 
 int main(void)
 {
-	const char *base = getenv("PC_TEST_TMPDIR");
-	char templ[4200];
 
-	if (!base || !*base)
-		base = "/tmp";
-	if (tu_run("mkdir -p '%s'", base) != 0)
-		return 1;
-	snprintf(templ, sizeof(templ), "%s/seek-XXXXXX", base);
-	if (!mkdtemp(templ)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s", templ);
-	snprintf(logpath, sizeof(logpath), "%s/cmd.log", tmpdir);
-	if (tu_run("{ command -v mke2fs && command -v e2fsck && command -v debugfs; } >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs not found: skipping\n");
-		return 77;
-	}
+	int rc = tu_make_tmpdir("seek", "mke2fs e2fsck debugfs", tmpdir, sizeof(tmpdir), logpath,
+				 sizeof(logpath));
+
+	if (rc)
+		return rc;
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ramfs),

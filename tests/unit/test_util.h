@@ -147,6 +147,46 @@ static int tu_run(const char *fmt, ...)
 }
 
 /* Copy the file at @path (a command's log) to stderr. */
+/*
+ * tu_make_tmpdir - make a fresh scratch directory "$PC_TEST_TMPDIR/PREFIX-XXXXXX"
+ * (PC_TEST_TMPDIR defaults to /tmp) into @dir (@dirlen bytes) and the path
+ * of its command log into @log (@loglen bytes), then check that every
+ * program named in @tools (space-separated) is on PATH. Returns 0, 1 (the
+ * directory could not be made) or 77 (a tool is missing: meson's "skip",
+ * said on stderr); main() returns that value when it is not 0.
+ */
+static int tu_make_tmpdir(const char *prefix, const char *tools, char *dir, size_t dirlen,
+			  char *log, size_t loglen) __attribute__((unused));
+static int tu_make_tmpdir(const char *prefix, const char *tools, char *dir, size_t dirlen,
+			  char *log, size_t loglen)
+{
+	const char *base = getenv("PC_TEST_TMPDIR");
+	char templ[4200], check[512] = "";
+	char list[256], *save = NULL;
+
+	if (!base || !*base)
+		base = "/tmp";
+	if (tu_run("mkdir -p '%s'", base) != 0)
+		return 1;
+	snprintf(templ, sizeof(templ), "%s/%s-XXXXXX", base, prefix);
+	if (!mkdtemp(templ)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dir, dirlen, "%s", templ);
+	snprintf(log, loglen, "%s/cmd.log", dir);
+	snprintf(list, sizeof(list), "%s", tools);
+	for (char *t = strtok_r(list, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		snprintf(check + strlen(check), sizeof(check) - strlen(check), "%scommand -v %s",
+			 *check ? " && " : "", t);
+	if (*check && tu_run("{ %s; } >/dev/null", check) != 0) {
+		fprintf(stderr, "%s not found: skipping\n", tools);
+		tu_run("rm -rf '%s'", dir);
+		return 77;
+	}
+	return 0;
+}
+
 static inline void tu_show_file(const char *path)
 {
 	char line[512];
