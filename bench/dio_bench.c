@@ -499,7 +499,7 @@ static int mode_placeholder(int argc, char **argv)
 	struct pc_mount *m;
 	unsigned long reads = 2000000;
 	uint64_t size, pages, off;
-	pgoff_t far;
+	pc_pgoff_t far;
 	int runs = 5, argi = 0, run, fd, v, i, err;
 	double med[PH_MAX][2];
 	char *buf;
@@ -546,7 +546,7 @@ static int mode_placeholder(int argc, char **argv)
 	if (!file)
 		die("pc_vfs_fget", EBADF);
 	mapping = file->f_mapping;
-	far = (pgoff_t)PC_DIV_ROUND_UP(size, BLK) + 1024;	/* well past EOF */
+	far = (pc_pgoff_t)PC_DIV_ROUND_UP(size, BLK) + 1024;	/* well past EOF */
 
 	run_hot(fd, buf, pages, reads / 4 + 1, 1);	/* untimed warm-up of the loop itself */
 	pc_mount_get_stats(m, &st0);
@@ -557,7 +557,7 @@ static int mode_placeholder(int argc, char **argv)
 			v = (i + run) % PH_MAX;	/* rotate who goes first */
 
 			if (v == PH_MULTI || v == PH_SINGLE) {
-				pgoff_t end = v == PH_MULTI ? far + 1023 : far;
+				pc_pgoff_t end = v == PH_MULTI ? far + 1023 : far;
 
 				err = pc_find_or_insert_placeholders(mapping, far, end, false);
 				if (err)

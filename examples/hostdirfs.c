@@ -114,7 +114,7 @@ static int hd_readpage(struct pc_file *file, struct pc_page *page)
 
 	(void)file;
 	if (!err)
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return err;
 }
@@ -130,7 +130,7 @@ static void hd_readahead(struct pc_readahead_control *rac)
 
 	while ((page = pc_readahead_page(rac)) != NULL) {
 		if (hd_fill_page(rac->mapping->host, page) == 0)
-			SetPageUptodate(page);
+			pc_SetPageUptodate(page);
 		pc_unlock_page(page);
 		pc_put_page(page);
 	}
@@ -155,14 +155,14 @@ static int hd_write_begin(struct pc_file *file, struct pc_address_space *mapping
 	(void)fsdata;
 	if (!page)
 		return -ENOMEM;
-	if (!PageUptodate(page)) {
+	if (!pc_PageUptodate(page)) {
 		err = hd_fill_page(mapping->host, page);
 		if (err) {
 			pc_unlock_page(page);
 			pc_put_page(page);
 			return err;
 		}
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	}
 	*pagep = page;
 	return 0;

@@ -52,9 +52,9 @@
  * write_begin maps existing blocks and, for holes, only RESERVES space
  * (sbi->reserved, ei->reserved; -ENOSPC when the free blocks minus every
  * reservation and a metadata allowance would go negative) and marks the
- * buffer BH_Mapped|BH_Delay|BH_New on the sentinel block
+ * buffer PC_BH_Mapped|PC_BH_Delay|PC_BH_New on the sentinel block
  * PC_EXT4_DELAY_BLOCK (far past any device: a bio built from it fails
- * instead of writing anywhere). write_end sets PG_owner_priv on a page
+ * instead of writing anywhere). write_end sets PC_PG_owner_priv on a page
  * holding delayed buffers. Writeback allocates:
  *   - ext4_writepages first maps every delayed buffer of the dirty pages
  *     (ext4_map_delayed: pages locked in ascending order, one
@@ -122,7 +122,7 @@ PC_EXPORT extern const struct pc_fs_type pc_ext4_fs_type;
 /* b_blocknr of a delayed (reserved, unallocated) buffer: far beyond any
  * device, so I/O to it fails with -EIO rather than touching the image,
  * and small enough that shifting it to sectors cannot overflow. */
-#define PC_EXT4_DELAY_BLOCK ((sector_t)1 << 48)
+#define PC_EXT4_DELAY_BLOCK ((pc_sector_t)1 << 48)
 
 /*
  * struct pc_ext4_sb - per mount (sb->s_fs_info).
@@ -212,7 +212,7 @@ bool pc_ext4_in_zones(const struct pc_ext4_sb *sbi, blk64_t pblk, blk64_t len);
  *             are holes, so write_begin need not look them up; it only
  *             grows with allocations and is forgotten (-1) by punch.
  * @reserved:  delayed-allocation reservations of this inode, blocks: one
- *             per BH_Delay buffer in its pages.
+ *             per PC_BH_Delay buffer in its pages.
  */
 struct pc_ext4_inode {
 	struct pc_inode vfs;
@@ -279,7 +279,7 @@ void pc_ext4_evict_inode(struct pc_inode *inode);
 int pc_ext4_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
 
 /* get_block for ext4 files (see buffer_head.h get_block_t). */
-int pc_ext4_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+int pc_ext4_get_block(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh,
 		      int create);
 
 /* ext2fs lock held: copy the VFS fields of @inode into raw and write raw.

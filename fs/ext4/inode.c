@@ -15,7 +15,7 @@
  *           block) and reports holes with their length.
  *   write:  delayed allocation. write_begin (ext4_da_write_begin) maps
  *           existing blocks and reserves space for holes, marking their
- *           buffers BH_Delay (see ext4.h); write_end is pc_generic_write_end.
+ *           buffers PC_BH_Delay (see ext4.h); write_end is pc_generic_write_end.
  *   writeback: ext4_writepages first maps the delayed buffers of the dirty
  *           pages in long runs (ext4_map_delayed: one get_block(create=1)
  *           per run, each allocating an extent in one go, which also merges
@@ -833,13 +833,13 @@ static void map_to_bh(struct pc_ext4_sb *sbi, struct ext4_map *map, struct pc_bu
 	if (map->pblk) {
 		pc_map_bh(bh, sbi->bdev, map->pblk);
 		if (map->new)
-			set_buffer_new(bh);
+			pc_set_buffer_new(bh);
 		if (map->boundary)
-			set_buffer_boundary(bh);
+			pc_set_buffer_boundary(bh);
 	}
 }
 
-static int get_block_common(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+static int get_block_common(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh,
 			    int create, bool release)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
@@ -861,7 +861,7 @@ static int get_block_common(struct pc_inode *inode, sector_t iblock, struct pc_b
 	return 0;
 }
 
-int pc_ext4_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+int pc_ext4_get_block(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh,
 		      int create)
 {
 	return get_block_common(inode, iblock, bh, create, true);
@@ -880,7 +880,7 @@ static blk64_t meta_estimate(struct pc_ext4_sb *sbi, blk64_t n);
  * alone the space promised to delayed writes (-ENOSPC rather than making
  * their writeback fail later).
  */
-static int ext4_get_block_dio(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+static int ext4_get_block_dio(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh,
 			      int create)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
@@ -973,7 +973,7 @@ static blk64_t meta_estimate(struct pc_ext4_sb *sbi, blk64_t n)
  * into @bh; a hole is reserved (-ENOSPC if the filesystem cannot promise
  * it) and @bh becomes Mapped|Delay|New on PC_EXT4_DELAY_BLOCK.
  */
-static int da_map_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh)
+static int da_map_block(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh)
 {
 	struct pc_ext4_sb *sbi = EXT4_SB(inode->i_sb);
 	struct pc_ext4_inode *ei = EXT4_I(inode);
@@ -1004,8 +1004,8 @@ static int da_map_block(struct pc_inode *inode, sector_t iblock, struct pc_buffe
 		pc_map_bh(bh, sbi->bdev, map.pblk);
 	} else {
 		pc_map_bh(bh, sbi->bdev, PC_EXT4_DELAY_BLOCK);
-		set_buffer_delay(bh);
-		set_buffer_new(bh);
+		pc_set_buffer_delay(bh);
+		pc_set_buffer_new(bh);
 	}
 	return 0;
 }
@@ -1013,7 +1013,7 @@ static int da_map_block(struct pc_inode *inode, sector_t iblock, struct pc_buffe
 /* Read @bh (mapped, not delayed) synchronously. */
 static int read_buffer(struct pc_buffer_head *bh)
 {
-	if (buffer_uptodate(bh))
+	if (pc_buffer_uptodate(bh))
 		return 0;
 	return pc_bh_read_sync(bh);
 }
@@ -1028,33 +1028,33 @@ static int da_prepare_page(struct pc_inode *inode, struct pc_page *page, unsigne
 	struct pc_buffer_head *head, *bh, *reads[PC_PAGE_SIZE / 512];
 	struct pc_buffer_head *reserved[PC_PAGE_SIZE / 512];
 	unsigned nreads = 0, nres = 0, block_start;
-	sector_t block;
+	pc_sector_t block;
 	int err = 0;
 
 	head = pc_create_page_buffers(page, inode, 0);
 	if (!head)
 		return -ENOMEM;
-	block = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	block = (pc_sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
 	for (bh = head, block_start = 0; bh != head || block_start == 0;
 	     bh = bh->b_this_page, block++, block_start += bsize) {
 		unsigned block_end = block_start + bsize;
 
 		if (block_end <= from || block_start >= to) {
-			if (PageUptodate(page))
-				set_buffer_uptodate(bh);
+			if (pc_PageUptodate(page))
+				pc_set_buffer_uptodate(bh);
 			continue;
 		}
-		clear_buffer_new(bh);
-		if (!buffer_mapped(bh)) {
+		pc_clear_buffer_new(bh);
+		if (!pc_buffer_mapped(bh)) {
 			err = da_map_block(inode, block, bh);
 			if (err)
 				break;
-			if (buffer_delay(bh))
+			if (pc_buffer_delay(bh))
 				reserved[nres++] = bh;
-			if (buffer_new(bh)) {
-				if (PageUptodate(page)) {
-					clear_buffer_new(bh);
-					set_buffer_uptodate(bh);
+			if (pc_buffer_new(bh)) {
+				if (pc_PageUptodate(page)) {
+					pc_clear_buffer_new(bh);
+					pc_set_buffer_uptodate(bh);
 					continue;
 				}
 				if (block_end > to)
@@ -1064,11 +1064,11 @@ static int da_prepare_page(struct pc_inode *inode, struct pc_page *page, unsigne
 				continue;
 			}
 		}
-		if (PageUptodate(page)) {
-			set_buffer_uptodate(bh);
+		if (pc_PageUptodate(page)) {
+			pc_set_buffer_uptodate(bh);
 			continue;
 		}
-		if (!buffer_uptodate(bh) && !buffer_delay(bh) &&
+		if (!pc_buffer_uptodate(bh) && !pc_buffer_delay(bh) &&
 		    (block_start < from || block_end > to))
 			reads[nreads++] = bh;
 	}
@@ -1078,9 +1078,9 @@ static int da_prepare_page(struct pc_inode *inode, struct pc_page *page, unsigne
 		/* Undo the reservations made here: those buffers hold
 		 * nothing yet. */
 		for (unsigned i = 0; i < nres; i++) {
-			clear_buffer_delay(reserved[i]);
-			clear_buffer_new(reserved[i]);
-			clear_buffer_mapped(reserved[i]);
+			pc_clear_buffer_delay(reserved[i]);
+			pc_clear_buffer_new(reserved[i]);
+			pc_clear_buffer_mapped(reserved[i]);
 		}
 		da_release(inode, (long)nres);
 	}
@@ -1091,7 +1091,7 @@ static int ext4_da_write_begin(struct pc_file *file, struct pc_address_space *ma
 			       unsigned len, unsigned flags, struct pc_page **pagep, void **fsdata)
 {
 	struct pc_inode *inode = mapping->host;
-	pgoff_t index = (pgoff_t)pos >> PC_PAGE_SHIFT;
+	pc_pgoff_t index = (pc_pgoff_t)pos >> PC_PAGE_SHIFT;
 	unsigned from = (unsigned)(pos & (loff_t)(PC_PAGE_SIZE - 1));
 	struct pc_page *page;
 	int err;
@@ -1127,10 +1127,10 @@ static void ext4_invalidatepage(struct pc_page *page, unsigned offset, unsigned 
 		bh = head;
 		do {
 			unsigned block_end = block_start + bsize;
-			if (block_start >= offset && block_end <= stop && buffer_delay(bh)) {
-				clear_buffer_delay(bh);
-				clear_buffer_mapped(bh);
-				clear_buffer_new(bh);
+			if (block_start >= offset && block_end <= stop && pc_buffer_delay(bh)) {
+				pc_clear_buffer_delay(bh);
+				pc_clear_buffer_mapped(bh);
+				pc_clear_buffer_new(bh);
 				n++;
 			}
 			block_start = block_end;
@@ -1150,7 +1150,7 @@ static bool ext4_releasepage(struct pc_page *page)
 	if (head) {
 		bh = head;
 		do {
-			if (buffer_delay(bh))
+			if (pc_buffer_delay(bh))
 				return false;
 			bh = bh->b_this_page;
 		} while (bh != head);
@@ -1171,7 +1171,7 @@ struct da_run {
 	unsigned npages;
 	struct pc_buffer_head *bhs[DA_RUN_PAGES * (PC_PAGE_SIZE / 512)];
 	unsigned nbh;
-	sector_t lblk;
+	pc_sector_t lblk;
 	int err;
 };
 
@@ -1186,9 +1186,9 @@ static void da_discard_page(struct pc_inode *inode, struct pc_page *page)
 	if (head) {
 		bh = head;
 		do {
-			if (buffer_delay(bh)) {
-				clear_buffer_delay(bh);
-				clear_buffer_mapped(bh);
+			if (pc_buffer_delay(bh)) {
+				pc_clear_buffer_delay(bh);
+				pc_clear_buffer_mapped(bh);
 				n++;
 			}
 			bh = bh->b_this_page;
@@ -1197,8 +1197,8 @@ static void da_discard_page(struct pc_inode *inode, struct pc_page *page)
 	da_release(inode, n);
 	pc_cancel_dirty_page(page);
 	pc_block_invalidatepage(page, 0, PC_PAGE_SIZE);
-	ClearPageUptodate(page);
-	SetPageError(page);
+	pc_ClearPageUptodate(page);
+	pc_SetPageError(page);
 }
 
 /* Unlock and release the run's pages, except @keep (stays in the run). */
@@ -1214,7 +1214,7 @@ static void da_release_pages(struct da_run *run, struct pc_page *keep)
 			continue;
 		}
 		if (!run->err)
-			ClearPageOwnerPriv(page);
+			pc_ClearPageOwnerPriv(page);
 		if (page != run->caller) {
 			pc_unlock_page(page);
 			pc_put_page(page);
@@ -1239,7 +1239,7 @@ static void da_run_flush(struct da_run *run, struct pc_page *keep)
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.b_size = (size_t)(run->nbh - done) << blkbits;
 		err = get_block_common(inode, run->lblk + done, &tmp, 1, false);
-		if (!err && !buffer_mapped(&tmp))
+		if (!err && !pc_buffer_mapped(&tmp))
 			err = -EIO;
 		if (err) {
 			run->err = err;
@@ -1254,9 +1254,9 @@ static void da_run_flush(struct da_run *run, struct pc_page *keep)
 
 			bh->b_bdev = tmp.b_bdev;
 			bh->b_blocknr = tmp.b_blocknr + i;
-			set_buffer_mapped(bh);
-			clear_buffer_new(bh);
-			clear_buffer_delay(bh);
+			pc_set_buffer_mapped(bh);
+			pc_clear_buffer_new(bh);
+			pc_clear_buffer_delay(bh);
 		}
 		da_release(inode, (long)n);
 	}
@@ -1271,14 +1271,14 @@ static bool da_add_page(struct da_run *run, struct pc_page *page)
 	struct pc_buffer_head *head = pc_page_buffers(page), *bh;
 	unsigned blkbits = run->inode->i_blkbits;
 	unsigned per_page = 1U << (PC_PAGE_SHIFT - blkbits);
-	sector_t lblk = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	pc_sector_t lblk = (pc_sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
 	bool held = false;
 
 	if (!head)
 		return false;
 	bh = head;
 	for (unsigned i = 0; i < per_page && !run->err; i++, lblk++, bh = bh->b_this_page) {
-		if (!buffer_delay(bh))
+		if (!pc_buffer_delay(bh))
 			continue;
 		if (run->nbh && lblk != run->lblk + run->nbh)
 			da_run_flush(run, held ? page : NULL);
@@ -1303,14 +1303,14 @@ static bool da_add_page(struct da_run *run, struct pc_page *page)
  * (decremented). Returns 0 or the first error (the pages concerned were
  * discarded and the error recorded in the mapping).
  */
-static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgoff_t end,
+static int ext4_map_delayed(struct pc_address_space *mapping, pc_pgoff_t start, pc_pgoff_t end,
 			    long *budget)
 {
 	struct pc_inode *inode = mapping->host;
 	struct pc_ext4_inode *ei = EXT4_I(inode);
 	struct pc_page *pages[PC_PAGEVEC_SIZE];
 	struct da_run *run;
-	pgoff_t index = start;
+	pc_pgoff_t index = start;
 	unsigned nr;
 	int err;
 
@@ -1326,16 +1326,16 @@ static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgo
 		for (unsigned p = 0; p < nr; p++) {
 			struct pc_page *page = pages[p];
 
-			if (run->err || *budget <= 0 || !PageOwnerPriv(page)) {
+			if (run->err || *budget <= 0 || !pc_PageOwnerPriv(page)) {
 				pc_put_page(page);
 				continue;
 			}
 			(*budget)--;
 			pc_lock_page(page);
-			if (page->mapping != mapping || !PageDirty(page) ||
+			if (page->mapping != mapping || !pc_PageDirty(page) ||
 			    !pc_page_has_buffers(page) || !da_add_page(run, page)) {
 				if (!run->err)
-					ClearPageOwnerPriv(page);
+					pc_ClearPageOwnerPriv(page);
 				pc_unlock_page(page);
 				pc_put_page(page);
 			}
@@ -1350,7 +1350,7 @@ static int ext4_map_delayed(struct pc_address_space *mapping, pgoff_t start, pgo
 static int ext4_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc)
 {
 	struct pc_inode *inode = mapping->host;
-	pgoff_t start = 0, end = (pgoff_t)-1;
+	pc_pgoff_t start = 0, end = (pc_pgoff_t)-1;
 	long budget = LONG_MAX;
 	int err, err2;
 
@@ -1365,8 +1365,8 @@ static int ext4_writepages(struct pc_address_space *mapping, struct pc_writeback
 		    wbc->nr_to_write < LONG_MAX - DA_RUN_PAGES)
 			budget = wbc->nr_to_write + DA_RUN_PAGES;
 	} else if (!(wbc->range_start == 0 && wbc->range_end >= INT64_MAX)) {
-		start = (pgoff_t)wbc->range_start >> PC_PAGE_SHIFT;
-		end = (pgoff_t)wbc->range_end >> PC_PAGE_SHIFT;
+		start = (pc_pgoff_t)wbc->range_start >> PC_PAGE_SHIFT;
+		end = (pc_pgoff_t)wbc->range_end >> PC_PAGE_SHIFT;
 	}
 	err = ext4_map_delayed(mapping, start, end, &budget);
 	if (!err && wbc->range_cyclic && start > 0 && budget > 0)
@@ -1389,9 +1389,9 @@ static int ext4_writepage(struct pc_page *page, struct pc_writeback_control *wbc
 	struct pc_inode *inode = mapping->host;
 	int err = 0;
 
-	if (PageOwnerPriv(page) && pc_page_has_buffers(page)) {
+	if (pc_PageOwnerPriv(page) && pc_page_has_buffers(page)) {
 		struct da_run *run = calloc(1, sizeof(*run));
-		pgoff_t index = page->index + 1;
+		pc_pgoff_t index = page->index + 1;
 
 		if (!run) {
 			pc_redirty_page_for_writepage(wbc, page);
@@ -1406,11 +1406,11 @@ static int ext4_writepage(struct pc_page *page, struct pc_writeback_control *wbc
 
 				if (!p)
 					break;
-				if (!PageOwnerPriv(p) || !pc_trylock_page(p)) {
+				if (!pc_PageOwnerPriv(p) || !pc_trylock_page(p)) {
 					pc_put_page(p);
 					break;
 				}
-				if (p->mapping != mapping || !PageDirty(p) || !da_add_page(run, p)) {
+				if (p->mapping != mapping || !pc_PageDirty(p) || !da_add_page(run, p)) {
 					pc_unlock_page(p);
 					pc_put_page(p);
 					break;
@@ -1448,8 +1448,8 @@ static int ext4_da_write_end(struct pc_file *file, struct pc_address_space *mapp
 	if (head) {
 		bh = head;
 		do {
-			if (buffer_delay(bh)) {
-				SetPageOwnerPriv(page);
+			if (pc_buffer_delay(bh)) {
+				pc_SetPageOwnerPriv(page);
 				break;
 			}
 			bh = bh->b_this_page;
@@ -1502,9 +1502,9 @@ static int ext4_inline_readpage(struct pc_file *file, struct pc_page *page)
 		free(buf);
 	}
 	if (ret)
-		SetPageError(page);
+		pc_SetPageError(page);
 	else
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return pc_ext4_errno(ret);
 }
@@ -1528,7 +1528,7 @@ static const struct pc_address_space_operations ext4_inline_aops = {
  *   - unwritten extents: data only where the cache holds pages that are
  *     uptodate, dirty, delayed or under writeback (Linux's rule);
  *   - holes: data only where the cache holds dirty pages, pages with
- *     delayed blocks (PG_owner_priv: a page writeback took the dirty bit
+ *     delayed blocks (PC_PG_owner_priv: a page writeback took the dirty bit
  *     from but has not allocated yet) or pages under writeback: delayed
  *     allocation keeps written data in the cache with no block.
  * Writers are excluded by the inode lock (shared here), truncate and
@@ -1543,8 +1543,8 @@ static const struct pc_address_space_operations ext4_inline_aops = {
  */
 enum seek_kind { SEEK_RUN_HOLE, SEEK_RUN_DATA, SEEK_RUN_UNWRITTEN };
 
-#define SEEK_HOLE_FLAGS ((1UL << PG_dirty) | (1UL << PG_owner_priv) | (1UL << PG_writeback))
-#define SEEK_UNWRITTEN_FLAGS (SEEK_HOLE_FLAGS | (1UL << PG_uptodate))
+#define SEEK_HOLE_FLAGS ((1UL << PC_PG_dirty) | (1UL << PC_PG_owner_priv) | (1UL << PC_PG_writeback))
+#define SEEK_UNWRITTEN_FLAGS (SEEK_HOLE_FLAGS | (1UL << PC_PG_uptodate))
 
 /* The run of the block map at @lblk: *@kind and *@len blocks (>= 1,
  * <= @maxlen). Takes the ext2fs lock. 0 or -errno. */

@@ -120,7 +120,7 @@ int pc_ext4_bdev_rw(struct pc_block_device *bdev, uint64_t off, uint64_t len, vo
 		return -EIO;
 	while (len) {
 		unsigned bsz = bdev->bd_block_size;
-		sector_t block = off / bsz;
+		pc_sector_t block = off / bsz;
 		unsigned in = (unsigned)(off % bsz);
 		unsigned n = (unsigned)PC_MIN((uint64_t)(bsz - in), len);
 		struct pc_buffer_head *bh;
@@ -135,7 +135,7 @@ int pc_ext4_bdev_rw(struct pc_block_device *bdev, uint64_t off, uint64_t len, vo
 		if (write) {
 			pc_lock_buffer(bh);
 			memcpy(bh->b_data + in, p, n);
-			set_buffer_uptodate(bh);
+			pc_set_buffer_uptodate(bh);
 			pc_mark_buffer_dirty(bh);
 			pc_unlock_buffer(bh);
 		} else {

@@ -21,8 +21,8 @@
  * holds written data must never be dropped by reclaim, and it must not
  * count as dirty (nothing could ever clean it: the writers would be
  * throttled forever and the flusher would spin). So ramfs's set_page_dirty
- * does not set PG_dirty: it pins the page instead, taking one page
- * reference that it records with PG_private. Reclaim only frees pages
+ * does not set PC_PG_dirty: it pins the page instead, taking one page
+ * reference that it records with PC_PG_private. Reclaim only frees pages
  * nobody else references and asks releasepage (which refuses) before
  * dropping private state; truncate calls invalidatepage for the whole page,
  * which gives the pin back. A page of a hole that was only read stays
@@ -49,7 +49,7 @@
 
 #define RAMFS_ROOT_INO 1
 #define RAMFS_NAME_MAX 255
-/* page->private of a pinned page (PG_private set). */
+/* page->private of a pinned page (PC_PG_private set). */
 #define RAMFS_PAGE_PINNED 0x52414d46UL
 
 struct ramfs_sb {
@@ -645,7 +645,7 @@ static loff_t ramfs_llseek(struct pc_file *file, loff_t offset, int whence)
 		ret = -ENXIO;
 	} else {
 		ret = pc_mapping_seek_hole_data(inode->i_mapping, offset, size, whence,
-						1UL << PG_private);
+						1UL << PC_PG_private);
 		if (whence == SEEK_DATA && ret >= size)
 			ret = -ENXIO;
 	}
@@ -673,11 +673,11 @@ static const struct pc_file_operations ramfs_dir_fops = {
  */
 static bool ramfs_set_page_dirty(struct pc_page *page)
 {
-	if (PagePrivate(page))
+	if (pc_PagePrivate(page))
 		return false;
 	pc_get_page(page);
 	page->private = RAMFS_PAGE_PINNED;
-	SetPagePrivate(page);
+	pc_SetPagePrivate(page);
 	return true;
 }
 
@@ -686,9 +686,9 @@ static void ramfs_invalidatepage(struct pc_page *page, unsigned offset, unsigned
 {
 	if (offset != 0 || length < PC_PAGE_SIZE)
 		return;		/* a partial page stays (and keeps its data) */
-	if (!PagePrivate(page))
+	if (!pc_PagePrivate(page))
 		return;
-	ClearPagePrivate(page);
+	pc_ClearPagePrivate(page);
 	page->private = 0;
 	pc_put_page(page);	/* the caller still holds its own reference */
 }
@@ -696,11 +696,11 @@ static void ramfs_invalidatepage(struct pc_page *page, unsigned offset, unsigned
 /* Reclaim asks: a pinned page holds the only copy of its data. */
 static bool ramfs_releasepage(struct pc_page *page)
 {
-	return !PagePrivate(page);
+	return !pc_PagePrivate(page);
 }
 
 /*
- * Never called in practice (no ramfs page is ever PG_dirty); if it is,
+ * Never called in practice (no ramfs page is ever PC_PG_dirty); if it is,
  * keep the page: redirty (which pins it) and unlock.
  */
 static int ramfs_writepage(struct pc_page *page, struct pc_writeback_control *wbc)

@@ -77,7 +77,7 @@ typedef void (*pc_bio_end_io_t)(struct pc_bio *bio);
  */
 struct pc_bio {
 	struct pc_block_device *bi_bdev;
-	sector_t bi_sector;
+	pc_sector_t bi_sector;
 	uint32_t bi_size;
 	unsigned bi_opf;
 	int bi_status;

@@ -6,7 +6,7 @@
  *
  * A page whose blocks are smaller than the page, or whose blocks need
  * per-block state, carries a ring of buffer_heads in page->private
- * (PG_private set), one per block, linked through b_this_page. The ring is
+ * (PC_PG_private set), one per block, linked through b_this_page. The ring is
  * created and destroyed with the page locked. The ring holds no page
  * reference; it is freed only when no buffer is dirty, locked or referenced
  * and the page is not under writeback (pc_try_to_free_buffers), so a buffer
@@ -35,20 +35,20 @@
 struct pc_inode;
 
 enum pc_bh_state_bits {
-	BH_Uptodate,	/* contains valid data */
-	BH_Dirty,	/* newer than the disk */
-	BH_Lock,	/* locked for I/O */
-	BH_Req,		/* has been submitted for I/O */
-	BH_Mapped,	/* b_blocknr is valid */
-	BH_New,		/* get_block just allocated it: contents are garbage */
-	BH_Async_Read,	/* part of a page read in flight */
-	BH_Async_Write,	/* part of a page write in flight */
-	BH_Delay,	/* reserved but not yet allocated (delayed allocation) */
-	BH_Boundary,	/* the next block is discontiguous / needs metadata I/O */
-	BH_Write_EIO,	/* last write failed */
-	BH_Unwritten,	/* allocated but reads as zeros (unwritten extent) */
-	BH_NoMem,	/* last submission failed for want of memory (no bio) */
-	BH_PrivateStart
+	PC_BH_Uptodate,		/* contains valid data */
+	PC_BH_Dirty,		/* newer than the disk */
+	PC_BH_Lock,		/* locked for I/O */
+	PC_BH_Req,		/* has been submitted for I/O */
+	PC_BH_Mapped,		/* b_blocknr is valid */
+	PC_BH_New,		/* get_block just allocated it: contents are garbage */
+	PC_BH_Async_Read,	/* part of a page read in flight */
+	PC_BH_Async_Write,	/* part of a page write in flight */
+	PC_BH_Delay,		/* reserved but not yet allocated (delayed allocation) */
+	PC_BH_Boundary,		/* the next block is discontiguous / needs metadata I/O */
+	PC_BH_Write_EIO,	/* last write failed */
+	PC_BH_Unwritten,	/* allocated but reads as zeros (unwritten extent) */
+	PC_BH_NoMem,		/* last submission failed for want of memory (no bio) */
+	PC_BH_PrivateStart
 };
 
 /*
@@ -57,7 +57,7 @@ enum pc_bh_state_bits {
  * @b_this_page: next buffer of the same page (circular).
  * @b_page:      the page holding the data.
  * @b_blocknr:   block number on @b_bdev, in units of b_size... of the
- *               filesystem block size (i_blkbits), valid with BH_Mapped.
+ *               filesystem block size (i_blkbits), valid with PC_BH_Mapped.
  * @b_size:      bytes. For get_block: on entry the most bytes the caller
  *               wants mapped; on return the bytes mapped (a multiple of the
  *               block size; may be less).
@@ -71,7 +71,7 @@ struct pc_buffer_head {
 	_Atomic unsigned long b_state;
 	struct pc_buffer_head *b_this_page;
 	struct pc_page *b_page;
-	sector_t b_blocknr;
+	pc_sector_t b_blocknr;
 	size_t b_size;
 	char *b_data;
 	struct pc_block_device *b_bdev;
@@ -81,16 +81,16 @@ struct pc_buffer_head {
 };
 
 #define PC_BUFFER_FNS(name, bit) \
-	static inline bool buffer_##name(const struct pc_buffer_head *bh) \
-	{ return (atomic_load(&((struct pc_buffer_head *)bh)->b_state) >> BH_##bit) & 1; } \
-	static inline void set_buffer_##name(struct pc_buffer_head *bh) \
-	{ atomic_fetch_or(&bh->b_state, 1UL << BH_##bit); } \
-	static inline void clear_buffer_##name(struct pc_buffer_head *bh) \
-	{ atomic_fetch_and(&bh->b_state, ~(1UL << BH_##bit)); } \
-	static inline bool test_set_buffer_##name(struct pc_buffer_head *bh) \
-	{ return (atomic_fetch_or(&bh->b_state, 1UL << BH_##bit) >> BH_##bit) & 1; } \
-	static inline bool test_clear_buffer_##name(struct pc_buffer_head *bh) \
-	{ return (atomic_fetch_and(&bh->b_state, ~(1UL << BH_##bit)) >> BH_##bit) & 1; }
+	static inline bool pc_buffer_##name(const struct pc_buffer_head *bh) \
+	{ return (atomic_load(&((struct pc_buffer_head *)bh)->b_state) >> PC_BH_##bit) & 1; } \
+	static inline void pc_set_buffer_##name(struct pc_buffer_head *bh) \
+	{ atomic_fetch_or(&bh->b_state, 1UL << PC_BH_##bit); } \
+	static inline void pc_clear_buffer_##name(struct pc_buffer_head *bh) \
+	{ atomic_fetch_and(&bh->b_state, ~(1UL << PC_BH_##bit)); } \
+	static inline bool pc_test_set_buffer_##name(struct pc_buffer_head *bh) \
+	{ return (atomic_fetch_or(&bh->b_state, 1UL << PC_BH_##bit) >> PC_BH_##bit) & 1; } \
+	static inline bool pc_test_clear_buffer_##name(struct pc_buffer_head *bh) \
+	{ return (atomic_fetch_and(&bh->b_state, ~(1UL << PC_BH_##bit)) >> PC_BH_##bit) & 1; }
 
 PC_BUFFER_FNS(uptodate, Uptodate)
 PC_BUFFER_FNS(dirty, Dirty)
@@ -108,13 +108,13 @@ PC_BUFFER_FNS(nomem, NoMem)
 
 static inline struct pc_buffer_head *pc_page_buffers(const struct pc_page *page)
 {
-	return PagePrivate(page) ? (struct pc_buffer_head *)page->private : NULL;
+	return pc_PagePrivate(page) ? (struct pc_buffer_head *)page->private : NULL;
 }
-static inline bool pc_page_has_buffers(const struct pc_page *page) { return PagePrivate(page); }
+static inline bool pc_page_has_buffers(const struct pc_page *page) { return pc_PagePrivate(page); }
 
-static inline void pc_map_bh(struct pc_buffer_head *bh, struct pc_block_device *bdev, sector_t block)
+static inline void pc_map_bh(struct pc_buffer_head *bh, struct pc_block_device *bdev, pc_sector_t block)
 {
-	set_buffer_mapped(bh);
+	pc_set_buffer_mapped(bh);
 	bh->b_bdev = bdev;
 	bh->b_blocknr = block;
 }
@@ -129,14 +129,14 @@ static inline void pc_map_bh(struct pc_buffer_head *bh, struct pc_block_device *
  * for the block device's mapping (@inode NULL) finds the device through
  * b_page->mapping. The callers restore a page buffer's b_size afterwards.
  * On return 0 and either:
- *   - BH_Mapped set, b_bdev, b_blocknr (first disk block) and b_size (bytes
+ *   - PC_BH_Mapped set, b_bdev, b_blocknr (first disk block) and b_size (bytes
  *     mapped contiguously on disk, <= the request). With @create the blocks
- *     are allocated if they were holes and BH_New is set for freshly
+ *     are allocated if they were holes and PC_BH_New is set for freshly
  *     allocated ones (contents are garbage: callers must zero what they do
  *     not overwrite; the implementation also forgets any metadata buffers
- *     of the block device for them, pc_clean_bdev_aliases). BH_Boundary is
+ *     of the block device for them, pc_clean_bdev_aliases). PC_BH_Boundary is
  *     set when the block after the mapped run needs a metadata read to map.
- *   - BH_Mapped clear: a hole (only when !@create); b_size may be set to the
+ *   - PC_BH_Mapped clear: a hole (only when !@create); b_size may be set to the
  *     hole's length in bytes.
  * Errors: -ENOSPC (create, no space), -EIO (metadata read failed),
  * -EUCLEAN (the mapping points outside the device: corrupt, nothing may be
@@ -144,14 +144,14 @@ static inline void pc_map_bh(struct pc_buffer_head *bh, struct pc_block_device *
  * Called with the page (if any) locked; takes the filesystem's metadata
  * lock inside.
  */
-typedef int (*pc_get_block_t)(struct pc_inode *inode, sector_t iblock,
+typedef int (*pc_get_block_t)(struct pc_inode *inode, pc_sector_t iblock,
 			      struct pc_buffer_head *bh_result, int create);
 
 /* ---- buffer rings on pages ---- */
 
 /* Attach a ring of buffers of @blocksize (512..PAGE_SIZE, a power of two)
- * to a locked page without buffers; each gets @b_state, plus BH_Uptodate if
- * the page is uptodate and BH_Dirty if it is dirty. Buffers start unmapped
+ * to a locked page without buffers; each gets @b_state, plus PC_BH_Uptodate if
+ * the page is uptodate and PC_BH_Dirty if it is dirty. Buffers start unmapped
  * with b_count 0. 0, or -ENOMEM (the ring could not be allocated; the page
  * is left without buffers). */
 PC_EXPORT int pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize,
@@ -174,12 +174,12 @@ PC_EXPORT void pc_block_invalidatepage(struct pc_page *page, unsigned offset, un
  * (pc___set_page_dirty_nobuffers). Page locked or its ring otherwise pinned.
  * True if the page was newly dirtied. */
 PC_EXPORT bool pc___set_page_dirty_buffers(struct pc_page *page);
-/* Set BH_Dirty; if it was clean and the page is not dirty, dirty the page
+/* Set PC_BH_Dirty; if it was clean and the page is not dirty, dirty the page
  * (without dirtying the page's other buffers). Any context but the tree lock. */
 PC_EXPORT void pc_mark_buffer_dirty(struct pc_buffer_head *bh);
 
 /* ---- buffer locking and I/O ---- */
-/* BH_Lock is a sleeping bit lock (hashed wait table, like page locks).
+/* PC_BH_Lock is a sleeping bit lock (hashed wait table, like page locks).
  * Lock/wait sleep, and dispatch the calling thread's block plug first so a
  * thread never sleeps on I/O stuck in its own plug. Unlock is allowed from
  * any thread (I/O completion). */
@@ -196,7 +196,7 @@ static inline void pc_put_bh(struct pc_buffer_head *bh) { atomic_fetch_sub(&bh->
  * -EINVAL when b_end_io is NULL (nothing done) or the buffer cannot be
  * submitted (not mapped, no device, bad size), or -ENOMEM when no bio could
  * be allocated: in both cases b_end_io has already run with uptodate 0
- * (for -ENOMEM with BH_NoMem set, which the library's write completions
+ * (for -ENOMEM with PC_BH_NoMem set, which the library's write completions
  * turn into "still dirty, -ENOMEM on the mapping").
  */
 PC_EXPORT int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh);
@@ -204,7 +204,7 @@ PC_EXPORT int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffe
  * (locks it; returns 0 at once if uptodate). 0, -EIO (read failed or the
  * buffer is unmapped) or -ENOMEM (no bio could be allocated).
  * pc_sync_dirty_buffer: if dirty, write it and wait. 0 (also when clean) or
- * -EIO (BH_Write_EIO set, the page's mapping gets the error), or -ENOMEM
+ * -EIO (PC_BH_Write_EIO set, the page's mapping gets the error), or -ENOMEM
  * (no bio: the buffer stays dirty, the mapping gets -ENOMEM). The caller
  * holds a reference (b_count) or the page lock. Both sleep. */
 PC_EXPORT int pc_bh_read_sync(struct pc_buffer_head *bh);
@@ -213,9 +213,9 @@ PC_EXPORT int pc_sync_dirty_buffer(struct pc_buffer_head *bh);
 /* ---- generic page/block helpers (Linux fs/buffer.c: block_*) ---- */
 
 /* a_ops->readpage on buffers: map each block (get_block create=0), zero
- * holes, BH_Unwritten blocks and blocks past the size, read mapped
+ * holes, PC_BH_Unwritten blocks and blocks past the size, read mapped
  * non-uptodate blocks; unlocks the page when the last read completes,
- * PG_uptodate if every buffer is, else PG_error (get_block or read
+ * PC_PG_uptodate if every buffer is, else PC_PG_error (get_block or read
  * failure). Page locked on entry. Returns 0 (errors are reported on the
  * page), or -ENOMEM when the buffer ring or a bio could not be allocated
  * (the page is unlocked, or will be by the I/O still in flight, and is
@@ -223,14 +223,14 @@ PC_EXPORT int pc_sync_dirty_buffer(struct pc_buffer_head *bh);
 PC_EXPORT int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block);
 /* a_ops->writepage on buffers: map/allocate dirty blocks (get_block
  * create=1), zero the part past EOF, write dirty mapped buffers; page
- * locked, dirty bit cleared on entry; unlocked on return with PG_writeback
+ * locked, dirty bit cleared on entry; unlocked on return with PC_PG_writeback
  * until the last buffer write completes. A page wholly past EOF is
  * invalidated and unlocked, nothing written. WB_SYNC_NONE redirties the
  * page for buffers it could not lock. Returns 0 or the get_block error
  * (-ENOSPC, -EIO, -EUCLEAN...): then blocks already mapped are still
  * written, unmapped dirty blocks are dropped (their data cannot be
- * written), the page gets PG_error and the mapping the error. Write I/O
- * errors are reported through the mapping (errseq) and PG_error. */
+ * written), the page gets PC_PG_error and the mapping the error. Write I/O
+ * errors are reported through the mapping (errseq) and PC_PG_error. */
 PC_EXPORT int pc_block_write_full_page(struct pc_page *page, pc_get_block_t get_block,
 				       struct pc_writeback_control *wbc);
 /*
@@ -263,8 +263,8 @@ PC_EXPORT int pc_block_write_end(struct pc_file *file, struct pc_address_space *
  * committed. */
 PC_EXPORT int pc_generic_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
 				   unsigned len, unsigned copied, struct pc_page *page, void *fsdata);
-/* Zero the parts of BH_New buffers in [from, to) of a locked page that
- * were not written, and clear BH_New (Linux's page_zero_new_buffers). */
+/* Zero the parts of PC_BH_New buffers in [from, to) of a locked page that
+ * were not written, and clear PC_BH_New (Linux's page_zero_new_buffers). */
 PC_EXPORT void pc_page_zero_new_buffers(struct pc_page *page, unsigned from, unsigned to);
 /* Zero the tail of the block containing @from on disk (truncate): reads the
  * block if needed and dirties it; nothing to do on a block boundary or in a
@@ -303,17 +303,17 @@ PC_EXPORT int pc_set_blocksize(struct pc_block_device *bdev, unsigned size);
  * pc_mark_buffer_dirty) under the caller's own serialisation (the
  * filesystem's metadata lock) or pc_lock_buffer.
  */
-PC_EXPORT struct pc_buffer_head *pc___bread(struct pc_block_device *bdev, sector_t block, int *err);
-PC_EXPORT struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, sector_t block, int *err);
+PC_EXPORT struct pc_buffer_head *pc___bread(struct pc_block_device *bdev, pc_sector_t block, int *err);
+PC_EXPORT struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, pc_sector_t block, int *err);
 /* Drop a reference from pc___getblk/pc___bread (NULL is ignored). */
 PC_EXPORT void pc_brelse(struct pc_buffer_head *bh);
 /* Forget cached metadata for @len blocks from @block (units of bd_block_size):
  * they now hold file data written through another mapping. Their buffers
- * lose BH_Dirty and BH_Uptodate (after any write in flight on them ends),
- * their pages PG_uptodate. Sleeps on the bdev's page locks: may be called
+ * lose PC_BH_Dirty and PC_BH_Uptodate (after any write in flight on them ends),
+ * their pages PC_PG_uptodate. Sleeps on the bdev's page locks: may be called
  * with file page locks and the filesystem metadata lock held (bdev pages
  * come after both in the lock order), not with a bdev page locked. */
-PC_EXPORT void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_t len);
+PC_EXPORT void pc_clean_bdev_aliases(struct pc_block_device *bdev, pc_sector_t block, pc_sector_t len);
 /* Write back the buffer cache and wait, then flush the device (not on a
  * read-only device). 0 or the first -errno (-EIO). */
 PC_EXPORT int pc_sync_blockdev(struct pc_block_device *bdev);

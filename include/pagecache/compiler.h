@@ -21,9 +21,9 @@
 #define PC_DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 
 /* Page cache index: a file offset in units of pages. */
-typedef uint64_t pgoff_t;
+typedef uint64_t pc_pgoff_t;
 /* Sector: 512 bytes, the unit of block I/O addresses (struct pc_bio). */
-typedef uint64_t sector_t;
+typedef uint64_t pc_sector_t;
 #define PC_SECTOR_SHIFT 9
 #define PC_SECTOR_SIZE  512
 

@@ -42,8 +42,8 @@ struct pc_backing_dev;
 
 /* Marks on page-tree entries (and summarised up to the root). */
 enum pc_page_tree_tag {
-	PC_TAG_DIRTY = 0,	/* page is PG_dirty */
-	PC_TAG_WRITEBACK = 1,	/* page is PG_writeback */
+	PC_TAG_DIRTY = 0,	/* page is PC_PG_dirty */
+	PC_TAG_WRITEBACK = 1,	/* page is PC_PG_writeback */
 	PC_TAG_TOWRITE = 2,	/* tagged for the current WB_SYNC_ALL pass */
 	PC_TAG_PLACEHOLDER = 3,	/* a RANGE entry (placeholder): found in O(height) */
 	PC_TAG_MAX = 4
@@ -89,23 +89,23 @@ PC_EXPORT void pc_page_tree_init(struct pc_page_tree *t);
 /* Free every node (entries are not touched). No concurrent users allowed. */
 PC_EXPORT void pc_page_tree_destroy(struct pc_page_tree *t);
 /* Entry at @index or NULL. Caller is inside pc_rcu_read_lock() or holds the tree lock. */
-PC_EXPORT void *pc_page_tree_lookup(struct pc_page_tree *t, pgoff_t index);
+PC_EXPORT void *pc_page_tree_lookup(struct pc_page_tree *t, pc_pgoff_t index);
 /*
  * Slot address for @index (for the speculative-lookup recheck), or NULL.
  * Same locking as lookup.
  */
-PC_EXPORT void *_Atomic *pc_page_tree_lookup_slot(struct pc_page_tree *t, pgoff_t index);
+PC_EXPORT void *_Atomic *pc_page_tree_lookup_slot(struct pc_page_tree *t, pc_pgoff_t index);
 /* Insert @entry (non-NULL) at @index. Tree lock held. 0, -EEXIST, -ENOMEM. */
-PC_EXPORT int pc_page_tree_insert(struct pc_page_tree *t, pgoff_t index, void *entry);
+PC_EXPORT int pc_page_tree_insert(struct pc_page_tree *t, pc_pgoff_t index, void *entry);
 /* Replace the entry at @index (which must exist) with @entry; tags are kept. Tree lock held. */
-PC_EXPORT void pc_page_tree_replace(struct pc_page_tree *t, pgoff_t index, void *entry);
+PC_EXPORT void pc_page_tree_replace(struct pc_page_tree *t, pc_pgoff_t index, void *entry);
 /* Remove the entry at @index, clearing its tags; returns it (or NULL). Tree lock held. */
-PC_EXPORT void *pc_page_tree_delete(struct pc_page_tree *t, pgoff_t index);
+PC_EXPORT void *pc_page_tree_delete(struct pc_page_tree *t, pc_pgoff_t index);
 /* Tag operations on an existing entry. Tree lock held for set/clear. */
-PC_EXPORT void pc_page_tree_tag_set(struct pc_page_tree *t, pgoff_t index, unsigned tag);
-PC_EXPORT void pc_page_tree_tag_clear(struct pc_page_tree *t, pgoff_t index, unsigned tag);
+PC_EXPORT void pc_page_tree_tag_set(struct pc_page_tree *t, pc_pgoff_t index, unsigned tag);
+PC_EXPORT void pc_page_tree_tag_clear(struct pc_page_tree *t, pc_pgoff_t index, unsigned tag);
 /* Lock-free (RCU) or under the tree lock. */
-PC_EXPORT bool pc_page_tree_tag_get(struct pc_page_tree *t, pgoff_t index, unsigned tag);
+PC_EXPORT bool pc_page_tree_tag_get(struct pc_page_tree *t, pc_pgoff_t index, unsigned tag);
 static inline bool pc_page_tree_tagged(struct pc_page_tree *t, unsigned tag)
 {
 	return (atomic_load_explicit(&t->root_tags, memory_order_relaxed) >> tag) & 1;
@@ -116,20 +116,20 @@ static inline bool pc_page_tree_tagged(struct pc_page_tree *t, unsigned tag)
  * those carrying @tag. @indices (may be NULL) receives each entry's index.
  * Returns the number found. RCU or tree lock. Entries may be special.
  */
-PC_EXPORT unsigned pc_page_tree_gang_lookup(struct pc_page_tree *t, pgoff_t start, pgoff_t end,
-					    void **entries, pgoff_t *indices, unsigned max);
-PC_EXPORT unsigned pc_page_tree_gang_lookup_tag(struct pc_page_tree *t, pgoff_t start, pgoff_t end,
-						unsigned tag, void **entries, pgoff_t *indices,
+PC_EXPORT unsigned pc_page_tree_gang_lookup(struct pc_page_tree *t, pc_pgoff_t start, pc_pgoff_t end,
+					    void **entries, pc_pgoff_t *indices, unsigned max);
+PC_EXPORT unsigned pc_page_tree_gang_lookup_tag(struct pc_page_tree *t, pc_pgoff_t start, pc_pgoff_t end,
+						unsigned tag, void **entries, pc_pgoff_t *indices,
 						unsigned max);
 /*
  * Set @settag on up to @nr_max entries in [@start, @end] that carry @iftag.
  * Returns how many were tagged; *@next gets the index to continue from.
  * Tree lock held.
  */
-PC_EXPORT unsigned long pc_page_tree_range_tag_if_tagged(struct pc_page_tree *t, pgoff_t start,
-							 pgoff_t end, unsigned long nr_max,
+PC_EXPORT unsigned long pc_page_tree_range_tag_if_tagged(struct pc_page_tree *t, pc_pgoff_t start,
+							 pc_pgoff_t end, unsigned long nr_max,
 							 unsigned iftag, unsigned settag,
-							 pgoff_t *next);
+							 pc_pgoff_t *next);
 
 /* RCU read-side section for lock-free lookups (liburcu memb; threads are
  * registered on first use). Nests. Never sleep inside. */
@@ -155,14 +155,14 @@ enum {
  * docs/locking.md; in short:
  *
  * @writepage:   write one dirty page. Called with the page locked, a
- *               reference held, PG_dirty already cleared by
+ *               reference held, PC_PG_dirty already cleared by
  *               pc_clear_page_dirty_for_io(). Must set writeback
  *               (pc_set_page_writeback) before unlocking, and unlock the
  *               page (now, or at I/O completion). Returns 0 or -errno (the
  *               error is also recorded in the mapping by the I/O path).
  * @readpage:    read one page. Called with the page locked and not
  *               uptodate; must unlock it when the read ends, setting
- *               PG_uptodate on success or PG_error on failure. Returns 0
+ *               PC_PG_uptodate on success or PC_PG_error on failure. Returns 0
  *               if the read was started/finished, or -errno (page unlocked).
  * @writepages:  write dirty pages per @wbc; may be NULL (then the generic
  *               pc_write_cache_pages + @writepage is used).
@@ -238,7 +238,7 @@ struct pc_address_space {
 	_Atomic unsigned long nrpages;
 	const struct pc_address_space_operations *a_ops;
 	pc_errseq_t wb_err;
-	_Atomic pgoff_t writeback_index;
+	_Atomic pc_pgoff_t writeback_index;
 	struct pc_backing_dev *bdi;
 	void *private_data;
 	_Atomic long nr_placeholders;
@@ -265,37 +265,37 @@ PC_EXPORT void pc_pagevec_release(struct pc_pagevec *pv);
 /* ---- lookups (all return referenced pages; the caller puts them) ---- */
 
 /* Page at @index or NULL; lock-free. */
-PC_EXPORT struct pc_page *pc_find_get_page(struct pc_address_space *mapping, pgoff_t index);
+PC_EXPORT struct pc_page *pc_find_get_page(struct pc_address_space *mapping, pc_pgoff_t index);
 /* Page at @index locked (sleeps on its lock; rechecks it is still there), or NULL. */
-PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pgoff_t index);
+PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pc_pgoff_t index);
 /*
  * Locked page at @index, allocating and inserting a new (not uptodate)
  * one if absent. NULL only if no frame could be had (see pc_page_alloc).
  */
-PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mapping, pgoff_t index,
+PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mapping, pc_pgoff_t index,
 						 unsigned gfp);
 /* The write_begin variant: locked page at @index, created if needed, with
  * any writeback on it finished. NULL on allocation failure. */
 PC_EXPORT struct pc_page *pc_grab_cache_page_write_begin(struct pc_address_space *mapping,
-							 pgoff_t index, unsigned flags);
+							 pc_pgoff_t index, unsigned flags);
 /* Up to @nr pages with index >= *@start (and <= @end), ascending; *@start
  * is moved past the last one. Lock-free. Returns the number found. */
-PC_EXPORT unsigned pc_find_get_pages_range(struct pc_address_space *mapping, pgoff_t *start,
-					   pgoff_t end, unsigned nr, struct pc_page **pages);
+PC_EXPORT unsigned pc_find_get_pages_range(struct pc_address_space *mapping, pc_pgoff_t *start,
+					   pc_pgoff_t end, unsigned nr, struct pc_page **pages);
 /* Same, only pages carrying @tag. */
-PC_EXPORT unsigned pc_find_get_pages_range_tag(struct pc_address_space *mapping, pgoff_t *index,
-					       pgoff_t end, unsigned tag, unsigned nr,
+PC_EXPORT unsigned pc_find_get_pages_range_tag(struct pc_address_space *mapping, pc_pgoff_t *index,
+					       pc_pgoff_t end, unsigned tag, unsigned nr,
 					       struct pc_page **pages);
 /* Fill @pv with pages in [*@start, @end] (all, or only @tag with tag >= 0). */
 PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_address_space *mapping,
-					       pgoff_t *start, pgoff_t end, int tag);
+					       pc_pgoff_t *start, pc_pgoff_t end, int tag);
 /* Is there a page at @index with @tag? Lock-free. */
-PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pgoff_t index, unsigned tag);
+PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pc_pgoff_t index, unsigned tag);
 /*
  * pc_mapping_seek_hole_data - SEEK_DATA/SEEK_HOLE over the page cache of
  * [@start, @end) (bytes, 0 <= @start < @end): a cached page with any of
- * the PG_* bits of @data_flags set is data (e.g. (1UL << PG_uptodate) for
- * Linux's rule, PG_dirty | PG_owner_priv for data the block map does not
+ * the PG_* bits of @data_flags set is data (e.g. (1UL << PC_PG_uptodate) for
+ * Linux's rule, PC_PG_dirty | PC_PG_owner_priv for data the block map does not
  * show yet); an absent page, or one without those bits, is a hole.
  * @whence SEEK_DATA: the first offset of the range inside a data page, or
  * @end if there is none; SEEK_HOLE: the first offset not inside one, or
@@ -317,7 +317,7 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
  * remains. Errors: -EEXIST (someone else inserted first; page untouched).
  */
 PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_space *mapping,
-				       pgoff_t index);
+				       pc_pgoff_t index);
 /* Remove a locked page from its mapping and drop the tree's reference. */
 PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page);
 /* Reclaim's removal: page locked, clean, not under writeback. True if gone. */
@@ -360,8 +360,8 @@ PC_EXPORT bool pc_remove_mapping(struct pc_page *page);
  * another -errno from writing back a dirty page when @iowait, -EINVAL
  * (@start > @end).
  */
-PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, pgoff_t start,
-					     pgoff_t end, bool iowait);
+PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, pc_pgoff_t start,
+					     pc_pgoff_t end, bool iowait);
 /*
  * pc_remove_placeholder_pages - release what pc_find_or_insert_placeholders
  * locked in [@start, @end]: placeholders are removed (and their waiters
@@ -370,35 +370,35 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
  * (after a direct write: no reader can then find the old contents once the
  * range is released). Never sleeps for I/O.
  */
-PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgoff_t start,
-					   pgoff_t end, bool drop_pages);
+PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pc_pgoff_t start,
+					   pc_pgoff_t end, bool drop_pages);
 /*
  * pc_wait_on_placeholder_pages_range - sleep until no placeholder
  * intersects [@start, @end]. Used by truncate (inode lock held exclusive,
  * so no new direct I/O can start in the range). New placeholders inserted
  * meanwhile by others are also waited for.
  */
-PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pgoff_t start,
-						  pgoff_t end);
+PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pc_pgoff_t start,
+						  pc_pgoff_t end);
 /* Does a placeholder cover @index? Takes the tree lock briefly; the answer
  * may be stale on return. For tests and asserts. */
-PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t index);
+PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pc_pgoff_t index);
 
 /* ---- dirtying and writeback state ---- */
 
-/* Generic set_page_dirty: set PG_dirty and the DIRTY mark, account it and
+/* Generic set_page_dirty: set PC_PG_dirty and the DIRTY mark, account it and
  * mark the inode dirty for the flusher. True if the page was newly dirtied. */
 PC_EXPORT bool pc___set_page_dirty_nobuffers(struct pc_page *page);
 /* Dispatch to a_ops->set_page_dirty or the generic one. */
 PC_EXPORT bool pc_set_page_dirty(struct pc_page *page);
-/* Page locked: clear PG_dirty and the DIRTY mark before writing it out.
+/* Page locked: clear PC_PG_dirty and the DIRTY mark before writing it out.
  * True if it was dirty (the caller must then write it). */
 PC_EXPORT bool pc_clear_page_dirty_for_io(struct pc_page *page);
 /* Undo: the writepage could not write; redirty without losing it. */
 PC_EXPORT void pc_redirty_page_for_writepage(struct pc_writeback_control *wbc, struct pc_page *page);
-/* Page locked: set PG_writeback and the WRITEBACK mark, clear TOWRITE. */
+/* Page locked: set PC_PG_writeback and the WRITEBACK mark, clear TOWRITE. */
 PC_EXPORT void pc_set_page_writeback(struct pc_page *page);
-/* Clear PG_writeback, wake waiters, count it written. Any context (I/O completion). */
+/* Clear PC_PG_writeback, wake waiters, count it written. Any context (I/O completion). */
 PC_EXPORT void pc_end_page_writeback(struct pc_page *page);
 /* Cancel a page dirty state without writing (truncate). Page locked. */
 PC_EXPORT void pc_cancel_dirty_page(struct pc_page *page);
@@ -410,7 +410,7 @@ PC_EXPORT int pc_filemap_fdatawrite_range(struct pc_address_space *mapping, loff
 					  int sync_mode);
 PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_t start, loff_t end);
 /* Write back and wait; returns -errno if an error was seen (checks the
- * mapping's errseq since sampled at entry, and per-page PG_error). */
+ * mapping's errseq since sampled at entry, and per-page PC_PG_error). */
 PC_EXPORT int pc_filemap_write_and_wait_range(struct pc_address_space *mapping, loff_t start,
 					      loff_t end);
 PC_EXPORT int pc_filemap_write_and_wait(struct pc_address_space *mapping);
@@ -483,7 +483,7 @@ PC_EXPORT int pc_simple_readpage(struct pc_file *file, struct pc_page *page);
 /* Read one page into the cache and return it referenced, uptodate and
  * unlocked, or an ERR value via *@err (-EIO). Used for metadata and
  * directories kept in the page cache. */
-PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping, pgoff_t index,
+PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping, pc_pgoff_t index,
 					       struct pc_file *file, int *err);
 
 /* ---- readahead (src/filemap/readahead.c) ---- */
@@ -493,12 +493,12 @@ PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping,
  * @start:      first page of the current window.
  * @size:       pages in the window.
  * @async_size: start the next window when this many pages are left
- *              (the marker page PG_readahead sits at start+size-async_size).
+ *              (the marker page PC_PG_readahead sits at start+size-async_size).
  * @ra_pages:   maximum window size.
  * @prev_pos:   byte position of the last read (sequential detection).
  */
 struct pc_file_ra_state {
-	pgoff_t start;
+	pc_pgoff_t start;
 	unsigned size;
 	unsigned async_size;
 	unsigned ra_pages;
@@ -518,27 +518,27 @@ struct pc_readahead_control {
 	struct pc_file *file;
 	struct pc_address_space *mapping;
 	struct pc_file_ra_state *ra;
-	pgoff_t _index;		/* next page to hand out */
+	pc_pgoff_t _index;		/* next page to hand out */
 	unsigned _nr_pages;	/* pages left to hand out */
 	unsigned _batch_count;
 };
 PC_EXPORT struct pc_page *pc_readahead_page(struct pc_readahead_control *rac);
-static inline pgoff_t pc_readahead_index(const struct pc_readahead_control *rac) { return rac->_index; }
+static inline pc_pgoff_t pc_readahead_index(const struct pc_readahead_control *rac) { return rac->_index; }
 static inline unsigned pc_readahead_count(const struct pc_readahead_control *rac) { return rac->_nr_pages; }
 
 PC_EXPORT void pc_file_ra_state_init(struct pc_file_ra_state *ra, struct pc_address_space *mapping);
 /* A read of @req_count pages at @index missed the cache: read ahead. */
 PC_EXPORT void pc_page_cache_sync_readahead(struct pc_address_space *mapping,
 					    struct pc_file_ra_state *ra, struct pc_file *file,
-					    pgoff_t index, unsigned long req_count);
-/* A read hit the PG_readahead marker @page: start the next window. */
+					    pc_pgoff_t index, unsigned long req_count);
+/* A read hit the PC_PG_readahead marker @page: start the next window. */
 PC_EXPORT void pc_page_cache_async_readahead(struct pc_address_space *mapping,
 					     struct pc_file_ra_state *ra, struct pc_file *file,
-					     struct pc_page *page, pgoff_t index,
+					     struct pc_page *page, pc_pgoff_t index,
 					     unsigned long req_count);
 /* Read [@index, @index+@nr) ignoring the window logic (used by tests, fadvise). */
 PC_EXPORT void pc_force_page_cache_readahead(struct pc_address_space *mapping, struct pc_file *file,
-					     pgoff_t index, unsigned long nr);
+					     pc_pgoff_t index, unsigned long nr);
 
 /* ---- truncate (src/filemap/truncate.c) ---- */
 
@@ -561,11 +561,11 @@ PC_EXPORT int pc_truncate_partial_page(struct pc_address_space *mapping, loff_t 
  * are dropped; dirty ones are written back first. Returns 0 or -EBUSY if
  * some page could not be invalidated (e.g. redirtied concurrently).
  */
-PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping, pgoff_t start,
-					       pgoff_t end);
+PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping, pc_pgoff_t start,
+					       pc_pgoff_t end);
 /* Drop clean, unlocked, unmapped pages in [@start, @end]; returns the number dropped. */
-PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *mapping, pgoff_t start,
-						    pgoff_t end);
+PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *mapping, pc_pgoff_t start,
+						    pc_pgoff_t end);
 /* Call a_ops->invalidatepage (or the buffer default) for a page being truncated. */
 PC_EXPORT void pc_do_invalidatepage(struct pc_page *page, unsigned offset, unsigned length);
 /* Call a_ops->releasepage (or the buffer default). */

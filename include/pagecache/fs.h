@@ -46,6 +46,16 @@
  *   5. Never initialise, destroy or take by hand a generic lock or list
  *      (i_rwsem through pc_inode_lock*, i_lock only inside the helpers,
  *      s_inode_lock, the inode lists): the helpers do.
+ *
+ * Names: every name a public header defines starts with pc_, PC_ or
+ * pagecache_ (checked by scripts/check-header-names.py, a meson test).
+ * A name taken from Linux keeps its Linux spelling after the prefix, so
+ * that the kernel's documentation reads across: functions and types get
+ * pc_ (pc_PageDirty, pc_SetPageUptodate, pc_TestClearPageWriteback,
+ * pc_buffer_mapped, pc_set_buffer_new, pc_pgoff_t, pc_sector_t), enum
+ * constants and macros get PC_ (PC_PG_dirty, PC_BH_Uptodate). One name
+ * differs: Linux's __list_add is pc_list_add_between(), since names that
+ * begin with two underscores belong to the C implementation.
  */
 #ifndef PAGECACHE_FS_H
 #define PAGECACHE_FS_H

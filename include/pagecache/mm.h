@@ -19,8 +19,8 @@
  *     read from the page tree without any lock; the caller must then check
  *     that the tree still holds that page at that index.
  *
- * Page lock: PG_locked, a sleeping bit lock. Waiters sleep on a hashed table
- * of wait queues (like the kernel's page_waitqueue); PG_waiters tells the
+ * Page lock: PC_PG_locked, a sleeping bit lock. Waiters sleep on a hashed table
+ * of wait queues (like the kernel's page_waitqueue); PC_PG_waiters tells the
  * unlocker whether anyone sleeps, so an uncontended unlock_page is a single
  * atomic operation.
  *
@@ -49,26 +49,26 @@ struct pc_cache;
 
 /*
  * Page flags: bit numbers in pc_page.flags. All flag updates are atomic.
- * PG_dirty, PG_writeback are mirrored by the page tree marks DIRTY and
+ * PC_PG_dirty, PC_PG_writeback are mirrored by the page tree marks DIRTY and
  * WRITEBACK (filemap.h); always change them through the filemap helpers.
  */
 enum pc_pageflags {
-	PG_locked,	/* page lock held: I/O or a state change in progress */
-	PG_waiters,	/* someone sleeps on this page in the hashed wait table */
-	PG_uptodate,	/* contents valid (read completed or fully written) */
-	PG_dirty,	/* contents newer than the backing store */
-	PG_writeback,	/* write I/O in flight */
-	PG_error,	/* last I/O on this page failed */
-	PG_referenced,	/* accessed since last LRU scan */
-	PG_active,	/* on the active LRU list */
-	PG_lru,		/* on one of the LRU lists */
-	PG_private,	/* private holds buffer_heads or filesystem data */
-	PG_readahead,	/* readahead marker: reading it starts the next window */
-	PG_placeholder,	/* reserved: placeholder entry (direct I/O, next issue) */
-	PG_reclaim,	/* reclaim wants it freed as soon as writeback ends */
-	PG_mappedtodisk, /* every block of the page has a disk block */
-	PG_owner_priv,	/* for the filesystem (ext4: page has delayed blocks) */
-	PG_NR_FLAGS
+	PC_PG_locked,		/* page lock held: I/O or a state change in progress */
+	PC_PG_waiters,		/* someone sleeps on this page in the hashed wait table */
+	PC_PG_uptodate,		/* contents valid (read completed or fully written) */
+	PC_PG_dirty,		/* contents newer than the backing store */
+	PC_PG_writeback,	/* write I/O in flight */
+	PC_PG_error,		/* last I/O on this page failed */
+	PC_PG_referenced,	/* accessed since last LRU scan */
+	PC_PG_active,		/* on the active LRU list */
+	PC_PG_lru,		/* on one of the LRU lists */
+	PC_PG_private,		/* private holds buffer_heads or filesystem data */
+	PC_PG_readahead,	/* readahead marker: reading it starts the next window */
+	PC_PG_placeholder,	/* a placeholder entry: a range lock for direct I/O */
+	PC_PG_reclaim,		/* reclaim wants it freed as soon as writeback ends */
+	PC_PG_mappedtodisk,	/* every block of the page has a disk block */
+	PC_PG_owner_priv,	/* for the filesystem (ext4: page has delayed blocks) */
+	PC_PG_NR_FLAGS
 };
 
 /*
@@ -78,7 +78,7 @@ enum pc_pageflags {
  * @mapping:  owning address_space while in a page tree, else NULL. Written
  *            only with the page locked and the tree lock held.
  * @index:    page index in @mapping (file offset >> PC_PAGE_SHIFT).
- * @private:  with PG_private: the ring of buffer_heads, or filesystem data
+ * @private:  with PC_PG_private: the ring of buffer_heads, or filesystem data
  *            (objfs: its snap context). Changed only with the page locked.
  * @lru:      link on the pool's LRU or free list, under the pool lru lock.
  * @virtual:  address of the frame's data (PC_PAGE_SIZE bytes, page aligned).
@@ -93,7 +93,7 @@ struct pc_page {
 	_Atomic int refcount;
 	_Atomic unsigned seq;
 	struct pc_address_space *mapping;
-	pgoff_t index;
+	pc_pgoff_t index;
 	unsigned long private;
 	struct pc_list_head lru;
 	void *virtual;
@@ -119,39 +119,39 @@ static inline bool pc_test_and_clear_bit(int nr, struct pc_page *p)
 }
 
 #define PC_PAGEFLAG(name, bit)							\
-	static inline bool Page##name(const struct pc_page *p) { return pc_test_bit(bit, p); } \
-	static inline void SetPage##name(struct pc_page *p) { pc_set_bit(bit, p); } \
-	static inline void ClearPage##name(struct pc_page *p) { pc_clear_bit(bit, p); } \
-	static inline bool TestSetPage##name(struct pc_page *p) { return pc_test_and_set_bit(bit, p); } \
-	static inline bool TestClearPage##name(struct pc_page *p) { return pc_test_and_clear_bit(bit, p); }
+	static inline bool pc_Page##name(const struct pc_page *p) { return pc_test_bit(bit, p); } \
+	static inline void pc_SetPage##name(struct pc_page *p) { pc_set_bit(bit, p); } \
+	static inline void pc_ClearPage##name(struct pc_page *p) { pc_clear_bit(bit, p); } \
+	static inline bool pc_TestSetPage##name(struct pc_page *p) { return pc_test_and_set_bit(bit, p); } \
+	static inline bool pc_TestClearPage##name(struct pc_page *p) { return pc_test_and_clear_bit(bit, p); }
 
-PC_PAGEFLAG(Locked, PG_locked)
-PC_PAGEFLAG(Error, PG_error)
-PC_PAGEFLAG(Referenced, PG_referenced)
-PC_PAGEFLAG(Active, PG_active)
-PC_PAGEFLAG(LRU, PG_lru)
-PC_PAGEFLAG(Private, PG_private)
-PC_PAGEFLAG(Readahead, PG_readahead)
-PC_PAGEFLAG(Placeholder, PG_placeholder)
-PC_PAGEFLAG(Reclaim, PG_reclaim)
-PC_PAGEFLAG(MappedToDisk, PG_mappedtodisk)
-PC_PAGEFLAG(OwnerPriv, PG_owner_priv)
-PC_PAGEFLAG(Dirty, PG_dirty)
-PC_PAGEFLAG(Writeback, PG_writeback)
+PC_PAGEFLAG(Locked, PC_PG_locked)
+PC_PAGEFLAG(Error, PC_PG_error)
+PC_PAGEFLAG(Referenced, PC_PG_referenced)
+PC_PAGEFLAG(Active, PC_PG_active)
+PC_PAGEFLAG(LRU, PC_PG_lru)
+PC_PAGEFLAG(Private, PC_PG_private)
+PC_PAGEFLAG(Readahead, PC_PG_readahead)
+PC_PAGEFLAG(Placeholder, PC_PG_placeholder)
+PC_PAGEFLAG(Reclaim, PC_PG_reclaim)
+PC_PAGEFLAG(MappedToDisk, PC_PG_mappedtodisk)
+PC_PAGEFLAG(OwnerPriv, PC_PG_owner_priv)
+PC_PAGEFLAG(Dirty, PC_PG_dirty)
+PC_PAGEFLAG(Writeback, PC_PG_writeback)
 
 /*
- * PG_uptodate has ordering rules: the data must be visible before the flag
+ * PC_PG_uptodate has ordering rules: the data must be visible before the flag
  * (release), and a reader that sees the flag must see the data (acquire).
  */
-static inline bool PageUptodate(const struct pc_page *p)
+static inline bool pc_PageUptodate(const struct pc_page *p)
 {
-	return (atomic_load_explicit(&((struct pc_page *)p)->flags, memory_order_acquire) >> PG_uptodate) & 1;
+	return (atomic_load_explicit(&((struct pc_page *)p)->flags, memory_order_acquire) >> PC_PG_uptodate) & 1;
 }
-static inline void SetPageUptodate(struct pc_page *p)
+static inline void pc_SetPageUptodate(struct pc_page *p)
 {
-	atomic_fetch_or_explicit(&p->flags, 1UL << PG_uptodate, memory_order_release);
+	atomic_fetch_or_explicit(&p->flags, 1UL << PC_PG_uptodate, memory_order_release);
 }
-static inline void ClearPageUptodate(struct pc_page *p) { pc_clear_bit(PG_uptodate, p); }
+static inline void pc_ClearPageUptodate(struct pc_page *p) { pc_clear_bit(PC_PG_uptodate, p); }
 
 /* ---- reference counts ---- */
 static inline void pc_get_page(struct pc_page *page)
@@ -202,25 +202,25 @@ PC_EXPORT void pc_put_page(struct pc_page *page);
 
 /* ---- the page lock and page waits ---- */
 
-/* Take PG_locked, sleeping until it is free. May block. */
+/* Take PC_PG_locked, sleeping until it is free. May block. */
 PC_EXPORT void pc_lock_page(struct pc_page *page);
-/* Take PG_locked if free; true if taken. Never blocks. */
+/* Take PC_PG_locked if free; true if taken. Never blocks. */
 static inline bool pc_trylock_page(struct pc_page *page)
 {
-	return !pc_test_and_set_bit(PG_locked, page);
+	return !pc_test_and_set_bit(PC_PG_locked, page);
 }
 /*
- * pc_unlock_page - release PG_locked and wake sleepers. Must be locked on
+ * pc_unlock_page - release PC_PG_locked and wake sleepers. Must be locked on
  * entry (by this thread or one it hands the lock to, e.g. an I/O completion).
  */
 PC_EXPORT void pc_unlock_page(struct pc_page *page);
-/* Sleep until PG_locked is clear (does not take the lock). */
+/* Sleep until PC_PG_locked is clear (does not take the lock). */
 PC_EXPORT void pc_wait_on_page_locked(struct pc_page *page);
-/* Sleep until PG_writeback is clear. */
+/* Sleep until PC_PG_writeback is clear. */
 PC_EXPORT void pc_wait_on_page_writeback(struct pc_page *page);
 /*
  * pc_wake_up_page_bit - wake everyone sleeping on @bit of @page. Called
- * after clearing @bit (PG_locked, PG_writeback, or a filesystem bit).
+ * after clearing @bit (PC_PG_locked, PC_PG_writeback, or a filesystem bit).
  */
 PC_EXPORT void pc_wake_up_page_bit(struct pc_page *page, int bit);
 /* Sleep until @bit of @page is clear. */
@@ -317,7 +317,7 @@ PC_EXPORT void pc_memalloc_leave(unsigned old);
 PC_EXPORT void pc_lru_cache_add(struct pc_page *page);
 /*
  * pc_mark_page_accessed - the kernel's two-touch promotion: first touch sets
- * PG_referenced, a second touch of a referenced inactive page moves it to
+ * PC_PG_referenced, a second touch of a referenced inactive page moves it to
  * the active list. Touching an active referenced page writes nothing, so
  * the hot read path costs no shared cache-line writes.
  */

@@ -7,7 +7,7 @@
  * the largest bio of disk-contiguous pages instead of one I/O per block.
  * Holes at the end of a page are zeroed; a hole in the middle, or
  * discontiguous blocks, make the page fall back to the per-buffer paths
- * (pc_block_read_full_page / pc_block_write_full_page). A BH_Boundary block
+ * (pc_block_read_full_page / pc_block_write_full_page). A PC_BH_Boundary block
  * submits the bio at once so the metadata read that follows is not queued
  * behind it. On writeback the part of the EOF page past i_size is zeroed
  * every time.
@@ -19,7 +19,7 @@
 
 /* a_ops->readahead for block filesystems: one get_block call maps as much
  * of the rest of the batch as is contiguous; every page is unlocked at
- * completion (PG_uptodate, or PG_error on a read error). */
+ * completion (PC_PG_uptodate, or PC_PG_error on a read error). */
 PC_EXPORT void pc_mpage_readahead(struct pc_readahead_control *rac, pc_get_block_t get_block);
 /* a_ops->readpage for block filesystems. Page locked; unlocked at completion.
  * 0, or -ENOMEM (no memory for a bio or buffers; the page is left
@@ -37,7 +37,7 @@ PC_EXPORT int pc_mpage_readpage(struct pc_page *page, pc_get_block_t get_block);
  * (discontiguous blocks, partly dirty buffers, get_block errors) go to
  * a_ops->writepage (or pc_block_write_full_page). Caller holds no page
  * lock. Returns 0 or the first -errno (write_cache_pages' rules); write I/O
- * errors are recorded on the mapping (errseq) and the pages (PG_error).
+ * errors are recorded on the mapping (errseq) and the pages (PC_PG_error).
  * Plugs its bios, but never holds its plug while get_block may sleep.
  */
 PC_EXPORT int pc_mpage_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc,

@@ -517,7 +517,7 @@ PC_EXPORT void pc_setattr_copy(struct pc_inode *inode, const struct pc_iattr *at
  * ramfs: memory only (fs/ramfs/ramfs.c). Its files live in the page cache
  * and nowhere else, so its size is bounded by the cache: when every frame
  * is pinned by ramfs data, writes fail with -ENOSPC. Pages written to
- * ramfs are pinned (a reference held through PG_private) rather than left
+ * ramfs are pinned (a reference held through PC_PG_private) rather than left
  * dirty, so they never count against the dirty thresholds and reclaim
  * never drops them; truncate and unlink release them.
  */

@@ -78,7 +78,7 @@ typedef int (*pc_writepage_t)(struct pc_page *page, struct pc_writeback_control 
 PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_writeback_control *wbc,
 				   pc_writepage_t writepage, void *data);
 /* Tag DIRTY pages in [@start, @end] (indexes, inclusive) TOWRITE, in batches. */
-PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pgoff_t start, pgoff_t end);
+PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pc_pgoff_t start, pc_pgoff_t end);
 /* write_cache_pages using a_ops->writepage. */
 PC_EXPORT int pc_generic_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc);
 /* a_ops->writepages if set, else pc_generic_writepages. */

@@ -31,12 +31,12 @@
  * set b_page). Maps as many blocks as asked, up to the end of the device.
  * -EIO past the end of the device.
  */
-static int blkdev_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh,
+static int blkdev_get_block(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh,
 			    int create)
 {
 	struct pc_block_device *bdev;
 	unsigned bits;
-	sector_t nblocks, want;
+	pc_sector_t nblocks, want;
 
 	if (!bh->b_page || !bh->b_page->mapping || bh->b_page->mapping->host)
 		return -EIO;
@@ -148,26 +148,26 @@ int pc_set_blocksize(struct pc_block_device *bdev, unsigned size)
 static void init_page_buffers(struct pc_page *page, struct pc_block_device *bdev, unsigned bits)
 {
 	struct pc_buffer_head *head = pc_page_buffers(page), *bh = head;
-	sector_t block = (sector_t)page->index << (PC_PAGE_SHIFT - bits);
-	bool uptodate = PageUptodate(page);
+	pc_sector_t block = (pc_sector_t)page->index << (PC_PAGE_SHIFT - bits);
+	bool uptodate = pc_PageUptodate(page);
 
 	do {
-		if (!buffer_mapped(bh)) {
+		if (!pc_buffer_mapped(bh)) {
 			pc_map_bh(bh, bdev, block);
 			if (uptodate)
-				set_buffer_uptodate(bh);
+				pc_set_buffer_uptodate(bh);
 		}
 		block++;
 		bh = bh->b_this_page;
 	} while (bh != head);
 }
 
-struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, sector_t block, int *err)
+struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, pc_sector_t block, int *err)
 {
 	struct pc_buffer_head *head, *bh;
 	struct pc_page *page;
 	unsigned bits, n;
-	pgoff_t index;
+	pc_pgoff_t index;
 
 	if (!bdev || !bdev->bd_mapping_ready) {
 		*err = -EINVAL;
@@ -178,7 +178,7 @@ struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, sector_t block,
 		*err = -EINVAL;
 		return NULL;
 	}
-	index = (pgoff_t)(block >> (PC_PAGE_SHIFT - bits));
+	index = (pc_pgoff_t)(block >> (PC_PAGE_SHIFT - bits));
 	page = pc_find_or_create_page(&bdev->bd_mapping, index, 0);
 	if (!page) {
 		*err = -ENOMEM;
@@ -212,14 +212,14 @@ struct pc_buffer_head *pc___getblk(struct pc_block_device *bdev, sector_t block,
 	return bh;
 }
 
-struct pc_buffer_head *pc___bread(struct pc_block_device *bdev, sector_t block, int *err)
+struct pc_buffer_head *pc___bread(struct pc_block_device *bdev, pc_sector_t block, int *err)
 {
 	struct pc_buffer_head *bh = pc___getblk(bdev, block, err);
 	int ret;
 
 	if (!bh)
 		return NULL;
-	if (buffer_uptodate(bh))
+	if (pc_buffer_uptodate(bh))
 		return bh;
 	ret = pc_bh_read_sync(bh);
 	if (ret) {
@@ -244,13 +244,13 @@ void pc_brelse(struct pc_buffer_head *bh)
 
 /* ---- aliases, boundary writes, sync ---- */
 
-void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_t len)
+void pc_clean_bdev_aliases(struct pc_block_device *bdev, pc_sector_t block, pc_sector_t len)
 {
 	struct pc_address_space *mapping;
 	struct pc_page *pages[16];
 	unsigned bits, shift, n, i;
-	pgoff_t index, end_index;
-	sector_t end;
+	pc_pgoff_t index, end_index;
+	pc_sector_t end;
 
 	if (!bdev || !bdev->bd_mapping_ready || !len)
 		return;
@@ -262,9 +262,9 @@ void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_
 	shift = PC_PAGE_SHIFT - bits;
 	end = block + len;
 	if (end < block)
-		end = ~(sector_t)0;
-	index = (pgoff_t)(block >> shift);
-	end_index = (pgoff_t)((end - 1) >> shift);
+		end = ~(pc_sector_t)0;
+	index = (pc_pgoff_t)(block >> shift);
+	end_index = (pc_pgoff_t)((end - 1) >> shift);
 
 	while (index <= end_index) {
 		n = pc_find_get_pages_range(mapping, &index, end_index, 16, pages);
@@ -273,10 +273,10 @@ void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_
 		for (i = 0; i < n; i++) {
 			struct pc_page *page = pages[i];
 			struct pc_buffer_head *head, *bh;
-			sector_t b;
+			pc_sector_t b;
 			bool cleared = false;
 
-			if (!pc_page_has_buffers(page) && !PageUptodate(page) && !PageDirty(page)) {
+			if (!pc_page_has_buffers(page) && !pc_PageUptodate(page) && !pc_PageDirty(page)) {
 				/* nothing cached in it */
 				pc_put_page(page);
 				continue;
@@ -293,31 +293,31 @@ void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_
 				 * buffers is never written as a whole by the
 				 * library, so drop its cached contents if it
 				 * is clean (a stale alias must not be read). */
-				if (!PageDirty(page))
-					ClearPageUptodate(page);
+				if (!pc_PageDirty(page))
+					pc_ClearPageUptodate(page);
 				pc_unlock_page(page);
 				pc_put_page(page);
 				continue;
 			}
 			init_page_buffers(page, bdev, bits);
-			b = (sector_t)page->index << shift;
+			b = (pc_sector_t)page->index << shift;
 			bh = head;
 			do {
 				if (b >= block && b < end) {
-					clear_buffer_dirty(bh);
+					pc_clear_buffer_dirty(bh);
 					/* a write of the old contents may be in
 					 * flight: it must land before the data */
 					pc_wait_on_buffer(bh);
-					clear_buffer_dirty(bh);
-					clear_buffer_uptodate(bh);
-					clear_buffer_req(bh);
+					pc_clear_buffer_dirty(bh);
+					pc_clear_buffer_uptodate(bh);
+					pc_clear_buffer_req(bh);
 					cleared = true;
 				}
 				b++;
 				bh = bh->b_this_page;
 			} while (bh != head);
 			if (cleared)
-				ClearPageUptodate(page);
+				pc_ClearPageUptodate(page);
 			pc_unlock_page(page);
 			pc_put_page(page);
 		}
@@ -326,7 +326,7 @@ void pc_clean_bdev_aliases(struct pc_block_device *bdev, sector_t block, sector_
 	}
 }
 
-void pc_write_boundary_block(struct pc_block_device *bdev, sector_t block, unsigned blocksize)
+void pc_write_boundary_block(struct pc_block_device *bdev, pc_sector_t block, unsigned blocksize)
 {
 	struct pc_address_space *mapping;
 	struct pc_buffer_head *bh;
@@ -342,7 +342,7 @@ void pc_write_boundary_block(struct pc_block_device *bdev, sector_t block, unsig
 	block++;
 	if (block >= (bdev->bd_size >> bits))
 		return;
-	page = pc_find_get_page(mapping, (pgoff_t)(block >> (PC_PAGE_SHIFT - bits)));
+	page = pc_find_get_page(mapping, (pc_pgoff_t)(block >> (PC_PAGE_SHIFT - bits)));
 	if (!page)
 		return;
 	/* Best effort and never blocking: we are in the middle of writeback. */
@@ -351,7 +351,7 @@ void pc_write_boundary_block(struct pc_block_device *bdev, sector_t block, unsig
 			bh = pc_page_buffers(page);
 			for (n = (unsigned)(block & ((1u << (PC_PAGE_SHIFT - bits)) - 1)); n; n--)
 				bh = bh->b_this_page;
-			if (buffer_dirty(bh) && buffer_mapped(bh) && buffer_uptodate(bh))
+			if (pc_buffer_dirty(bh) && pc_buffer_mapped(bh) && pc_buffer_uptodate(bh))
 				pc_write_dirty_buffer_async(bh);
 		}
 		pc_unlock_page(page);

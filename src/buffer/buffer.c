@@ -11,23 +11,23 @@
  *     (pc_try_to_free_buffers) only with the page locked, and never while a
  *     buffer is locked, dirty or referenced, or the page is under writeback.
  *     The ring holds no page reference.
- *  2. BH_Lock is a sleeping bit lock. Sleepers wait in a hashed table of
+ *  2. PC_BH_Lock is a sleeping bit lock. Sleepers wait in a hashed table of
  *     (mutex, condvar, waiter count) buckets keyed by the buffer's address;
  *     an unlock with no waiter in its bucket is one atomic operation.
  *  3. A page read through buffers (pc_block_read_full_page) stays locked
- *     until its last BH_Async_Read buffer completes; a page written through
- *     buffers (pc_block_write_full_page) stays PG_writeback until its last
- *     BH_Async_Write buffer completes. "Last" is decided under a mutex
+ *     until its last PC_BH_Async_Read buffer completes; a page written through
+ *     buffers (pc_block_write_full_page) stays PC_PG_writeback until its last
+ *     PC_BH_Async_Write buffer completes. "Last" is decided under a mutex
  *     hashed by page (the kernel's BH_Uptodate_Lock on the first buffer),
  *     so exactly one completion finishes the page.
- *  4. No stale data: a buffer that get_block just allocated (BH_New) is
+ *  4. No stale data: a buffer that get_block just allocated (PC_BH_New) is
  *     zeroed wherever the caller does not write before it can become
  *     uptodate; a short copy into a page that is not uptodate commits
  *     nothing (pc_block_write_end returns 0) and the new buffers it touched
  *     are zeroed; the part of the EOF page past the size is zeroed before
  *     every write.
- *  5. A write error is never dropped: the buffer gets BH_Write_EIO, the
- *     page PG_error and the mapping the error (errseq). Buffers stay
+ *  5. A write error is never dropped: the buffer gets PC_BH_Write_EIO, the
+ *     page PC_PG_error and the mapping the error (errseq). Buffers stay
  *     uptodate (the cached data is still the newest copy).
  *
  * Lock order: page lock -> buffer lock -> (page completion mutex -> wait
@@ -49,7 +49,7 @@
 #include "buffer_internal.h"
 
 /* ------------------------------------------------------------------------ */
-/* wait table for BH_Lock                                                    */
+/* wait table for PC_BH_Lock                                                    */
 /* ------------------------------------------------------------------------ */
 
 #define BH_WAIT_BITS 8
@@ -77,7 +77,7 @@ static inline struct bh_wait_bucket *bh_bucket(const struct pc_buffer_head *bh)
 	return &bh_wait_table[ptr_hash(bh, BH_WAIT_BITS)];
 }
 
-/* Sleep until BH_Lock is clear (@take: and take it). */
+/* Sleep until PC_BH_Lock is clear (@take: and take it). */
 static void bh_wait_slow(struct pc_buffer_head *bh, bool take)
 {
 	struct bh_wait_bucket *b = bh_bucket(bh);
@@ -88,9 +88,9 @@ static void bh_wait_slow(struct pc_buffer_head *bh, bool take)
 	atomic_fetch_add(&b->waiters, 1);
 	for (;;) {
 		if (take) {
-			if (!test_set_buffer_locked(bh))
+			if (!pc_test_set_buffer_locked(bh))
 				break;
-		} else if (!buffer_locked(bh)) {
+		} else if (!pc_buffer_locked(bh)) {
 			break;
 		}
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -101,24 +101,24 @@ static void bh_wait_slow(struct pc_buffer_head *bh, bool take)
 
 void pc_lock_buffer(struct pc_buffer_head *bh)
 {
-	if (pc_likely(!test_set_buffer_locked(bh)))
+	if (pc_likely(!pc_test_set_buffer_locked(bh)))
 		return;
 	bh_wait_slow(bh, true);
 }
 
 static inline bool trylock_buffer(struct pc_buffer_head *bh)
 {
-	return !test_set_buffer_locked(bh);
+	return !pc_test_set_buffer_locked(bh);
 }
 
 void pc_unlock_buffer(struct pc_buffer_head *bh)
 {
 	struct bh_wait_bucket *b = bh_bucket(bh);
 
-	PC_BUG_ON(!buffer_locked(bh));
+	PC_BUG_ON(!pc_buffer_locked(bh));
 	/* seq_cst clear, then seq_cst read of the waiter count: a sleeper
 	 * either is counted here or re-tests the bit after this clear. */
-	clear_buffer_locked(bh);
+	pc_clear_buffer_locked(bh);
 	if (atomic_load(&b->waiters)) {
 		pthread_mutex_lock(&b->lock);
 		pthread_cond_broadcast(&b->cond);
@@ -128,7 +128,7 @@ void pc_unlock_buffer(struct pc_buffer_head *bh)
 
 void pc_wait_on_buffer(struct pc_buffer_head *bh)
 {
-	if (!buffer_locked(bh))
+	if (!pc_buffer_locked(bh))
 		return;
 	bh_wait_slow(bh, false);
 }
@@ -167,18 +167,18 @@ int pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsig
 	struct pc_buffer_head *bhs;
 	char *base = pc_page_address(page);
 
-	PC_BUG_ON(!PageLocked(page));
-	PC_BUG_ON(PagePrivate(page));
+	PC_BUG_ON(!pc_PageLocked(page));
+	PC_BUG_ON(pc_PagePrivate(page));
 	PC_BUG_ON(blocksize < 512 || blocksize > PC_PAGE_SIZE || (blocksize & (blocksize - 1)));
 
 	n = (unsigned)(PC_PAGE_SIZE / blocksize);
 	bhs = alloc_buffer_ring(n);
 	if (!bhs)
 		return -ENOMEM;
-	if (PageUptodate(page))
-		b_state |= 1UL << BH_Uptodate;
-	if (PageDirty(page))
-		b_state |= 1UL << BH_Dirty;
+	if (pc_PageUptodate(page))
+		b_state |= 1UL << PC_BH_Uptodate;
+	if (pc_PageDirty(page))
+		b_state |= 1UL << PC_BH_Dirty;
 	for (i = 0; i < n; i++) {
 		struct pc_buffer_head *bh = &bhs[i];
 
@@ -194,14 +194,14 @@ int pc_create_empty_buffers(struct pc_page *page, unsigned long blocksize, unsig
 		atomic_init(&bh->b_count, 0);
 	}
 	page->private = (unsigned long)(uintptr_t)bhs;
-	SetPagePrivate(page);	/* seq_cst: private is visible first */
+	pc_SetPagePrivate(page);	/* seq_cst: private is visible first */
 	return 0;
 }
 
 struct pc_buffer_head *pc_create_page_buffers(struct pc_page *page, struct pc_inode *inode,
 					      unsigned long b_state)
 {
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!pc_page_has_buffers(page)) {
 		unsigned bits = inode ? inode->i_blkbits : pc_mapping_blkbits(page->mapping);
 
@@ -216,17 +216,17 @@ static inline bool buffer_busy(const struct pc_buffer_head *bh)
 	unsigned long st = atomic_load(&((struct pc_buffer_head *)bh)->b_state);
 
 	return atomic_load(&((struct pc_buffer_head *)bh)->b_count) != 0 ||
-	       (st & ((1UL << BH_Dirty) | (1UL << BH_Lock)));
+	       (st & ((1UL << PC_BH_Dirty) | (1UL << PC_BH_Lock)));
 }
 
 bool pc_try_to_free_buffers(struct pc_page *page)
 {
 	struct pc_buffer_head *head, *bh;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!pc_page_has_buffers(page))
 		return true;
-	if (PageWriteback(page))
+	if (pc_PageWriteback(page))
 		return false;
 	head = pc_page_buffers(page);
 	bh = head;
@@ -236,7 +236,7 @@ bool pc_try_to_free_buffers(struct pc_page *page)
 		bh = bh->b_this_page;
 	} while (bh != head);
 
-	ClearPagePrivate(page);
+	pc_ClearPagePrivate(page);
 	page->private = 0;
 	free(head);
 	/*
@@ -244,7 +244,7 @@ bool pc_try_to_free_buffers(struct pc_page *page)
 	 * (pc_sync_dirty_buffer). Clean the page too, or writeback would keep
 	 * visiting a page with nothing to write.
 	 */
-	if (PageDirty(page) && page->mapping)
+	if (pc_PageDirty(page) && page->mapping)
 		pc_cancel_dirty_page(page);
 	return true;
 }
@@ -253,11 +253,11 @@ bool pc_try_to_free_buffers(struct pc_page *page)
 static void discard_buffer(struct pc_buffer_head *bh)
 {
 	pc_lock_buffer(bh);
-	clear_buffer_dirty(bh);
+	pc_clear_buffer_dirty(bh);
 	bh->b_bdev = NULL;
-	atomic_fetch_and(&bh->b_state, ~((1UL << BH_Mapped) | (1UL << BH_Req) | (1UL << BH_New) |
-					 (1UL << BH_Delay) | (1UL << BH_Unwritten) |
-					 (1UL << BH_Boundary)));
+	atomic_fetch_and(&bh->b_state, ~((1UL << PC_BH_Mapped) | (1UL << PC_BH_Req) | (1UL << PC_BH_New) |
+					 (1UL << PC_BH_Delay) | (1UL << PC_BH_Unwritten) |
+					 (1UL << PC_BH_Boundary)));
 	pc_unlock_buffer(bh);
 }
 
@@ -266,7 +266,7 @@ void pc_block_invalidatepage(struct pc_page *page, unsigned offset, unsigned len
 	struct pc_buffer_head *head, *bh, *next;
 	unsigned curr_off = 0, stop = offset + length;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!pc_page_has_buffers(page))
 		return;
 	if (stop > PC_PAGE_SIZE || stop < length)
@@ -298,7 +298,7 @@ bool pc___set_page_dirty_buffers(struct pc_page *page)
 		struct pc_buffer_head *head = pc_page_buffers(page), *bh = head;
 
 		do {
-			set_buffer_dirty(bh);
+			pc_set_buffer_dirty(bh);
 			bh = bh->b_this_page;
 		} while (bh != head);
 	}
@@ -307,12 +307,12 @@ bool pc___set_page_dirty_buffers(struct pc_page *page)
 
 void pc_mark_buffer_dirty(struct pc_buffer_head *bh)
 {
-	if (buffer_dirty(bh))
+	if (pc_buffer_dirty(bh))
 		return;
-	if (!test_set_buffer_dirty(bh)) {
+	if (!pc_test_set_buffer_dirty(bh)) {
 		struct pc_page *page = bh->b_page;
 
-		if (page && !PageDirty(page))
+		if (page && !pc_PageDirty(page))
 			pc___set_page_dirty_nobuffers(page);
 	}
 }
@@ -337,22 +337,22 @@ int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh
 
 	if (!bh || !bh->b_end_io)
 		return -EINVAL;
-	PC_BUG_ON(!buffer_locked(bh));
-	if (!buffer_mapped(bh) || !bh->b_bdev || !bh->b_page || bh->b_size < PC_SECTOR_SIZE ||
+	PC_BUG_ON(!pc_buffer_locked(bh));
+	if (!pc_buffer_mapped(bh) || !bh->b_bdev || !bh->b_page || bh->b_size < PC_SECTOR_SIZE ||
 	    bh->b_size > PC_PAGE_SIZE || (bh->b_size & (PC_SECTOR_SIZE - 1)) ||
 	    (op != PC_REQ_OP_READ && op != PC_REQ_OP_WRITE)) {
 		bh->b_end_io(bh, 0);
 		return -EINVAL;
 	}
-	if (test_set_buffer_req(bh) && op == PC_REQ_OP_WRITE)
-		clear_buffer_write_io_error(bh);
+	if (pc_test_set_buffer_req(bh) && op == PC_REQ_OP_WRITE)
+		pc_clear_buffer_write_io_error(bh);
 
 	off = (unsigned)((char *)bh->b_data - (char *)pc_page_address(bh->b_page));
 	bio = pc_bio_alloc(bh->b_bdev, 1);
 	if (pc_unlikely(!bio)) {
-		/* Nothing reached the device: b_end_io sees BH_NoMem (a
+		/* Nothing reached the device: b_end_io sees PC_BH_NoMem (a
 		 * write keeps its data dirty, see buffer_write_failed). */
-		set_buffer_nomem(bh);
+		pc_set_buffer_nomem(bh);
 		bh->b_end_io(bh, 0);
 		return -ENOMEM;
 	}
@@ -372,14 +372,14 @@ int pc_submit_bh(enum pc_req_op op, unsigned op_flags, struct pc_buffer_head *bh
 /* Completion of a synchronous read (pc_bh_read_sync, block_write_begin). */
 static void end_buffer_read_sync(struct pc_buffer_head *bh, int uptodate)
 {
-	clear_buffer_nomem(bh);
+	pc_clear_buffer_nomem(bh);
 	if (uptodate)
-		set_buffer_uptodate(bh);
+		pc_set_buffer_uptodate(bh);
 	else
-		clear_buffer_uptodate(bh);
+		pc_clear_buffer_uptodate(bh);
 	/* Drop the I/O's reference before the unlock wakes the waiter, so it
 	 * sees only its own. Still safe: a locked buffer's ring is never
-	 * freed, and the unlock touches nothing of bh after clearing BH_Lock. */
+	 * freed, and the unlock touches nothing of bh after clearing PC_BH_Lock. */
 	pc_put_bh(bh);
 	pc_unlock_buffer(bh);
 }
@@ -389,21 +389,21 @@ static void buffer_write_failed(struct pc_buffer_head *bh, int err)
 	struct pc_page *page = bh->b_page;
 	struct pc_address_space *mapping = page ? page->mapping : NULL;
 
-	if (test_clear_buffer_nomem(bh)) {
+	if (pc_test_clear_buffer_nomem(bh)) {
 		/* No bio (pc_submit_bh): the disk was not touched. Keep the
 		 * data dirty (buffer and page) for a later writeback and
 		 * report -ENOMEM to fsync; nothing is lost. */
 		pc_mark_buffer_dirty(bh);
-		/* Not PG_error/BH_Write_EIO: a waiter would turn those into
+		/* Not PC_PG_error/PC_BH_Write_EIO: a waiter would turn those into
 		 * -EIO, and the next write-back may well succeed. */
 		if (mapping)
 			pc_mapping_set_error(mapping, -ENOMEM);
 		return;
 	}
 
-	set_buffer_write_io_error(bh);
+	pc_set_buffer_write_io_error(bh);
 	if (page)
-		SetPageError(page);
+		pc_SetPageError(page);
 	if (mapping)
 		pc_mapping_set_error(mapping, err);
 }
@@ -412,7 +412,7 @@ static void buffer_write_failed(struct pc_buffer_head *bh, int err)
 static void end_buffer_write_sync(struct pc_buffer_head *bh, int uptodate)
 {
 	if (uptodate)
-		set_buffer_uptodate(bh);
+		pc_set_buffer_uptodate(bh);
 	else
 		buffer_write_failed(bh, -EIO);
 	pc_put_bh(bh);		/* before the unlock: see end_buffer_read_sync */
@@ -423,12 +423,12 @@ void pc_write_dirty_buffer_async(struct pc_buffer_head *bh)
 {
 	if (!trylock_buffer(bh))
 		return;
-	if (!buffer_mapped(bh) || !test_clear_buffer_dirty(bh)) {
+	if (!pc_buffer_mapped(bh) || !pc_test_clear_buffer_dirty(bh)) {
 		pc_unlock_buffer(bh);
 		return;
 	}
 	pc_get_bh(bh);
-	clear_buffer_write_io_error(bh);
+	pc_clear_buffer_write_io_error(bh);
 	bh->b_end_io = end_buffer_write_sync;
 	pc_submit_bh(PC_REQ_OP_WRITE, 0, bh);
 }
@@ -438,11 +438,11 @@ int pc_bh_read_sync(struct pc_buffer_head *bh)
 	int ret;
 
 	pc_lock_buffer(bh);
-	if (buffer_uptodate(bh)) {
+	if (pc_buffer_uptodate(bh)) {
 		pc_unlock_buffer(bh);
 		return 0;
 	}
-	if (!buffer_mapped(bh)) {
+	if (!pc_buffer_mapped(bh)) {
 		pc_unlock_buffer(bh);
 		return -EIO;
 	}
@@ -452,7 +452,7 @@ int pc_bh_read_sync(struct pc_buffer_head *bh)
 	pc_wait_on_buffer(bh);
 	if (ret == -ENOMEM)
 		return ret;
-	return buffer_uptodate(bh) ? 0 : -EIO;
+	return pc_buffer_uptodate(bh) ? 0 : -EIO;
 }
 
 int pc_sync_dirty_buffer(struct pc_buffer_head *bh)
@@ -460,23 +460,23 @@ int pc_sync_dirty_buffer(struct pc_buffer_head *bh)
 	int ret;
 
 	pc_lock_buffer(bh);
-	if (!test_clear_buffer_dirty(bh)) {
+	if (!pc_test_clear_buffer_dirty(bh)) {
 		pc_unlock_buffer(bh);
 		return 0;
 	}
-	if (!buffer_mapped(bh)) {
-		set_buffer_dirty(bh);
+	if (!pc_buffer_mapped(bh)) {
+		pc_set_buffer_dirty(bh);
 		pc_unlock_buffer(bh);
 		return -EIO;
 	}
 	pc_get_bh(bh);
-	clear_buffer_write_io_error(bh);
+	pc_clear_buffer_write_io_error(bh);
 	bh->b_end_io = end_buffer_write_sync;
 	ret = pc_submit_bh(PC_REQ_OP_WRITE, PC_REQ_SYNC, bh);
 	pc_wait_on_buffer(bh);
 	if (ret == -ENOMEM)
 		return ret;	/* still dirty */
-	return buffer_write_io_error(bh) ? -EIO : 0;
+	return pc_buffer_write_io_error(bh) ? -EIO : 0;
 }
 
 /* ---- page reads through buffers ---- */
@@ -489,20 +489,20 @@ static void end_buffer_async_read(struct pc_buffer_head *bh, int uptodate)
 	bool page_uptodate = true;
 
 	if (uptodate) {
-		set_buffer_uptodate(bh);
+		pc_set_buffer_uptodate(bh);
 	} else {
-		clear_buffer_uptodate(bh);
-		SetPageError(page);
+		pc_clear_buffer_uptodate(bh);
+		pc_SetPageError(page);
 	}
 
 	pthread_mutex_lock(lock);
-	clear_buffer_async_read(bh);
+	pc_clear_buffer_async_read(bh);
 	pc_unlock_buffer(bh);
 	tmp = bh;
 	do {
-		if (!buffer_uptodate(tmp))
+		if (!pc_buffer_uptodate(tmp))
 			page_uptodate = false;
-		if (buffer_async_read(tmp)) {
+		if (pc_buffer_async_read(tmp)) {
 			pthread_mutex_unlock(lock);
 			return;		/* another buffer of the page is in flight */
 		}
@@ -512,11 +512,11 @@ static void end_buffer_async_read(struct pc_buffer_head *bh, int uptodate)
 
 	/* Every buffer is uptodate: so is the page. Otherwise some block
 	 * failed (read error or get_block error): leave it !uptodate, with
-	 * PG_error, for the reader to report -EIO. */
+	 * PC_PG_error, for the reader to report -EIO. */
 	if (page_uptodate)
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	else
-		SetPageError(page);
+		pc_SetPageError(page);
 	pc_unlock_page(page);
 }
 
@@ -527,11 +527,11 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 	struct pc_buffer_head *head, *bh, *arr[PC_MAX_BUF_PER_PAGE];
 	struct pc_blk_plug plug;
 	unsigned blocksize, bbits, nr = 0, i = 0;
-	sector_t iblock, lblock;
+	pc_sector_t iblock, lblock;
 	bool fully_mapped = true, failed = false, nomem = false;
 	loff_t size;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	head = pc_create_page_buffers(page, inode, 0);
 	if (!head) {
 		pc_unlock_page(page);
@@ -539,15 +539,15 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 	}
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
-	iblock = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
+	iblock = (pc_sector_t)page->index << (PC_PAGE_SHIFT - bbits);
 	size = pc_mapping_size(mapping);
-	lblock = ((sector_t)size + blocksize - 1) >> bbits;
+	lblock = ((pc_sector_t)size + blocksize - 1) >> bbits;
 
 	bh = head;
 	do {
-		if (buffer_uptodate(bh))
+		if (pc_buffer_uptodate(bh))
 			continue;
-		if (!buffer_mapped(bh)) {
+		if (!pc_buffer_mapped(bh)) {
 			int err = 0;
 
 			fully_mapped = false;
@@ -556,38 +556,38 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 				err = get_block(inode, iblock, bh, 0);
 				bh->b_size = blocksize;
 				if (err) {
-					clear_buffer_mapped(bh);
-					SetPageError(page);
+					pc_clear_buffer_mapped(bh);
+					pc_SetPageError(page);
 					failed = true;
 					if (err == -ENOMEM)
 						nomem = true;	/* say why */
-				} else if (buffer_unwritten(bh)) {
+				} else if (pc_buffer_unwritten(bh)) {
 					/* allocated, reads as zeros: never read it */
 					pc_buf_zero(page, i * blocksize, (i + 1) * blocksize);
-					set_buffer_uptodate(bh);
+					pc_set_buffer_uptodate(bh);
 					continue;
 				}
 			}
-			if (!buffer_mapped(bh)) {
+			if (!pc_buffer_mapped(bh)) {
 				/* a hole, past EOF, or failed: zeros */
 				pc_buf_zero(page, i * blocksize, (i + 1) * blocksize);
 				if (!err)
-					set_buffer_uptodate(bh);
+					pc_set_buffer_uptodate(bh);
 				continue;
 			}
 			/* get_block may have filled the buffer itself */
-			if (buffer_uptodate(bh))
+			if (pc_buffer_uptodate(bh))
 				continue;
 		}
 		arr[nr++] = bh;
 	} while (i++, iblock++, (bh = bh->b_this_page) != head);
 
 	if (fully_mapped)
-		SetPageMappedToDisk(page);
+		pc_SetPageMappedToDisk(page);
 
 	if (nr == 0) {
 		if (!failed)
-			SetPageUptodate(page);
+			pc_SetPageUptodate(page);
 		pc_unlock_page(page);
 		return nomem ? -ENOMEM : 0;
 	}
@@ -597,7 +597,7 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 		bh = arr[i];
 		pc_lock_buffer(bh);
 		bh->b_end_io = end_buffer_async_read;
-		set_buffer_async_read(bh);
+		pc_set_buffer_async_read(bh);
 	}
 
 	/*
@@ -608,7 +608,7 @@ int pc_block_read_full_page(struct pc_page *page, pc_get_block_t get_block)
 	pc_blk_start_plug(&plug);
 	for (i = 0; i < nr; i++) {
 		bh = arr[i];
-		if (buffer_uptodate(bh))
+		if (pc_buffer_uptodate(bh))
 			end_buffer_async_read(bh, 1);
 		else if (pc_submit_bh(PC_REQ_OP_READ, 0, bh) == -ENOMEM)
 			nomem = true;	/* the page ends !uptodate: say why */
@@ -626,16 +626,16 @@ static void end_buffer_async_write(struct pc_buffer_head *bh, int uptodate)
 	struct pc_buffer_head *tmp;
 
 	if (uptodate)
-		set_buffer_uptodate(bh);
+		pc_set_buffer_uptodate(bh);
 	else
 		buffer_write_failed(bh, -EIO);
 
 	pthread_mutex_lock(lock);
-	clear_buffer_async_write(bh);
+	pc_clear_buffer_async_write(bh);
 	pc_unlock_buffer(bh);
 	tmp = bh->b_this_page;
 	while (tmp != bh) {
-		if (buffer_async_write(tmp)) {
+		if (pc_buffer_async_write(tmp)) {
 			pthread_mutex_unlock(lock);
 			return;
 		}
@@ -648,7 +648,7 @@ static void end_buffer_async_write(struct pc_buffer_head *bh, int uptodate)
 static inline void mark_buffer_async_write(struct pc_buffer_head *bh)
 {
 	bh->b_end_io = end_buffer_async_write;
-	set_buffer_async_write(bh);
+	pc_set_buffer_async_write(bh);
 }
 
 static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
@@ -657,12 +657,12 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 	struct pc_address_space *mapping = page->mapping;
 	struct pc_buffer_head *head, *bh, *next;
 	unsigned blocksize, bbits, write_flags;
-	sector_t block, last_block;
+	pc_sector_t block, last_block;
 	int nr_underway = 0, err = 0;
 	loff_t size = pc_mapping_size(mapping);
 
 	write_flags = wbc->sync_mode == PC_WB_SYNC_ALL ? PC_REQ_SYNC : 0;
-	head = pc_create_page_buffers(page, inode, (1UL << BH_Dirty) | (1UL << BH_Uptodate));
+	head = pc_create_page_buffers(page, inode, (1UL << PC_BH_Dirty) | (1UL << PC_BH_Uptodate));
 	if (!head) {
 		/* Nothing written: the page stays dirty for a later pass. */
 		pc_redirty_page_for_writepage(wbc, page);
@@ -673,8 +673,8 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 	}
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
-	block = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
-	last_block = ((sector_t)size - 1) >> bbits;
+	block = (pc_sector_t)page->index << (PC_PAGE_SHIFT - bbits);
+	last_block = ((pc_sector_t)size - 1) >> bbits;
 
 	/* Map every dirty buffer to disk (allocating as needed). */
 	bh = head;
@@ -682,21 +682,21 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 		if (block > last_block) {
 			/* past EOF (the bdev's last partial page, or a racing
 			 * truncate): nothing there to write */
-			clear_buffer_dirty(bh);
-			set_buffer_uptodate(bh);
-		} else if ((!buffer_mapped(bh) || buffer_delay(bh)) && buffer_dirty(bh)) {
+			pc_clear_buffer_dirty(bh);
+			pc_set_buffer_uptodate(bh);
+		} else if ((!pc_buffer_mapped(bh) || pc_buffer_delay(bh)) && pc_buffer_dirty(bh)) {
 			bh->b_size = blocksize;
 			err = get_block(inode, block, bh, 1);
 			bh->b_size = blocksize;
 			if (err)
 				goto recover;
-			if (!buffer_mapped(bh)) {
+			if (!pc_buffer_mapped(bh)) {
 				err = -EIO;
 				goto recover;
 			}
-			clear_buffer_delay(bh);
+			pc_clear_buffer_delay(bh);
 			/* get_block forgot the bdev aliases of new blocks */
-			clear_buffer_new(bh);
+			pc_clear_buffer_new(bh);
 		}
 		bh = bh->b_this_page;
 		block++;
@@ -704,7 +704,7 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 
 	/* Lock the dirty mapped buffers and mark them for async write. */
 	do {
-		if (!buffer_mapped(bh))
+		if (!pc_buffer_mapped(bh))
 			continue;
 		if (wbc->sync_mode != PC_WB_SYNC_NONE) {
 			pc_lock_buffer(bh);
@@ -717,18 +717,18 @@ static int __block_write_full_page(struct pc_inode *inode, struct pc_page *page,
 			pc___set_page_dirty_nobuffers(page);
 			continue;
 		}
-		if (test_clear_buffer_dirty(bh))
+		if (pc_test_clear_buffer_dirty(bh))
 			mark_buffer_async_write(bh);
 		else
 			pc_unlock_buffer(bh);
 	} while ((bh = bh->b_this_page) != head);
 
-	PC_BUG_ON(PageWriteback(page));
+	PC_BUG_ON(pc_PageWriteback(page));
 	pc_set_page_writeback(page);
 
 	do {
 		next = bh->b_this_page;
-		if (buffer_async_write(bh)) {
+		if (pc_buffer_async_write(bh)) {
 			pc_submit_bh(PC_REQ_OP_WRITE, write_flags, bh);
 			nr_underway++;
 		}
@@ -753,22 +753,22 @@ recover:
 	 */
 	bh = head;
 	do {
-		if (buffer_mapped(bh) && buffer_dirty(bh) && !buffer_delay(bh)) {
+		if (pc_buffer_mapped(bh) && pc_buffer_dirty(bh) && !pc_buffer_delay(bh)) {
 			pc_lock_buffer(bh);
 			mark_buffer_async_write(bh);
 		} else {
-			clear_buffer_dirty(bh);
+			pc_clear_buffer_dirty(bh);
 		}
 	} while ((bh = bh->b_this_page) != head);
-	SetPageError(page);
-	PC_BUG_ON(PageWriteback(page));
+	pc_SetPageError(page);
+	PC_BUG_ON(pc_PageWriteback(page));
 	if (mapping)
 		pc_mapping_set_error(mapping, err);
 	pc_set_page_writeback(page);
 	do {
 		next = bh->b_this_page;
-		if (buffer_async_write(bh)) {
-			clear_buffer_dirty(bh);
+		if (pc_buffer_async_write(bh)) {
+			pc_clear_buffer_dirty(bh);
 			pc_submit_bh(PC_REQ_OP_WRITE, write_flags, bh);
 			nr_underway++;
 		}
@@ -784,10 +784,10 @@ int pc_block_write_full_page(struct pc_page *page, pc_get_block_t get_block,
 	struct pc_address_space *mapping = page->mapping;
 	struct pc_inode *inode = mapping->host;
 	loff_t size = pc_mapping_size(mapping);
-	pgoff_t end_index = (pgoff_t)(size >> PC_PAGE_SHIFT);
+	pc_pgoff_t end_index = (pc_pgoff_t)(size >> PC_PAGE_SHIFT);
 	unsigned offset;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (page->index < end_index)
 		return __block_write_full_page(inode, page, get_block, wbc);
 
@@ -814,15 +814,15 @@ void pc_page_zero_new_buffers(struct pc_page *page, unsigned from, unsigned to)
 	struct pc_buffer_head *head, *bh;
 	unsigned block_start = 0, block_end;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!pc_page_has_buffers(page))
 		return;
 	head = pc_page_buffers(page);
 	bh = head;
 	do {
 		block_end = block_start + (unsigned)bh->b_size;
-		if (buffer_new(bh) && block_end > from && block_start < to) {
-			if (!PageUptodate(page)) {
+		if (pc_buffer_new(bh) && block_end > from && block_start < to) {
+			if (!pc_PageUptodate(page)) {
 				/* The parts outside [from, to) were zeroed by
 				 * write_begin; zero the part inside that the
 				 * copy did not fill. The block is then all
@@ -831,9 +831,9 @@ void pc_page_zero_new_buffers(struct pc_page *page, unsigned from, unsigned to)
 				unsigned end = PC_MIN(to, block_end);
 
 				pc_buf_zero(page, start, end);
-				set_buffer_uptodate(bh);
+				pc_set_buffer_uptodate(bh);
 			}
-			clear_buffer_new(bh);
+			pc_clear_buffer_new(bh);
 			pc_mark_buffer_dirty(bh);
 		}
 		block_start = block_end;
@@ -851,10 +851,10 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 	unsigned blocksize, bbits, block_start, block_end;
 	struct pc_buffer_head *head, *bh, *wait[PC_MAX_BUF_PER_PAGE];
 	unsigned nr_wait = 0, i;
-	sector_t block;
+	pc_sector_t block;
 	int err = 0;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	PC_BUG_ON(from > PC_PAGE_SIZE || to > PC_PAGE_SIZE || from > to);
 
 	head = pc_create_page_buffers(page, inode, 0);
@@ -862,33 +862,33 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 		return -ENOMEM;
 	blocksize = (unsigned)head->b_size;
 	bbits = pc_ilog2_u(blocksize);
-	block = (sector_t)page->index << (PC_PAGE_SHIFT - bbits);
+	block = (pc_sector_t)page->index << (PC_PAGE_SHIFT - bbits);
 
 	for (bh = head, block_start = 0; bh != head || !block_start;
 	     block++, block_start = block_end, bh = bh->b_this_page) {
 		block_end = block_start + blocksize;
 		if (block_end <= from || block_start >= to) {
-			if (PageUptodate(page) && !buffer_uptodate(bh))
-				set_buffer_uptodate(bh);
+			if (pc_PageUptodate(page) && !pc_buffer_uptodate(bh))
+				pc_set_buffer_uptodate(bh);
 			continue;
 		}
-		clear_buffer_new(bh);
-		if (!buffer_mapped(bh)) {
+		pc_clear_buffer_new(bh);
+		if (!pc_buffer_mapped(bh)) {
 			bh->b_size = blocksize;
 			err = get_block(inode, block, bh, 1);
 			bh->b_size = blocksize;
 			if (err)
 				break;
-			if (!buffer_mapped(bh)) {
+			if (!pc_buffer_mapped(bh)) {
 				err = -EIO;
 				break;
 			}
-			if (buffer_new(bh)) {
-				if (PageUptodate(page)) {
+			if (pc_buffer_new(bh)) {
+				if (pc_PageUptodate(page)) {
 					/* the page holds the valid (zero)
 					 * contents of the former hole */
-					clear_buffer_new(bh);
-					set_buffer_uptodate(bh);
+					pc_clear_buffer_new(bh);
+					pc_set_buffer_uptodate(bh);
 					pc_mark_buffer_dirty(bh);
 					continue;
 				}
@@ -900,12 +900,12 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 				continue;
 			}
 		}
-		if (PageUptodate(page)) {
-			if (!buffer_uptodate(bh))
-				set_buffer_uptodate(bh);
+		if (pc_PageUptodate(page)) {
+			if (!pc_buffer_uptodate(bh))
+				pc_set_buffer_uptodate(bh);
 			continue;
 		}
-		if (!buffer_uptodate(bh) && buffer_unwritten(bh)) {
+		if (!pc_buffer_uptodate(bh) && pc_buffer_unwritten(bh)) {
 			/* allocated but reads as zeros: no read, zero the
 			 * parts the write does not cover */
 			if (block_end > to)
@@ -914,11 +914,11 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 				pc_buf_zero(page, block_start, from);
 			continue;
 		}
-		if (!buffer_uptodate(bh) && !buffer_delay(bh) &&
+		if (!pc_buffer_uptodate(bh) && !pc_buffer_delay(bh) &&
 		    (block_start < from || block_end > to)) {
 			/* partially overwritten: read the rest */
 			pc_lock_buffer(bh);
-			if (buffer_uptodate(bh)) {
+			if (pc_buffer_uptodate(bh)) {
 				pc_unlock_buffer(bh);
 				continue;
 			}
@@ -932,7 +932,7 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 	/* Let the reads we issued complete. */
 	for (i = 0; i < nr_wait; i++) {
 		pc_wait_on_buffer(wait[i]);
-		if (!buffer_uptodate(wait[i]) && !err)
+		if (!pc_buffer_uptodate(wait[i]) && !err)
 			err = -EIO;
 	}
 	if (pc_unlikely(err))
@@ -943,7 +943,7 @@ int pc___block_write_begin(struct pc_page *page, loff_t pos, unsigned len,
 int pc_block_write_begin(struct pc_address_space *mapping, loff_t pos, unsigned len,
 			 unsigned flags, struct pc_page **pagep, pc_get_block_t get_block)
 {
-	pgoff_t index = (pgoff_t)(pos >> PC_PAGE_SHIFT);
+	pc_pgoff_t index = (pc_pgoff_t)(pos >> PC_PAGE_SHIFT);
 	struct pc_page *page;
 	int status;
 
@@ -963,7 +963,7 @@ int pc_block_write_begin(struct pc_address_space *mapping, loff_t pos, unsigned 
 }
 
 /* Mark the buffers in [from, to) uptodate and dirty; the page is uptodate
- * if every buffer is. Clears BH_New everywhere. */
+ * if every buffer is. Clears PC_BH_New everywhere. */
 static void block_commit_write(struct pc_page *page, unsigned from, unsigned to)
 {
 	struct pc_buffer_head *head, *bh;
@@ -980,20 +980,20 @@ static void block_commit_write(struct pc_page *page, unsigned from, unsigned to)
 	do {
 		block_end = block_start + (unsigned)bh->b_size;
 		if (from >= to || block_end <= from || block_start >= to) {
-			if (!buffer_uptodate(bh))
+			if (!pc_buffer_uptodate(bh))
 				partial = true;
 		} else {
-			set_buffer_uptodate(bh);
+			pc_set_buffer_uptodate(bh);
 			pc_mark_buffer_dirty(bh);
 		}
-		clear_buffer_new(bh);
+		pc_clear_buffer_new(bh);
 		block_start = block_end;
 		bh = bh->b_this_page;
 	} while (bh != head);
 
 	/* Every buffer uptodate: a read of this page need not go to disk. */
 	if (!partial)
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 }
 
 int pc_block_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
@@ -1001,7 +1001,7 @@ int pc_block_write_end(struct pc_file *file, struct pc_address_space *mapping, l
 {
 	unsigned start = (unsigned)(pos & (PC_PAGE_SIZE - 1));
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (pc_unlikely(copied < len)) {
 		/*
 		 * A short copy into a page that is not uptodate: the bytes not
@@ -1009,7 +1009,7 @@ int pc_block_write_end(struct pc_file *file, struct pc_address_space *mapping, l
 		 * block was to be overwritten). Commit nothing; the caller
 		 * retries. New buffers in the range are zeroed, never stale.
 		 */
-		if (!PageUptodate(page))
+		if (!pc_PageUptodate(page))
 			copied = 0;
 		pc_page_zero_new_buffers(page, start + copied, start + len);
 	}
@@ -1042,13 +1042,13 @@ int pc_generic_write_end(struct pc_file *file, struct pc_address_space *mapping,
 int pc_block_truncate_page(struct pc_address_space *mapping, loff_t from, pc_get_block_t get_block)
 {
 	struct pc_inode *inode = mapping->host;
-	pgoff_t index = (pgoff_t)(from >> PC_PAGE_SHIFT);
+	pc_pgoff_t index = (pc_pgoff_t)(from >> PC_PAGE_SHIFT);
 	unsigned offset = (unsigned)(from & (PC_PAGE_SIZE - 1));
 	unsigned blkbits = pc_mapping_blkbits(mapping);
 	unsigned blocksize = 1u << blkbits, length, pos;
 	struct pc_buffer_head *bh;
 	struct pc_page *page;
-	sector_t iblock;
+	pc_sector_t iblock;
 	int err = 0;
 
 	if (!offset)
@@ -1057,7 +1057,7 @@ int pc_block_truncate_page(struct pc_address_space *mapping, loff_t from, pc_get
 	if (!length)
 		return 0;	/* on a block boundary: nothing to zero */
 	length = blocksize - length;
-	iblock = (sector_t)index << (PC_PAGE_SHIFT - blkbits);
+	iblock = (pc_sector_t)index << (PC_PAGE_SHIFT - blkbits);
 
 	page = pc_find_or_create_page(mapping, index, 0);
 	if (!page)
@@ -1076,28 +1076,28 @@ int pc_block_truncate_page(struct pc_address_space *mapping, loff_t from, pc_get
 		pos += blocksize;
 	}
 
-	if (!buffer_mapped(bh)) {
+	if (!pc_buffer_mapped(bh)) {
 		bh->b_size = blocksize;
 		err = get_block(inode, iblock, bh, 0);
 		bh->b_size = blocksize;
 		if (err)
 			goto out_unlock;
 		/* a hole: nothing on disk to zero */
-		if (!buffer_mapped(bh))
+		if (!pc_buffer_mapped(bh))
 			goto out_unlock;
 	}
-	if (PageUptodate(page))
-		set_buffer_uptodate(bh);
-	if (!buffer_uptodate(bh) && !buffer_delay(bh) && !buffer_unwritten(bh)) {
+	if (pc_PageUptodate(page))
+		pc_set_buffer_uptodate(bh);
+	if (!pc_buffer_uptodate(bh) && !pc_buffer_delay(bh) && !pc_buffer_unwritten(bh)) {
 		err = pc_bh_read_sync(bh);
 		if (err)
 			goto out_unlock;
 	}
 	pc_buf_zero(page, offset, offset + length);
-	if (buffer_unwritten(bh) && !buffer_uptodate(bh)) {
+	if (pc_buffer_unwritten(bh) && !pc_buffer_uptodate(bh)) {
 		/* the rest of an unwritten block reads as zeros too */
 		pc_buf_zero(page, pos - blocksize, offset);
-		set_buffer_uptodate(bh);
+		pc_set_buffer_uptodate(bh);
 	}
 	pc_mark_buffer_dirty(bh);
 	err = 0;

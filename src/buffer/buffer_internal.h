@@ -56,16 +56,16 @@ static inline void pc_buf_zero(struct pc_page *page, unsigned start, unsigned en
 /*
  * Write the bdev buffer cache block @block (units of @blocksize) if it is
  * cached and dirty, without waiting (the seed's write_boundary_block: called
- * after a data bio that ended at a BH_Boundary so the metadata block that
+ * after a data bio that ended at a PC_BH_Boundary so the metadata block that
  * follows goes out right behind it). Does nothing if the buffer cache uses
  * another block size or the block is not cached.
  */
-void pc_write_boundary_block(struct pc_block_device *bdev, sector_t block, unsigned blocksize);
+void pc_write_boundary_block(struct pc_block_device *bdev, pc_sector_t block, unsigned blocksize);
 
 /*
  * Start writing @bh if it is dirty and not locked (the kernel's
  * ll_rw_block(WRITE) on one buffer): never sleeps. Completion clears
- * BH_Lock; a failure sets BH_Write_EIO and the mapping's error.
+ * PC_BH_Lock; a failure sets PC_BH_Write_EIO and the mapping's error.
  */
 void pc_write_dirty_buffer_async(struct pc_buffer_head *bh);
 

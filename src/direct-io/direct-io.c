@@ -19,7 +19,7 @@
  *      disk-contiguous, up to PC_BIO_MAX_VECS pages), holes read as zeros,
  *      freshly allocated blocks the transfer covers only in part get their
  *      other part zeroed on disk in the same bio;
- *   5. a BH_Boundary run submits its bio at the end of the run only (patch
+ *   5. a PC_BH_Boundary run submits its bio at the end of the run only (patch
  *      8: testing the bit for every block of a long run split the I/O);
  *   6. do the last bio on the calling thread (it would only wait for it),
  *      then wait for the others; a failed bio makes the result short,
@@ -71,7 +71,7 @@ struct dio {
 	/* the bio being built */
 	struct pc_bio *bio;
 	struct dio_bio *db;
-	sector_t next_sector;
+	pc_sector_t next_sector;
 	loff_t cursor;			/* file position of the next data byte */
 	bool new_blocks;		/* get_block allocated something */
 	/* completion */
@@ -187,7 +187,7 @@ static void dio_submit_last(struct dio *dio)
 }
 
 /* Start a bio at @sector able to carry about @bytes (for sizing). */
-static int dio_new_bio(struct dio *dio, sector_t sector, size_t bytes)
+static int dio_new_bio(struct dio *dio, pc_sector_t sector, size_t bytes)
 {
 	unsigned maxpages = (unsigned)PC_MIN((size_t)PC_BIO_MAX_VECS, (bytes >> PC_PAGE_SHIFT) + 2);
 	struct dio_bio *db = malloc(sizeof(*db) + maxpages * sizeof(struct pc_page));
@@ -217,7 +217,7 @@ static int dio_new_bio(struct dio *dio, sector_t sector, size_t bytes)
  * of memory or not) to go to/from the device at @sector. @more: bytes that
  * will probably follow, to size a new bio.
  */
-static int dio_add_mem(struct dio *dio, sector_t sector, char *addr, size_t len, size_t more)
+static int dio_add_mem(struct dio *dio, pc_sector_t sector, char *addr, size_t len, size_t more)
 {
 	while (len) {
 		uintptr_t a = (uintptr_t)addr;
@@ -247,7 +247,7 @@ static int dio_add_mem(struct dio *dio, sector_t sector, char *addr, size_t len,
 }
 
 /* Move @len bytes of the caller's memory to/from @sector. */
-static int dio_add_user(struct dio *dio, sector_t sector, size_t len)
+static int dio_add_user(struct dio *dio, pc_sector_t sector, size_t len)
 {
 	while (len) {
 		const struct iovec *v = dio->iov;
@@ -292,7 +292,7 @@ static void dio_zero_user(struct dio *dio, size_t len)
 }
 
 /* Zero @len bytes on the device at @sector (parts of new blocks). */
-static int dio_zero_disk(struct dio *dio, sector_t sector, size_t len)
+static int dio_zero_disk(struct dio *dio, pc_sector_t sector, size_t len)
 {
 	while (len) {
 		size_t n = PC_MIN(len, sizeof(zero_page));
@@ -319,7 +319,7 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 	int err = 0;
 
 	while (cur < xfer_end) {
-		sector_t fblk = (sector_t)(cur >> dio->blkbits);
+		pc_sector_t fblk = (pc_sector_t)(cur >> dio->blkbits);
 		loff_t blk_start = (loff_t)fblk << dio->blkbits;
 		loff_t want_end = PC_MIN((xfer_end + bsize - 1) & ~(bsize - 1), lock_end);
 		struct pc_buffer_head bh;
@@ -340,9 +340,9 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 			err = -EIO;	/* a get_block that mapped nothing */
 			break;
 		}
-		if (buffer_mapped(&bh)) {
-			sector_t base = (sector_t)bh.b_blocknr << (dio->blkbits - PC_SECTOR_SHIFT);
-			bool fresh = dio->write && buffer_new(&bh);
+		if (pc_buffer_mapped(&bh)) {
+			pc_sector_t base = (pc_sector_t)bh.b_blocknr << (dio->blkbits - PC_SECTOR_SHIFT);
+			bool fresh = dio->write && pc_buffer_new(&bh);
 
 			if (fresh) {
 				dio->new_blocks = true;
@@ -353,7 +353,7 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 						break;
 				}
 			}
-			err = dio_add_user(dio, base + ((sector_t)(cur - blk_start) >> PC_SECTOR_SHIFT),
+			err = dio_add_user(dio, base + ((pc_sector_t)(cur - blk_start) >> PC_SECTOR_SHIFT),
 					   (size_t)(run_end - cur));
 			if (err)
 				break;
@@ -361,7 +361,7 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 				/* ... and the tail of the last one. */
 				loff_t tail_end = (run_end + bsize - 1) & ~(bsize - 1);
 
-				err = dio_zero_disk(dio, base + ((sector_t)(run_end - blk_start) >> PC_SECTOR_SHIFT),
+				err = dio_zero_disk(dio, base + ((pc_sector_t)(run_end - blk_start) >> PC_SECTOR_SHIFT),
 						    (size_t)(tail_end - run_end));
 				if (err)
 					break;
@@ -370,7 +370,7 @@ static int dio_map_and_submit(struct dio *dio, loff_t pos, loff_t xfer_end, loff
 			 * The next get_block will read metadata: send what we have
 			 * first. Only once per run (patch 8), never per block.
 			 */
-			if (buffer_boundary(&bh)) {
+			if (pc_buffer_boundary(&bh)) {
 				dio_submit(dio);
 				pc_blk_flush_plug();
 			}
@@ -394,7 +394,7 @@ PC_EXPORT ssize_t pc_blockdev_direct_IO(struct pc_kiocb *iocb, struct pc_inode *
 	const bool write = iter->dir == PC_WRITE;
 	loff_t pos = iocb->ki_pos, end, xfer_end, lock_end, isize;
 	size_t count = pc_iov_iter_count(iter);
-	pgoff_t first, last;
+	pc_pgoff_t first, last;
 	bool relock = false;
 	struct pc_blk_plug plug;
 	struct dio dio;
@@ -414,8 +414,8 @@ PC_EXPORT ssize_t pc_blockdev_direct_IO(struct pc_kiocb *iocb, struct pc_inode *
 	if (!write && pos >= pc_i_size_read(inode))
 		return 0;
 
-	first = (pgoff_t)pos >> PC_PAGE_SHIFT;
-	last = (pgoff_t)(end - 1) >> PC_PAGE_SHIFT;
+	first = (pc_pgoff_t)pos >> PC_PAGE_SHIFT;
+	last = (pc_pgoff_t)(end - 1) >> PC_PAGE_SHIFT;
 	lock_end = ((loff_t)last + 1) << PC_PAGE_SHIFT;
 	if (flags & PC_DIO_PLACEHOLDERS) {
 		err = pc_find_or_insert_placeholders(mapping, first, last, true);

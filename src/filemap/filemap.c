@@ -10,25 +10,25 @@
  *      tree lock; insertion (pc_filemap_add_page) sets it just before
  *      taking the tree lock, on a locked page nobody else can see yet, and
  *      a failed insertion clears it the same way.
- *  I3. PG_writeback <=> WRITEBACK mark: both change together under the
+ *  I3. PC_PG_writeback <=> WRITEBACK mark: both change together under the
  *      tree lock (pc_set_page_writeback, pc_end_page_writeback).
- *      DIRTY mark => PG_dirty, but not the reverse: pc_set_page_dirty sets
- *      PG_dirty first (atomically, no lock: TestSetPageDirty) and sets the
+ *      DIRTY mark => PC_PG_dirty, but not the reverse: pc_set_page_dirty sets
+ *      PC_PG_dirty first (atomically, no lock: pc_TestSetPageDirty) and sets the
  *      mark afterwards under the tree lock, only if the page is still in
- *      this mapping; every clear of PG_dirty on a page in a mapping
+ *      this mapping; every clear of PC_PG_dirty on a page in a mapping
  *      (pc_clear_page_dirty_for_io, pc_cancel_dirty_page, removal) clears
  *      the mark in the same tree-lock section. So a page may be seen
- *      PG_dirty without its mark for a moment, never marked while clean.
+ *      PC_PG_dirty without its mark for a moment, never marked while clean.
  *      Pages outside any mapping change the bits alone. The pool's
  *      nr_dirty counts DIRTY marks set (and pages cleaned with the mark
- *      on), nr_writeback the PG_writeback transitions; both are atomics.
+ *      on), nr_writeback the PC_PG_writeback transitions; both are atomics.
  *  I4. A page leaves the cache only locked and not under writeback; it is
  *      cleaned as it leaves (truncate cancels the dirty state and clears
- *      PG_dirty under the tree lock: dirty data in a truncated range is
+ *      PC_PG_dirty under the tree lock: dirty data in a truncated range is
  *      discarded). Reclaim (pc_remove_mapping) takes only clean pages and
  *      freezes the refcount from exactly 2 (tree + reclaim) to 0 so no
  *      lock-free lookup can resurrect the page.
- *  I5. PG_uptodate is set only after the data is in the page (release).
+ *  I5. PC_PG_uptodate is set only after the data is in the page (release).
  *      It is cleared only with the page locked: by truncate/invalidate as
  *      they remove the page, by a failed read (the page was not uptodate
  *      before), and where the page's contents are given up without
@@ -47,7 +47,7 @@
  * Page state machine (function behind each transition):
  *   free --pc_page_alloc--> allocated (ref 1)
  *   allocated --pc_add_to_page_cache_lru--> cached, locked, !uptodate
- *   cached !uptodate --readpage/readahead I/O end: SetPageUptodate+unlock--> clean
+ *   cached !uptodate --readpage/readahead I/O end: pc_SetPageUptodate+unlock--> clean
  *   clean --write_end: pc_set_page_dirty--> dirty
  *   dirty --pc_clear_page_dirty_for_io + pc_set_page_writeback--> writeback
  *   writeback --pc_end_page_writeback--> clean (or dirty, if redirtied)
@@ -128,7 +128,7 @@ PC_EXPORT void pc_zero_user_segment(struct pc_page *page, unsigned start, unsign
 /* Lookups                                                            */
 /* ------------------------------------------------------------------ */
 
-PC_EXPORT struct pc_page *pc_find_get_page(struct pc_address_space *mapping, pgoff_t index)
+PC_EXPORT struct pc_page *pc_find_get_page(struct pc_address_space *mapping, pc_pgoff_t index)
 {
 	struct pc_page *page;
 	void *_Atomic *slot;
@@ -156,7 +156,7 @@ repeat:
 	return page;
 }
 
-PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pgoff_t index, unsigned tag)
+PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pc_pgoff_t index, unsigned tag)
 {
 	bool r;
 	pc_rcu_lock();
@@ -165,7 +165,7 @@ PC_EXPORT bool pc_page_tagged(struct pc_address_space *mapping, pgoff_t index, u
 	return r;
 }
 
-PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pgoff_t index)
+PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pc_pgoff_t index)
 {
 	struct pc_page *page;
 
@@ -197,7 +197,7 @@ PC_EXPORT struct pc_page *pc_find_lock_page(struct pc_address_space *mapping, pg
 	}
 }
 
-PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mapping, pgoff_t index,
+PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mapping, pc_pgoff_t index,
 						 unsigned gfp)
 {
 	struct pc_page *page;
@@ -210,11 +210,11 @@ PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mappin
 		page = pc_page_alloc(mapping->cache, gfp);
 		if (!page)
 			return NULL;
-		pc_set_bit(PG_locked, page);	/* new page: nobody else sees it */
+		pc_set_bit(PC_PG_locked, page);	/* new page: nobody else sees it */
 		err = pc_add_to_page_cache_lru(page, mapping, index);
 		if (!err)
 			return page;
-		pc_clear_bit(PG_locked, page);
+		pc_clear_bit(PC_PG_locked, page);
 		pc_put_page(page);
 		if (err != -EEXIST)
 			return NULL;
@@ -222,7 +222,7 @@ PC_EXPORT struct pc_page *pc_find_or_create_page(struct pc_address_space *mappin
 }
 
 PC_EXPORT struct pc_page *pc_grab_cache_page_write_begin(struct pc_address_space *mapping,
-							 pgoff_t index, unsigned flags)
+							 pc_pgoff_t index, unsigned flags)
 {
 	struct pc_page *page;
 
@@ -236,13 +236,13 @@ PC_EXPORT struct pc_page *pc_grab_cache_page_write_begin(struct pc_address_space
 	return page;
 }
 
-static unsigned find_get_entries(struct pc_address_space *mapping, pgoff_t *start, pgoff_t end,
+static unsigned find_get_entries(struct pc_address_space *mapping, pc_pgoff_t *start, pc_pgoff_t end,
 				 int tag, unsigned nr, struct pc_page **pages)
 {
 	void *entries[PC_PAGEVEC_SIZE * 2];
-	pgoff_t idx[PC_PAGEVEC_SIZE * 2];
+	pc_pgoff_t idx[PC_PAGEVEC_SIZE * 2];
 	unsigned got = 0, n;
-	pgoff_t next = *start;
+	pc_pgoff_t next = *start;
 
 	if (nr > PC_PAGEVEC_SIZE * 2)
 		nr = PC_PAGEVEC_SIZE * 2;
@@ -272,7 +272,7 @@ static unsigned find_get_entries(struct pc_address_space *mapping, pgoff_t *star
 			if (idx[n - 1] == end) {
 				/* The range is exhausted. With end == ~0 (a placeholder
 				 * may sit in that slot) next must not wrap to 0. */
-				next = end == ~(pgoff_t)0 ? end : end + 1;
+				next = end == ~(pc_pgoff_t)0 ? end : end + 1;
 				break;
 			}
 			next = idx[n - 1] + 1;
@@ -283,21 +283,21 @@ static unsigned find_get_entries(struct pc_address_space *mapping, pgoff_t *star
 	return got;
 }
 
-PC_EXPORT unsigned pc_find_get_pages_range(struct pc_address_space *mapping, pgoff_t *start,
-					   pgoff_t end, unsigned nr, struct pc_page **pages)
+PC_EXPORT unsigned pc_find_get_pages_range(struct pc_address_space *mapping, pc_pgoff_t *start,
+					   pc_pgoff_t end, unsigned nr, struct pc_page **pages)
 {
 	return find_get_entries(mapping, start, end, -1, nr, pages);
 }
 
-PC_EXPORT unsigned pc_find_get_pages_range_tag(struct pc_address_space *mapping, pgoff_t *index,
-					       pgoff_t end, unsigned tag, unsigned nr,
+PC_EXPORT unsigned pc_find_get_pages_range_tag(struct pc_address_space *mapping, pc_pgoff_t *index,
+					       pc_pgoff_t end, unsigned tag, unsigned nr,
 					       struct pc_page **pages)
 {
 	return find_get_entries(mapping, index, end, (int)tag, nr, pages);
 }
 
 PC_EXPORT unsigned pc_pagevec_lookup_range_tag(struct pc_pagevec *pv, struct pc_address_space *mapping,
-					       pgoff_t *start, pgoff_t end, int tag)
+					       pc_pgoff_t *start, pc_pgoff_t end, int tag)
 {
 	pv->nr = find_get_entries(mapping, start, end, tag, PC_PAGEVEC_SIZE, pv->pages);
 	return pv->nr;
@@ -312,7 +312,7 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
 					   loff_t end, int whence, unsigned long data_flags)
 {
 	struct pc_page *pages[PC_PAGEVEC_SIZE];
-	pgoff_t index, last;
+	pc_pgoff_t index, last;
 	loff_t pos = start, found = -1;
 	unsigned nr;
 
@@ -320,8 +320,8 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
 		return end;
 	if (!atomic_load_explicit(&mapping->nrpages, memory_order_relaxed))
 		return whence == SEEK_HOLE ? start : end;
-	index = (pgoff_t)start >> PC_PAGE_SHIFT;
-	last = (pgoff_t)(end - 1) >> PC_PAGE_SHIFT;
+	index = (pc_pgoff_t)start >> PC_PAGE_SHIFT;
+	last = (pc_pgoff_t)(end - 1) >> PC_PAGE_SHIFT;
 	while (found < 0 && index <= last &&
 	       (nr = pc_find_get_pages_range(mapping, &index, last, PC_PAGEVEC_SIZE, pages)) > 0) {
 		for (unsigned i = 0; i < nr; i++) {
@@ -360,12 +360,12 @@ PC_EXPORT loff_t pc_mapping_seek_hole_data(struct pc_address_space *mapping, lof
 /* Insertion and removal                                              */
 /* ------------------------------------------------------------------ */
 
-int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, pgoff_t index,
+int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, pc_pgoff_t index,
 			bool wait)
 {
 	int err;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	pc_get_page(page);		/* the tree's reference */
 	page->mapping = mapping;
 	page->index = index;
@@ -400,14 +400,14 @@ int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, 
 }
 
 PC_EXPORT int pc_add_to_page_cache_lru(struct pc_page *page, struct pc_address_space *mapping,
-				       pgoff_t index)
+				       pc_pgoff_t index)
 {
 	return pc_filemap_add_page(page, mapping, index, true);
 }
 
 static void account_clean(struct pc_address_space *mapping, struct pc_page *page)
 {
-	if (TestClearPageDirty(page))
+	if (pc_TestClearPageDirty(page))
 		pc_cache_account_dirty(mapping->cache, -1);
 }
 
@@ -415,7 +415,7 @@ PC_EXPORT void pc_delete_from_page_cache(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!mapping)
 		return;
 	pc_mutex_lock(&mapping->tree_lock);
@@ -432,8 +432,8 @@ PC_EXPORT bool pc_try_to_release_page(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	PC_BUG_ON(!PageLocked(page));
-	if (PageWriteback(page))
+	PC_BUG_ON(!pc_PageLocked(page));
+	if (pc_PageWriteback(page))
 		return false;
 	if (mapping && mapping->a_ops->releasepage)
 		return mapping->a_ops->releasepage(page);
@@ -446,7 +446,7 @@ PC_EXPORT void pc_do_invalidatepage(struct pc_page *page, unsigned offset, unsig
 
 	if (mapping && mapping->a_ops->invalidatepage)
 		mapping->a_ops->invalidatepage(page, offset, length);
-	else if (PagePrivate(page))
+	else if (pc_PagePrivate(page))
 		pc_block_invalidatepage(page, offset, length);
 }
 
@@ -454,14 +454,14 @@ PC_EXPORT bool pc_remove_mapping(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	PC_BUG_ON(!PageLocked(page));
-	if (!mapping || PageDirty(page) || PageWriteback(page))
+	PC_BUG_ON(!pc_PageLocked(page));
+	if (!mapping || pc_PageDirty(page) || pc_PageWriteback(page))
 		return false;
-	if (PagePrivate(page) && !pc_try_to_release_page(page))
+	if (pc_PagePrivate(page) && !pc_try_to_release_page(page))
 		return false;
 	pc_mutex_lock(&mapping->tree_lock);
 	/* Only the tree and our caller may hold references (I4). */
-	if (PageDirty(page) || !pc_page_ref_freeze(page, 2)) {
+	if (pc_PageDirty(page) || !pc_page_ref_freeze(page, 2)) {
 		pc_mutex_unlock(&mapping->tree_lock);
 		return false;
 	}
@@ -488,7 +488,7 @@ PC_EXPORT bool pc___set_page_dirty_nobuffers(struct pc_page *page)
 {
 	struct pc_address_space *mapping;
 
-	if (TestSetPageDirty(page))
+	if (pc_TestSetPageDirty(page))
 		return false;
 	mapping = page->mapping;
 	if (!mapping)
@@ -519,13 +519,13 @@ PC_EXPORT bool pc_clear_page_dirty_for_io(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	PC_BUG_ON(!PageLocked(page));
-	if (!PageDirty(page))
+	PC_BUG_ON(!pc_PageLocked(page));
+	if (!pc_PageDirty(page))
 		return false;
 	if (!mapping)
-		return TestClearPageDirty(page);
+		return pc_TestClearPageDirty(page);
 	pc_mutex_lock(&mapping->tree_lock);
-	bool was = TestClearPageDirty(page);
+	bool was = pc_TestClearPageDirty(page);
 	if (was) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
@@ -545,14 +545,14 @@ PC_EXPORT void pc_cancel_dirty_page(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	if (!PageDirty(page))
+	if (!pc_PageDirty(page))
 		return;
 	if (!mapping) {
-		ClearPageDirty(page);
+		pc_ClearPageDirty(page);
 		return;
 	}
 	pc_mutex_lock(&mapping->tree_lock);
-	if (TestClearPageDirty(page)) {
+	if (pc_TestClearPageDirty(page)) {
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_DIRTY);
 		pc_cache_account_dirty(mapping->cache, -1);
 	}
@@ -563,14 +563,14 @@ PC_EXPORT void pc_set_page_writeback(struct pc_page *page)
 {
 	struct pc_address_space *mapping = page->mapping;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	if (!mapping) {
-		if (!TestSetPageWriteback(page))
+		if (!pc_TestSetPageWriteback(page))
 			pc_cache_account_writeback(page->cache, 1);
 		return;
 	}
 	pc_mutex_lock(&mapping->tree_lock);
-	if (!TestSetPageWriteback(page)) {
+	if (!pc_TestSetPageWriteback(page)) {
 		pc_page_tree_tag_set(&mapping->tree, page->index, PC_TAG_WRITEBACK);
 		pc_cache_account_writeback(mapping->cache, 1);
 	}
@@ -585,18 +585,18 @@ PC_EXPORT void pc_end_page_writeback(struct pc_page *page)
 
 	if (mapping) {
 		pc_mutex_lock(&mapping->tree_lock);
-		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
+		old = atomic_fetch_and(&page->flags, ~(1UL << PC_PG_writeback));
 		pc_page_tree_tag_clear(&mapping->tree, page->index, PC_TAG_WRITEBACK);
 		pc_mutex_unlock(&mapping->tree_lock);
 	} else {
-		old = atomic_fetch_and(&page->flags, ~(1UL << PG_writeback));
+		old = atomic_fetch_and(&page->flags, ~(1UL << PC_PG_writeback));
 	}
-	if (!(old & (1UL << PG_writeback)))
+	if (!(old & (1UL << PC_PG_writeback)))
 		return;
 	pc_cache_account_writeback(page->cache, -1);
 	pc_cache_count(page->cache, PC_STAT_WRITTEN, 1);
-	if (old & (1UL << PG_waiters))
-		pc_wake_up_page_bit(page, PG_writeback);
+	if (old & (1UL << PC_PG_waiters))
+		pc_wake_up_page_bit(page, PC_PG_writeback);
 	pc_rotate_reclaimable_page(page);
 }
 
@@ -630,8 +630,8 @@ PC_EXPORT int pc_filemap_fdatawrite_range(struct pc_address_space *mapping, loff
 
 PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_t start, loff_t end)
 {
-	pgoff_t index = start >> PC_PAGE_SHIFT;
-	pgoff_t last = end >> PC_PAGE_SHIFT;
+	pc_pgoff_t index = start >> PC_PAGE_SHIFT;
+	pc_pgoff_t last = end >> PC_PAGE_SHIFT;
 	struct pc_pagevec pv;
 	int err = 0;
 
@@ -644,7 +644,7 @@ PC_EXPORT int pc_filemap_fdatawait_range(struct pc_address_space *mapping, loff_
 			pc_wait_on_page_writeback(pv.pages[i]);
 			/* Report a page's failed write once; the mapping's errseq
 			 * keeps it for every opener. */
-			if (TestClearPageError(pv.pages[i]))
+			if (pc_TestClearPageError(pv.pages[i]))
 				err = -EIO;
 		}
 		pc_pagevec_release(&pv);
@@ -707,12 +707,12 @@ static int read_page_sync(struct pc_file *file, struct pc_address_space *mapping
 {
 	int err;
 
-	ClearPageError(page);
+	pc_ClearPageError(page);
 	err = mapping->a_ops->readpage(file, page);
 	if (err)
 		return err == PC_AOP_TRUNCATED_PAGE ? -EAGAIN : err;
 	pc_wait_on_page_locked(page);
-	if (PageUptodate(page))
+	if (pc_PageUptodate(page))
 		return 0;
 	/* Truncated while we waited (truncate clears uptodate): look again. */
 	if (!__atomic_load_n(&page->mapping, __ATOMIC_RELAXED))
@@ -728,14 +728,14 @@ static int filemap_update_page(struct pc_file *file, struct pc_address_space *ma
 			       struct pc_page *page)
 {
 	pc_wait_on_page_locked(page);	/* readahead I/O in flight */
-	if (PageUptodate(page))
+	if (pc_PageUptodate(page))
 		return 0;
 	pc_lock_page(page);
 	if (!page->mapping) {
 		pc_unlock_page(page);
 		return -EAGAIN;
 	}
-	if (PageUptodate(page)) {
+	if (pc_PageUptodate(page)) {
 		pc_unlock_page(page);
 		return 0;
 	}
@@ -744,10 +744,10 @@ static int filemap_update_page(struct pc_file *file, struct pc_address_space *ma
 
 /* Bytes readable from @offset in page @index given the current i_size; 0 at
  * or past EOF. Read i_size only after the page was seen uptodate (I6). */
-static inline unsigned long page_read_len(struct pc_inode *inode, pgoff_t index, unsigned offset)
+static inline unsigned long page_read_len(struct pc_inode *inode, pc_pgoff_t index, unsigned offset)
 {
 	loff_t isize = pc_i_size_read(inode);
-	pgoff_t end_index;
+	pc_pgoff_t end_index;
 	unsigned long nr = PC_PAGE_SIZE;
 
 	if (!isize)
@@ -771,7 +771,7 @@ static inline unsigned long page_read_len(struct pc_inode *inode, pgoff_t index,
  * uptodate, readahead marker, a removal raced, or a short copy).
  */
 static unsigned long read_page_fast(struct pc_address_space *mapping, struct pc_inode *inode,
-				    pgoff_t index, unsigned offset, struct pc_iov_iter *iter)
+				    pc_pgoff_t index, unsigned offset, struct pc_iov_iter *iter)
 {
 	void *_Atomic *slot;
 	struct pc_page *page;
@@ -788,7 +788,7 @@ static unsigned long read_page_fast(struct pc_address_space *mapping, struct pc_
 	seq = atomic_load_explicit(&page->seq, memory_order_acquire);
 	{
 		unsigned long f = atomic_load_explicit(&page->flags, memory_order_acquire);
-		if ((f & ((1UL << PG_uptodate) | (1UL << PG_readahead))) != (1UL << PG_uptodate))
+		if ((f & ((1UL << PC_PG_uptodate) | (1UL << PC_PG_readahead))) != (1UL << PC_PG_uptodate))
 			goto out;
 	}
 	if (__atomic_load_n(&page->mapping, __ATOMIC_RELAXED) != mapping ||
@@ -815,7 +815,7 @@ out:
 
 /* mark_page_accessed for a page found by the fast path (no reference held:
  * look it up again with one; a page that left meanwhile needs no aging). */
-static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pgoff_t index)
+static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pc_pgoff_t index)
 {
 	struct pc_page *page;
 	unsigned long f;
@@ -824,7 +824,7 @@ static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pgoff
 	page = pc_page_tree_lookup(&mapping->tree, index);
 	if (page && !((uintptr_t)page & PC_TREE_ENTRY_SPECIAL)) {
 		f = atomic_load_explicit(&page->flags, memory_order_relaxed);
-		if ((f & (1UL << PG_referenced)) && (f & (1UL << PG_active))) {
+		if ((f & (1UL << PC_PG_referenced)) && (f & (1UL << PC_PG_active))) {
 			pc_rcu_unlock();
 			return;		/* hot page: nothing to write */
 		}
@@ -843,7 +843,7 @@ static void pc_mark_page_accessed_nolock(struct pc_address_space *mapping, pgoff
  * page was truncated meanwhile: look again), -ENOMEM, -EIO.
  */
 static struct pc_page *read_get_page(struct pc_file *file, struct pc_address_space *mapping,
-				     struct pc_file_ra_state *ra, pgoff_t index, pgoff_t last_index,
+				     struct pc_file_ra_state *ra, pc_pgoff_t index, pc_pgoff_t last_index,
 				     int *err)
 {
 	struct pc_page *page = pc_find_get_page(mapping, index);
@@ -860,7 +860,7 @@ static struct pc_page *read_get_page(struct pc_file *file, struct pc_address_spa
 				*err = -ENOMEM;
 				return NULL;
 			}
-			if (PageUptodate(page)) {
+			if (pc_PageUptodate(page)) {
 				pc_unlock_page(page);
 				return page;
 			}
@@ -869,9 +869,9 @@ static struct pc_page *read_get_page(struct pc_file *file, struct pc_address_spa
 			goto check;
 		}
 	}
-	if (pc_unlikely(PageReadahead(page)) && ra)
+	if (pc_unlikely(pc_PageReadahead(page)) && ra)
 		pc_page_cache_async_readahead(mapping, ra, file, page, index, last_index - index);
-	if (pc_likely(PageUptodate(page))) {
+	if (pc_likely(pc_PageUptodate(page))) {
 		pc_cache_count(mapping->cache, PC_STAT_HIT, 1);
 		return page;
 	}
@@ -894,7 +894,7 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 	loff_t pos = iocb->ki_pos;
 	ssize_t copied = 0;
 	int error = 0;
-	pgoff_t index, last_index, prev_index;
+	pc_pgoff_t index, last_index, prev_index;
 	unsigned offset, prev_offset;
 
 	if (!pc_iov_iter_count(iter))
@@ -919,7 +919,7 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 		prev_index = prev_pos >> PC_PAGE_SHIFT;
 		prev_offset = prev_pos & ~PC_PAGE_MASK;
 	} else {
-		prev_index = ~(pgoff_t)0;
+		prev_index = ~(pc_pgoff_t)0;
 		prev_offset = 0;
 	}
 
@@ -972,14 +972,14 @@ PC_EXPORT ssize_t pc_generic_file_read_iter(struct pc_kiocb *iocb, struct pc_iov
 		if (!pc_iov_iter_count(iter) || error)
 			break;
 	}
-	if (prev_index != ~(pgoff_t)0)
+	if (prev_index != ~(pc_pgoff_t)0)
 		__atomic_store_n(&ra->prev_pos, (loff_t)(prev_index << PC_PAGE_SHIFT) | prev_offset,
 				 __ATOMIC_RELAXED);
 	iocb->ki_pos += copied;
 	return copied ? copied : error;
 }
 
-PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping, pgoff_t index,
+PC_EXPORT struct pc_page *pc_read_mapping_page(struct pc_address_space *mapping, pc_pgoff_t index,
 					       struct pc_file *file, int *err)
 {
 	struct pc_page *page;
@@ -1139,7 +1139,7 @@ PC_EXPORT int pc_simple_readpage(struct pc_file *file, struct pc_page *page)
 {
 	(void)file;
 	memset(pc_page_address(page), 0, PC_PAGE_SIZE);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return 0;
 }
@@ -1156,7 +1156,7 @@ PC_EXPORT int pc_simple_write_begin(struct pc_file *file, struct pc_address_spac
 	if (!page)
 		return -ENOSPC;		/* the pool is full of pinned/dirty memory pages */
 	*pagep = page;
-	if (!PageUptodate(page) && len != PC_PAGE_SIZE) {
+	if (!pc_PageUptodate(page) && len != PC_PAGE_SIZE) {
 		/* Only the parts we will not write need zeroing. */
 		pc_zero_user_segment(page, 0, from);
 		pc_zero_user_segment(page, from + len, PC_PAGE_SIZE);
@@ -1172,13 +1172,13 @@ PC_EXPORT int pc_simple_write_end(struct pc_file *file, struct pc_address_space 
 
 	(void)file;
 	(void)fsdata;
-	if (!PageUptodate(page)) {
+	if (!pc_PageUptodate(page)) {
 		/* Zero the part a short copy left stale; the rest was zeroed
 		 * in write_begin, so the whole page is now valid. */
 		if (copied < len)
 			pc_zero_user_segment(page, (pos & ~PC_PAGE_MASK) + copied,
 					     (pos & ~PC_PAGE_MASK) + len);
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	}
 	if (last_pos > pc_i_size_read(inode))
 		pc_i_size_write(inode, last_pos);

@@ -33,10 +33,10 @@ struct pc_tree_node {
 	struct rcu_head rcu;
 };
 
-static inline pgoff_t node_maxindex(const struct pc_tree_node *n)
+static inline pc_pgoff_t node_maxindex(const struct pc_tree_node *n)
 {
 	unsigned bits = n->shift + MAP_SHIFT;
-	return bits >= 64 ? ~(pgoff_t)0 : ((pgoff_t)1 << bits) - 1;
+	return bits >= 64 ? ~(pc_pgoff_t)0 : ((pc_pgoff_t)1 << bits) - 1;
 }
 
 static inline void *load(void *_Atomic *p) { return atomic_load_explicit(p, memory_order_acquire); }
@@ -97,7 +97,7 @@ PC_EXPORT void pc_page_tree_destroy(struct pc_page_tree *t)
 }
 
 /* Leaf node holding @index, or NULL. RCU or tree lock. */
-static inline struct pc_tree_node *find_leaf(struct pc_page_tree *t, pgoff_t index)
+static inline struct pc_tree_node *find_leaf(struct pc_page_tree *t, pc_pgoff_t index)
 {
 	struct pc_tree_node *n = load((void *_Atomic *)&t->root);
 
@@ -111,19 +111,19 @@ static inline struct pc_tree_node *find_leaf(struct pc_page_tree *t, pgoff_t ind
 	return n;
 }
 
-PC_EXPORT void *pc_page_tree_lookup(struct pc_page_tree *t, pgoff_t index)
+PC_EXPORT void *pc_page_tree_lookup(struct pc_page_tree *t, pc_pgoff_t index)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	return n ? load(&n->slots[index & MAP_MASK]) : NULL;
 }
 
-PC_EXPORT void *_Atomic *pc_page_tree_lookup_slot(struct pc_page_tree *t, pgoff_t index)
+PC_EXPORT void *_Atomic *pc_page_tree_lookup_slot(struct pc_page_tree *t, pc_pgoff_t index)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	return n ? &n->slots[index & MAP_MASK] : NULL;
 }
 
-static int grow(struct pc_page_tree *t, pgoff_t index)
+static int grow(struct pc_page_tree *t, pc_pgoff_t index)
 {
 	struct pc_tree_node *root = atomic_load(&t->root);
 
@@ -156,7 +156,7 @@ static int grow(struct pc_page_tree *t, pgoff_t index)
 	return 0;
 }
 
-PC_EXPORT int pc_page_tree_insert(struct pc_page_tree *t, pgoff_t index, void *entry)
+PC_EXPORT int pc_page_tree_insert(struct pc_page_tree *t, pc_pgoff_t index, void *entry)
 {
 	struct pc_tree_node *n;
 	int err;
@@ -187,7 +187,7 @@ PC_EXPORT int pc_page_tree_insert(struct pc_page_tree *t, pgoff_t index, void *e
 	return 0;
 }
 
-PC_EXPORT void pc_page_tree_replace(struct pc_page_tree *t, pgoff_t index, void *entry)
+PC_EXPORT void pc_page_tree_replace(struct pc_page_tree *t, pc_pgoff_t index, void *entry)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	PC_BUG_ON(!n || !load(&n->slots[index & MAP_MASK]));
@@ -211,7 +211,7 @@ static void clear_tag_up(struct pc_page_tree *t, struct pc_tree_node *n, unsigne
 	}
 }
 
-PC_EXPORT void *pc_page_tree_delete(struct pc_page_tree *t, pgoff_t index)
+PC_EXPORT void *pc_page_tree_delete(struct pc_page_tree *t, pc_pgoff_t index)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	unsigned off = index & MAP_MASK;
@@ -238,7 +238,7 @@ PC_EXPORT void *pc_page_tree_delete(struct pc_page_tree *t, pgoff_t index)
 	return old;
 }
 
-PC_EXPORT void pc_page_tree_tag_set(struct pc_page_tree *t, pgoff_t index, unsigned tg)
+PC_EXPORT void pc_page_tree_tag_set(struct pc_page_tree *t, pc_pgoff_t index, unsigned tg)
 {
 	struct pc_tree_node *n = atomic_load(&t->root);
 
@@ -270,36 +270,36 @@ PC_EXPORT void pc_page_tree_tag_set(struct pc_page_tree *t, pgoff_t index, unsig
 	atomic_fetch_or(&t->root_tags, 1UL << tg);
 }
 
-PC_EXPORT void pc_page_tree_tag_clear(struct pc_page_tree *t, pgoff_t index, unsigned tg)
+PC_EXPORT void pc_page_tree_tag_clear(struct pc_page_tree *t, pc_pgoff_t index, unsigned tg)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	if (n)
 		clear_tag_up(t, n, index & MAP_MASK, tg);
 }
 
-PC_EXPORT bool pc_page_tree_tag_get(struct pc_page_tree *t, pgoff_t index, unsigned tg)
+PC_EXPORT bool pc_page_tree_tag_get(struct pc_page_tree *t, pc_pgoff_t index, unsigned tg)
 {
 	struct pc_tree_node *n = find_leaf(t, index);
 	return n && ((tag_word(n, tg) >> (index & MAP_MASK)) & 1);
 }
 
 struct gang {
-	pgoff_t start, end;
+	pc_pgoff_t start, end;
 	int tag;
 	void **entries;
-	pgoff_t *indices;
+	pc_pgoff_t *indices;
 	unsigned max, n;
 };
 
-static void gang_walk(struct gang *g, struct pc_tree_node *n, pgoff_t base)
+static void gang_walk(struct gang *g, struct pc_tree_node *n, pc_pgoff_t base)
 {
 	unsigned off = 0;
-	pgoff_t span = (pgoff_t)1 << n->shift;
+	pc_pgoff_t span = (pc_pgoff_t)1 << n->shift;
 
 	if (g->start > base)
 		off = (g->start - base) >> n->shift;
 	for (; off < MAP_SIZE && g->n < g->max; off++) {
-		pgoff_t cbase = base + off * span;
+		pc_pgoff_t cbase = base + off * span;
 		void *e;
 
 		if (cbase > g->end || (off && cbase == 0))
@@ -320,8 +320,8 @@ static void gang_walk(struct gang *g, struct pc_tree_node *n, pgoff_t base)
 	}
 }
 
-static unsigned gang_lookup(struct pc_page_tree *t, pgoff_t start, pgoff_t end, int tag,
-			    void **entries, pgoff_t *indices, unsigned max)
+static unsigned gang_lookup(struct pc_page_tree *t, pc_pgoff_t start, pc_pgoff_t end, int tag,
+			    void **entries, pc_pgoff_t *indices, unsigned max)
 {
 	struct pc_tree_node *root = load((void *_Atomic *)&t->root);
 	struct gang g = { start, end, tag, entries, indices, max, 0 };
@@ -334,26 +334,26 @@ static unsigned gang_lookup(struct pc_page_tree *t, pgoff_t start, pgoff_t end, 
 	return g.n;
 }
 
-PC_EXPORT unsigned pc_page_tree_gang_lookup(struct pc_page_tree *t, pgoff_t start, pgoff_t end,
-					    void **entries, pgoff_t *indices, unsigned max)
+PC_EXPORT unsigned pc_page_tree_gang_lookup(struct pc_page_tree *t, pc_pgoff_t start, pc_pgoff_t end,
+					    void **entries, pc_pgoff_t *indices, unsigned max)
 {
 	return gang_lookup(t, start, end, -1, entries, indices, max);
 }
 
-PC_EXPORT unsigned pc_page_tree_gang_lookup_tag(struct pc_page_tree *t, pgoff_t start, pgoff_t end,
-						unsigned tag, void **entries, pgoff_t *indices,
+PC_EXPORT unsigned pc_page_tree_gang_lookup_tag(struct pc_page_tree *t, pc_pgoff_t start, pc_pgoff_t end,
+						unsigned tag, void **entries, pc_pgoff_t *indices,
 						unsigned max)
 {
 	return gang_lookup(t, start, end, (int)tag, entries, indices, max);
 }
 
-PC_EXPORT unsigned long pc_page_tree_range_tag_if_tagged(struct pc_page_tree *t, pgoff_t start,
-							 pgoff_t end, unsigned long nr_max,
+PC_EXPORT unsigned long pc_page_tree_range_tag_if_tagged(struct pc_page_tree *t, pc_pgoff_t start,
+							 pc_pgoff_t end, unsigned long nr_max,
 							 unsigned iftag, unsigned settag,
-							 pgoff_t *next)
+							 pc_pgoff_t *next)
 {
 	void *e[64];
-	pgoff_t idx[64];
+	pc_pgoff_t idx[64];
 	unsigned long done = 0;
 
 	while (done < nr_max && start <= end) {
@@ -368,7 +368,7 @@ PC_EXPORT unsigned long pc_page_tree_range_tag_if_tagged(struct pc_page_tree *t,
 		for (unsigned i = 0; i < n; i++)
 			pc_page_tree_tag_set(t, idx[i], settag);
 		done += n;
-		if (idx[n - 1] == ~(pgoff_t)0) {
+		if (idx[n - 1] == ~(pc_pgoff_t)0) {
 			start = end;
 			break;
 		}

@@ -61,7 +61,7 @@ static struct pc_placeholder *ph_alloc(void)
 
 	if (!ph)
 		return NULL;
-	atomic_init(&ph->ph_page.flags, (1UL << PG_placeholder) | (1UL << PG_locked));
+	atomic_init(&ph->ph_page.flags, (1UL << PC_PG_placeholder) | (1UL << PC_PG_locked));
 	atomic_init(&ph->ph_ref, 1);
 	return ph;
 }
@@ -80,8 +80,8 @@ void pc_placeholder_wait_put(struct pc_placeholder *ph)
 
 /* The first placeholder whose entry lies in [@from, @to], or NULL. Tree
  * lock or RCU. */
-static struct pc_placeholder *first_placeholder(struct pc_address_space *mapping, pgoff_t from,
-						pgoff_t to)
+static struct pc_placeholder *first_placeholder(struct pc_address_space *mapping, pc_pgoff_t from,
+						pc_pgoff_t to)
 {
 	void *e;
 
@@ -92,17 +92,17 @@ static struct pc_placeholder *first_placeholder(struct pc_address_space *mapping
 
 /* A placeholder that starts at or before @end but ends after it (its entry
  * is past @end, so a scan limited to @end misses it). */
-static struct pc_placeholder *placeholder_past(struct pc_address_space *mapping, pgoff_t end)
+static struct pc_placeholder *placeholder_past(struct pc_address_space *mapping, pc_pgoff_t end)
 {
 	struct pc_placeholder *ph;
 
-	if (end == ~(pgoff_t)0 || !atomic_load_explicit(&mapping->tree.nr_range, memory_order_relaxed))
+	if (end == ~(pc_pgoff_t)0 || !atomic_load_explicit(&mapping->tree.nr_range, memory_order_relaxed))
 		return NULL;
-	ph = first_placeholder(mapping, end + 1, ~(pgoff_t)0);
+	ph = first_placeholder(mapping, end + 1, ~(pc_pgoff_t)0);
 	return ph && ph->ph_start <= end ? ph : NULL;
 }
 
-struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping, pgoff_t index)
+struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping, pc_pgoff_t index)
 {
 	void *e;
 
@@ -113,7 +113,7 @@ struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping,
 	return placeholder_past(mapping, index);
 }
 
-PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t index)
+PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pc_pgoff_t index)
 {
 	bool r;
 
@@ -128,16 +128,16 @@ PC_EXPORT bool pc_placeholder_covers(struct pc_address_space *mapping, pgoff_t i
 }
 
 /* Bytes of pages [@start, @end] for the writeback helpers (inclusive end). */
-static void range_bytes(pgoff_t start, pgoff_t end, loff_t *bstart, loff_t *bend)
+static void range_bytes(pc_pgoff_t start, pc_pgoff_t end, loff_t *bstart, loff_t *bend)
 {
-	const pgoff_t max_index = (pgoff_t)LLONG_MAX >> PC_PAGE_SHIFT;
+	const pc_pgoff_t max_index = (pc_pgoff_t)LLONG_MAX >> PC_PAGE_SHIFT;
 
 	*bstart = start > max_index ? LLONG_MAX : (loff_t)start << PC_PAGE_SHIFT;
 	*bend = end >= max_index ? LLONG_MAX : (((loff_t)end + 1) << PC_PAGE_SHIFT) - 1;
 }
 
 /* Write back dirty pages and wait for writeback in [@start, @end]. */
-static int flush_range(struct pc_address_space *mapping, pgoff_t start, pgoff_t end)
+static int flush_range(struct pc_address_space *mapping, pc_pgoff_t start, pc_pgoff_t end)
 {
 	loff_t bs, be;
 
@@ -150,7 +150,7 @@ static int flush_range(struct pc_address_space *mapping, pgoff_t start, pgoff_t 
 
 /* Tree lock held: publish @ph over the hole [@s, @e]. 0 or -ENOMEM. */
 static int insert_placeholder(struct pc_address_space *mapping, struct pc_placeholder *ph,
-			      pgoff_t s, pgoff_t e)
+			      pc_pgoff_t s, pc_pgoff_t e)
 {
 	int err;
 
@@ -177,12 +177,12 @@ static int insert_placeholder(struct pc_address_space *mapping, struct pc_placeh
  */
 enum step { STEP_MORE, STEP_DONE, STEP_WAIT_PH, STEP_WAIT_PAGE, STEP_FLUSH, STEP_ERR };
 
-PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, pgoff_t start,
-					     pgoff_t end, bool iowait)
+PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, pc_pgoff_t start,
+					     pc_pgoff_t end, bool iowait)
 {
 	struct pc_placeholder *spare = NULL, *wait_ph = NULL;
 	struct pc_page *wait_page = NULL;
-	pgoff_t cur = start, wait_index = 0;
+	pc_pgoff_t cur = start, wait_index = 0;
 	enum step step = STEP_MORE;
 	int err = 0;
 
@@ -195,7 +195,7 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
 	}
 	while (step != STEP_DONE) {
 		void *ents[BATCH];
-		pgoff_t idx[BATCH];
+		pc_pgoff_t idx[BATCH];
 		unsigned n, i;
 
 		if (!spare) {
@@ -236,7 +236,7 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
 				step = STEP_WAIT_PAGE;
 				break;
 			}
-			if (iowait && (PageDirty(page) || PageWriteback(page))) {
+			if (iowait && (pc_PageDirty(page) || pc_PageWriteback(page))) {
 				/* Dirtied since flush_range (a racing writer). */
 				pc_unlock_page(page);
 				pc_put_page(page);
@@ -279,7 +279,7 @@ PC_EXPORT int pc_find_or_insert_placeholders(struct pc_address_space *mapping, p
 				/* Truncated or reclaimed meanwhile: rescan from cur. */
 				pc_unlock_page(wait_page);
 				pc_put_page(wait_page);
-			} else if (iowait && (PageDirty(wait_page) || PageWriteback(wait_page))) {
+			} else if (iowait && (pc_PageDirty(wait_page) || pc_PageWriteback(wait_page))) {
 				pc_unlock_page(wait_page);
 				pc_put_page(wait_page);
 				err = flush_range(mapping, cur, end);
@@ -315,16 +315,16 @@ static void drop_locked_page(struct pc_address_space *mapping, struct pc_page *p
 	pc_truncate_complete_page(page);
 }
 
-PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgoff_t start,
-					   pgoff_t end, bool drop_pages)
+PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pc_pgoff_t start,
+					   pc_pgoff_t end, bool drop_pages)
 {
-	pgoff_t cur = start;
+	pc_pgoff_t cur = start;
 
 	if (start > end)
 		return;
 	for (;;) {
 		void *ents[BATCH];
-		pgoff_t idx[BATCH];
+		pc_pgoff_t idx[BATCH];
 		struct pc_placeholder *phs[BATCH];
 		unsigned n, nph = 0;
 
@@ -363,8 +363,8 @@ PC_EXPORT void pc_remove_placeholder_pages(struct pc_address_space *mapping, pgo
 	}
 }
 
-PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pgoff_t start,
-						  pgoff_t end)
+PC_EXPORT void pc_wait_on_placeholder_pages_range(struct pc_address_space *mapping, pc_pgoff_t start,
+						  pc_pgoff_t end)
 {
 	if (start > end)
 		return;

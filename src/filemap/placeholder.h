@@ -4,7 +4,7 @@
  *
  * struct pc_placeholder is what a RANGE entry of the page tree points at
  * (the pointer with both low bits set). It embeds a struct pc_page only to
- * reuse the page wait machinery: PG_locked is set while the placeholder
+ * reuse the page wait machinery: PC_PG_locked is set while the placeholder
  * is live and waiters sleep on it with pc_wait_on_page_locked(); the
  * remover clears it with pc_unlock_page(), waking them. The page's frame
  * fields (virtual, cache, lru, mapping) are unused: it is never a page of
@@ -21,8 +21,8 @@
 #include <pagecache/filemap.h>
 
 struct pc_placeholder {
-	struct pc_page ph_page;		/* flags: PG_placeholder | PG_locked while live */
-	pgoff_t ph_start, ph_end;	/* inclusive page range it covers */
+	struct pc_page ph_page;		/* flags: PC_PG_placeholder | PC_PG_locked while live */
+	pc_pgoff_t ph_start, ph_end;	/* inclusive page range it covers */
 	_Atomic long ph_ref;
 };
 
@@ -39,7 +39,7 @@ static inline struct pc_placeholder *pc_entry_to_placeholder(void *e)
  * unless a multi-page placeholder is live (tree.nr_range), then one
  * forward gang lookup of one entry.
  */
-struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping, pgoff_t index);
+struct pc_placeholder *pc_placeholder_covering(struct pc_address_space *mapping, pc_pgoff_t index);
 
 /* Take a waiter's reference (tree lock held, @ph found in the tree). */
 static inline void pc_placeholder_get(struct pc_placeholder *ph)
@@ -57,7 +57,7 @@ void pc_placeholder_wait_put(struct pc_placeholder *ph);
  * does; when a placeholder covers @index, sleep until it goes and retry
  * (@wait) or return -EEXIST (readahead: treat it like a cached page).
  */
-int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, pgoff_t index,
+int pc_filemap_add_page(struct pc_page *page, struct pc_address_space *mapping, pc_pgoff_t index,
 			bool wait);
 
 /* Remove a locked page from the cache for good: invalidate its buffers,

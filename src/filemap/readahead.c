@@ -4,7 +4,7 @@
  *
  * A read that misses the cache starts a window sized from the request
  * (rounded up to a power of two, 2x or 4x for small requests) and marks the
- * page async_size pages before the window's end with PG_readahead. A read
+ * page async_size pages before the window's end with PC_PG_readahead. A read
  * that hits the marker starts the next window, twice (small windows: four
  * times) as large, up to ra_pages, so sequential reads keep I/O in flight
  * ahead of the reader. Random reads read only what was asked.
@@ -40,7 +40,7 @@ PC_EXPORT struct pc_page *pc_readahead_page(struct pc_readahead_control *rac)
 	pc_rcu_lock();
 	page = pc_page_tree_lookup(&rac->mapping->tree, rac->_index);
 	pc_rcu_unlock();
-	PC_BUG_ON(!page || !PageLocked(page));
+	PC_BUG_ON(!page || !pc_PageLocked(page));
 	rac->_index++;
 	rac->_nr_pages--;
 	return page;
@@ -58,7 +58,7 @@ static void read_pages(struct pc_readahead_control *rac)
 		aops->readahead(rac);
 		/* Pages the filesystem did not take: leave them for a later read. */
 		while ((page = pc_readahead_page(rac))) {
-			ClearPageReadahead(page);
+			pc_ClearPageReadahead(page);
 			pc_unlock_page(page);
 			pc_put_page(page);
 		}
@@ -80,13 +80,13 @@ static void read_pages(struct pc_readahead_control *rac)
  * @lookahead pages before the end gets the readahead marker.
  */
 static void do_page_cache_ra(struct pc_address_space *mapping, struct pc_file_ra_state *ra,
-			     struct pc_file *file, pgoff_t index, unsigned long nr,
+			     struct pc_file *file, pc_pgoff_t index, unsigned long nr,
 			     unsigned long lookahead)
 {
 	struct pc_readahead_control rac = { .file = file, .mapping = mapping, .ra = ra,
 					    ._index = index };
 	loff_t isize = mapping->host ? pc_i_size_read(mapping->host) : 0;
-	pgoff_t end_index;
+	pc_pgoff_t end_index;
 
 	if (!mapping->host) {
 		/* The block device mapping: bounded by the device, via bdi users. */
@@ -101,7 +101,7 @@ static void do_page_cache_ra(struct pc_address_space *mapping, struct pc_file_ra
 		nr = end_index - index + 1;
 
 	for (unsigned long i = 0; i < nr; i++) {
-		pgoff_t pidx = index + i;
+		pc_pgoff_t pidx = index + i;
 		struct pc_page *page;
 		void *e;
 
@@ -117,17 +117,17 @@ static void do_page_cache_ra(struct pc_address_space *mapping, struct pc_file_ra
 		page = pc_page_alloc(mapping->cache, PC_GFP_NORETRY);
 		if (!page)
 			break;
-		pc_set_bit(PG_locked, page);
+		pc_set_bit(PC_PG_locked, page);
 		if (pc_filemap_add_page(page, mapping, pidx, false)) {
 			/* Cached meanwhile, or under a placeholder: never wait here. */
-			pc_clear_bit(PG_locked, page);
+			pc_clear_bit(PC_PG_locked, page);
 			pc_put_page(page);
 			read_pages(&rac);
 			rac._index = pidx + 1;
 			continue;
 		}
 		if (i == nr - lookahead)
-			SetPageReadahead(page);
+			pc_SetPageReadahead(page);
 		rac._nr_pages++;
 	}
 	read_pages(&rac);
@@ -166,7 +166,7 @@ static unsigned long next_ra_size(struct pc_file_ra_state *ra, unsigned long max
 }
 
 /* Pages starting at @index that are cached, up to @max: find the first miss. */
-static pgoff_t next_miss(struct pc_address_space *mapping, pgoff_t index, unsigned long max)
+static pc_pgoff_t next_miss(struct pc_address_space *mapping, pc_pgoff_t index, unsigned long max)
 {
 	pc_rcu_lock();
 	while (max-- && pc_page_tree_lookup(&mapping->tree, index))
@@ -176,7 +176,7 @@ static pgoff_t next_miss(struct pc_address_space *mapping, pgoff_t index, unsign
 }
 
 static void ondemand_readahead(struct pc_address_space *mapping, struct pc_file_ra_state *ra,
-			       struct pc_file *file, bool hit_marker, pgoff_t index,
+			       struct pc_file *file, bool hit_marker, pc_pgoff_t index,
 			       unsigned long req_size)
 {
 	unsigned long max = ra->ra_pages ? ra->ra_pages : PC_DEFAULT_RA_PAGES;
@@ -200,7 +200,7 @@ static void ondemand_readahead(struct pc_address_space *mapping, struct pc_file_
 	}
 	if (hit_marker) {
 		/* Interleaved streams: resume after the cached run. */
-		pgoff_t start = next_miss(mapping, index + 1, max);
+		pc_pgoff_t start = next_miss(mapping, index + 1, max);
 		if (!start || start - index > max)
 			return;
 		ra->start = start;
@@ -213,7 +213,7 @@ static void ondemand_readahead(struct pc_address_space *mapping, struct pc_file_
 		goto initial;
 	/* Sequential with the previous read? */
 	loff_t prev_pos = __atomic_load_n(&ra->prev_pos, __ATOMIC_RELAXED);
-	if (prev_pos >= 0 && index - ((pgoff_t)prev_pos >> PC_PAGE_SHIFT) <= 1)
+	if (prev_pos >= 0 && index - ((pc_pgoff_t)prev_pos >> PC_PAGE_SHIFT) <= 1)
 		goto initial;
 	/* Random: read just what was asked. */
 	do_page_cache_ra(mapping, ra, file, index, req_size, 0);
@@ -229,7 +229,7 @@ readit:
 
 PC_EXPORT void pc_page_cache_sync_readahead(struct pc_address_space *mapping,
 					    struct pc_file_ra_state *ra, struct pc_file *file,
-					    pgoff_t index, unsigned long req_count)
+					    pc_pgoff_t index, unsigned long req_count)
 {
 	if (!ra->ra_pages) {
 		do_page_cache_ra(mapping, ra, file, index, req_count ? req_count : 1, 0);
@@ -240,20 +240,20 @@ PC_EXPORT void pc_page_cache_sync_readahead(struct pc_address_space *mapping,
 
 PC_EXPORT void pc_page_cache_async_readahead(struct pc_address_space *mapping,
 					     struct pc_file_ra_state *ra, struct pc_file *file,
-					     struct pc_page *page, pgoff_t index,
+					     struct pc_page *page, pc_pgoff_t index,
 					     unsigned long req_count)
 {
 	if (!ra->ra_pages)
 		return;
-	if (!TestClearPageReadahead(page))
+	if (!pc_TestClearPageReadahead(page))
 		return;
-	if (PageWriteback(page))
+	if (pc_PageWriteback(page))
 		return;
 	ondemand_readahead(mapping, ra, file, true, index, req_count);
 }
 
 PC_EXPORT void pc_force_page_cache_readahead(struct pc_address_space *mapping, struct pc_file *file,
-					     pgoff_t index, unsigned long nr)
+					     pc_pgoff_t index, unsigned long nr)
 {
 	struct pc_file_ra_state ra;
 

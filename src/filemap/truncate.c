@@ -19,16 +19,16 @@
 
 void pc_truncate_complete_page(struct pc_page *page)
 {
-	if (PagePrivate(page))
+	if (pc_PagePrivate(page))
 		pc_do_invalidatepage(page, 0, PC_PAGE_SIZE);
 	pc_cancel_dirty_page(page);
-	ClearPageMappedToDisk(page);
-	ClearPageUptodate(page);
+	pc_ClearPageMappedToDisk(page);
+	pc_ClearPageUptodate(page);
 	pc_delete_from_page_cache(page);
 }
 
 /* Zero [start, end) of a cached page and drop buffers fully inside it. */
-static void truncate_partial_page(struct pc_address_space *mapping, pgoff_t index, unsigned start,
+static void truncate_partial_page(struct pc_address_space *mapping, pc_pgoff_t index, unsigned start,
 				  unsigned end)
 {
 	struct pc_page *page = pc_find_lock_page(mapping, index);
@@ -37,7 +37,7 @@ static void truncate_partial_page(struct pc_address_space *mapping, pgoff_t inde
 		return;
 	pc_wait_on_page_writeback(page);
 	pc_zero_user_segment(page, start, end);
-	if (PagePrivate(page))
+	if (pc_PagePrivate(page))
 		pc_do_invalidatepage(page, start, end - start);
 	pc_unlock_page(page);
 	pc_put_page(page);
@@ -46,10 +46,10 @@ static void truncate_partial_page(struct pc_address_space *mapping, pgoff_t inde
 PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, loff_t lstart,
 					     loff_t lend)
 {
-	pgoff_t start, end;	/* whole pages [start, end) */
+	pc_pgoff_t start, end;	/* whole pages [start, end) */
 	unsigned partial_start, partial_end;
 	struct pc_pagevec pv;
-	pgoff_t index;
+	pc_pgoff_t index;
 
 	/*
 	 * Direct I/O still running in the range holds placeholders there: wait
@@ -63,14 +63,14 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&mapping->nr_placeholders))
-		pc_wait_on_placeholder_pages_range(mapping, (pgoff_t)lstart >> PC_PAGE_SHIFT,
-						   lend == -1 ? ~(pgoff_t)0 : (pgoff_t)lend >> PC_PAGE_SHIFT);
+		pc_wait_on_placeholder_pages_range(mapping, (pc_pgoff_t)lstart >> PC_PAGE_SHIFT,
+						   lend == -1 ? ~(pc_pgoff_t)0 : (pc_pgoff_t)lend >> PC_PAGE_SHIFT);
 	if (!atomic_load(&mapping->nrpages))
 		return;
 	partial_start = lstart & ~PC_PAGE_MASK;
 	start = (lstart + PC_PAGE_SIZE - 1) >> PC_PAGE_SHIFT;
 	if (lend == -1) {
-		end = ~(pgoff_t)0;
+		end = ~(pc_pgoff_t)0;
 		partial_end = 0;
 	} else {
 		end = (lend + 1) >> PC_PAGE_SHIFT;
@@ -97,7 +97,7 @@ PC_EXPORT void pc_truncate_inode_pages_range(struct pc_address_space *mapping, l
 	}
 
 	if (partial_start) {
-		pgoff_t pidx = start - 1;
+		pc_pgoff_t pidx = start - 1;
 		unsigned top = PC_PAGE_SIZE;
 		if (start > end) {
 			/* The range starts and ends inside one page. */
@@ -143,11 +143,11 @@ PC_EXPORT int pc_truncate_partial_page(struct pc_address_space *mapping, loff_t 
 	return 0;
 }
 
-PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping, pgoff_t start,
-					       pgoff_t end)
+PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping, pc_pgoff_t start,
+					       pc_pgoff_t end)
 {
 	struct pc_pagevec pv;
-	pgoff_t index = start;
+	pc_pgoff_t index = start;
 	int ret = 0;
 
 	while (index <= end) {
@@ -162,7 +162,7 @@ PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping,
 				continue;
 			}
 			pc_wait_on_page_writeback(page);
-			if (PageDirty(page)) {
+			if (pc_PageDirty(page)) {
 				int err = pc_write_one_page(page);	/* unlocks */
 				if (err)
 					ret = err;
@@ -173,12 +173,12 @@ PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping,
 					continue;
 				}
 			}
-			if (PageDirty(page) || (PagePrivate(page) && !pc_try_to_release_page(page))) {
+			if (pc_PageDirty(page) || (pc_PagePrivate(page) && !pc_try_to_release_page(page))) {
 				ret = ret ? ret : -EBUSY;
 				pc_unlock_page(page);
 				continue;
 			}
-			ClearPageUptodate(page);
+			pc_ClearPageUptodate(page);
 			pc_delete_from_page_cache(page);
 			pc_unlock_page(page);
 		}
@@ -187,11 +187,11 @@ PC_EXPORT int pc_invalidate_inode_pages2_range(struct pc_address_space *mapping,
 	return ret;
 }
 
-PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *mapping, pgoff_t start,
-						    pgoff_t end)
+PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *mapping, pc_pgoff_t start,
+						    pc_pgoff_t end)
 {
 	struct pc_pagevec pv;
-	pgoff_t index = start;
+	pc_pgoff_t index = start;
 	unsigned long count = 0;
 
 	while (index <= end) {
@@ -202,8 +202,8 @@ PC_EXPORT unsigned long pc_invalidate_mapping_pages(struct pc_address_space *map
 
 			if (!pc_trylock_page(page))
 				continue;
-			if (page->mapping == mapping && !PageDirty(page) && !PageWriteback(page) &&
-			    (!PagePrivate(page) || pc_try_to_release_page(page))) {
+			if (page->mapping == mapping && !pc_PageDirty(page) && !pc_PageWriteback(page) &&
+			    (!pc_PagePrivate(page) || pc_try_to_release_page(page))) {
 				pc_delete_from_page_cache(page);
 				count++;
 			}

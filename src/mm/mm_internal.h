@@ -17,7 +17,7 @@ struct pc_cache {
 	struct pc_page **free_stack;
 	size_t nr_free;
 
-	pthread_mutex_t lru_lock;	/* both LRU lists, PG_lru/PG_active changes */
+	pthread_mutex_t lru_lock;	/* both LRU lists, PC_PG_lru/PC_PG_active changes */
 	struct pc_list_head active, inactive;
 	long nr_active, nr_inactive;
 

@@ -262,19 +262,19 @@ PC_EXPORT void pc_put_page(struct pc_page *page)
 	if (atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel) != 1)
 		return;
 	struct pc_cache *c = page->cache;
-	if (PageLRU(page)) {
+	if (pc_PageLRU(page)) {
 		pthread_mutex_lock(&c->lru_lock);
-		if (PageLRU(page)) {
+		if (pc_PageLRU(page)) {
 			pc_list_del_init(&page->lru);
-			if (PageActive(page))
+			if (pc_PageActive(page))
 				c->nr_active--;
 			else
 				c->nr_inactive--;
-			ClearPageLRU(page);
+			pc_ClearPageLRU(page);
 		}
 		pthread_mutex_unlock(&c->lru_lock);
 	}
-	PC_BUG_ON(PageDirty(page) || PageWriteback(page) || PageLocked(page));
+	PC_BUG_ON(pc_PageDirty(page) || pc_PageWriteback(page) || pc_PageLocked(page));
 	pc_free_frame(c, page);
 }
 

@@ -4,10 +4,10 @@
  *
  * Sleepers wait on one of PC_WAIT_TABLE_SIZE buckets chosen by hashing the
  * page address (the kernel's page_waitqueue): a mutex and a condition
- * variable per bucket. A sleeper sets PG_waiters with an atomic RMW and
+ * variable per bucket. A sleeper sets PC_PG_waiters with an atomic RMW and
  * uses that RMW's result to test the bit it waits for; a waker clears its
  * bit with an RMW and only takes the bucket lock when the result shows
- * PG_waiters. Both RMWs hit the same word, so one of them sees the other:
+ * PC_PG_waiters. Both RMWs hit the same word, so one of them sees the other:
  * no wakeup is lost, and an uncontended unlock is one atomic instruction.
  */
 #include <stdint.h>
@@ -55,7 +55,7 @@ PC_EXPORT void pc_wait_on_page_bit(struct pc_page *page, int bit)
 	b = page_bucket(page);
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		unsigned long old = atomic_fetch_or(&page->flags, 1UL << PG_waiters);
+		unsigned long old = atomic_fetch_or(&page->flags, 1UL << PC_PG_waiters);
 		if (!((old >> bit) & 1))
 			break;
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -69,9 +69,9 @@ PC_EXPORT void pc_wake_up_page_bit(struct pc_page *page, int bit)
 
 	(void)bit;
 	pthread_mutex_lock(&b->lock);
-	/* Every sleeper of this bucket wakes and re-arms PG_waiters if it
+	/* Every sleeper of this bucket wakes and re-arms PC_PG_waiters if it
 	 * still has to wait, so clearing it here loses nobody. */
-	pc_clear_bit(PG_waiters, page);
+	pc_clear_bit(PC_PG_waiters, page);
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -86,7 +86,7 @@ PC_EXPORT void pc_lock_page(struct pc_page *page)
 	b = page_bucket(page);
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		atomic_fetch_or(&page->flags, 1UL << PG_waiters);
+		atomic_fetch_or(&page->flags, 1UL << PC_PG_waiters);
 		if (pc_trylock_page(page))
 			break;
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -96,19 +96,19 @@ PC_EXPORT void pc_lock_page(struct pc_page *page)
 
 PC_EXPORT void pc_unlock_page(struct pc_page *page)
 {
-	unsigned long old = atomic_fetch_and_explicit(&page->flags, ~(1UL << PG_locked),
+	unsigned long old = atomic_fetch_and_explicit(&page->flags, ~(1UL << PC_PG_locked),
 						      memory_order_release);
-	PC_BUG_ON(!(old & (1UL << PG_locked)));
-	if (old & (1UL << PG_waiters))
-		pc_wake_up_page_bit(page, PG_locked);
+	PC_BUG_ON(!(old & (1UL << PC_PG_locked)));
+	if (old & (1UL << PC_PG_waiters))
+		pc_wake_up_page_bit(page, PC_PG_locked);
 }
 
 PC_EXPORT void pc_wait_on_page_locked(struct pc_page *page)
 {
-	pc_wait_on_page_bit(page, PG_locked);
+	pc_wait_on_page_bit(page, PC_PG_locked);
 }
 
 PC_EXPORT void pc_wait_on_page_writeback(struct pc_page *page)
 {
-	pc_wait_on_page_bit(page, PG_writeback);
+	pc_wait_on_page_bit(page, PC_PG_writeback);
 }

@@ -3,7 +3,7 @@
  * src/mm/vmscan.c - the active/inactive LRU and reclaim.
  *
  * New pages enter the inactive list. pc_mark_page_accessed() gives a page
- * a second chance (PG_referenced) and promotes a twice-touched inactive
+ * a second chance (PC_PG_referenced) and promotes a twice-touched inactive
  * page to the active list. Reclaim keeps the inactive list at least as long
  * as the active one by deactivating the active list's tail, then scans the
  * inactive tail: referenced pages are promoted, clean unlocked pages that
@@ -11,7 +11,7 @@
  * (private data released first), dirty and writeback pages are left for
  * the flusher, which the allocator wakes.
  *
- * Locking: lru_lock protects both lists, PG_lru and PG_active; it is a leaf
+ * Locking: lru_lock protects both lists, PC_PG_lru and PC_PG_active; it is a leaf
  * lock except for the page trylock done after pages are isolated.
  */
 #include "mm_internal.h"
@@ -21,9 +21,9 @@ PC_EXPORT void pc_lru_cache_add(struct pc_page *page)
 	struct pc_cache *c = page->cache;
 
 	pthread_mutex_lock(&c->lru_lock);
-	PC_BUG_ON(PageLRU(page));
-	SetPageLRU(page);
-	if (PageActive(page)) {
+	PC_BUG_ON(pc_PageLRU(page));
+	pc_SetPageLRU(page);
+	if (pc_PageActive(page)) {
 		pc_list_add(&page->lru, &c->active);
 		c->nr_active++;
 	} else {
@@ -38,11 +38,11 @@ static void activate_page(struct pc_page *page)
 	struct pc_cache *c = page->cache;
 
 	pthread_mutex_lock(&c->lru_lock);
-	if (PageLRU(page) && !PageActive(page)) {
+	if (pc_PageLRU(page) && !pc_PageActive(page)) {
 		pc_list_move(&page->lru, &c->active);
 		c->nr_inactive--;
 		c->nr_active++;
-		SetPageActive(page);
+		pc_SetPageActive(page);
 	}
 	pthread_mutex_unlock(&c->lru_lock);
 }
@@ -51,13 +51,13 @@ PC_EXPORT void pc_mark_page_accessed(struct pc_page *page)
 {
 	unsigned long f = atomic_load_explicit(&page->flags, memory_order_relaxed);
 
-	if ((f & (1UL << PG_referenced)) && (f & (1UL << PG_active)))
+	if ((f & (1UL << PC_PG_referenced)) && (f & (1UL << PC_PG_active)))
 		return;		/* the hot path: nothing to write */
-	if (!(f & (1UL << PG_active)) && (f & (1UL << PG_referenced)) && (f & (1UL << PG_lru))) {
+	if (!(f & (1UL << PC_PG_active)) && (f & (1UL << PC_PG_referenced)) && (f & (1UL << PC_PG_lru))) {
 		activate_page(page);
-		ClearPageReferenced(page);
-	} else if (!(f & (1UL << PG_referenced))) {
-		SetPageReferenced(page);
+		pc_ClearPageReferenced(page);
+	} else if (!(f & (1UL << PC_PG_referenced))) {
+		pc_SetPageReferenced(page);
 	}
 }
 
@@ -65,10 +65,10 @@ PC_EXPORT void pc_rotate_reclaimable_page(struct pc_page *page)
 {
 	struct pc_cache *c = page->cache;
 
-	if (!TestClearPageReclaim(page))
+	if (!pc_TestClearPageReclaim(page))
 		return;
 	pthread_mutex_lock(&c->lru_lock);
-	if (PageLRU(page) && !PageActive(page))
+	if (pc_PageLRU(page) && !pc_PageActive(page))
 		pc_list_move_tail(&page->lru, &c->inactive);
 	pthread_mutex_unlock(&c->lru_lock);
 }
@@ -78,13 +78,13 @@ static void shrink_active_list(struct pc_cache *c, long nr)
 {
 	while (nr-- > 0 && !pc_list_empty(&c->active)) {
 		struct pc_page *pg = pc_list_last_entry(&c->active, struct pc_page, lru);
-		if (TestClearPageReferenced(pg)) {
+		if (pc_TestClearPageReferenced(pg)) {
 			/* Used since the last pass: keep it active one more round. */
 			pc_list_move(&pg->lru, &c->active);
 			continue;
 		}
 		pc_list_move(&pg->lru, &c->inactive);
-		ClearPageActive(pg);
+		pc_ClearPageActive(pg);
 		c->nr_active--;
 		c->nr_inactive++;
 	}
@@ -93,8 +93,8 @@ static void shrink_active_list(struct pc_cache *c, long nr)
 static void putback_page(struct pc_cache *c, struct pc_page *pg)
 {
 	pthread_mutex_lock(&c->lru_lock);
-	SetPageLRU(pg);
-	if (PageActive(pg)) {
+	pc_SetPageLRU(pg);
+	if (pc_PageActive(pg)) {
 		pc_list_add(&pg->lru, &c->active);
 		c->nr_active++;
 	} else {
@@ -124,18 +124,18 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 		 * page (a streaming reader touches every page once); a second
 		 * touch already moved it to the active list.
 		 */
-		ClearPageReferenced(pg);
-		if (PageDirty(pg) || PageWriteback(pg) || PageLocked(pg) ||
+		pc_ClearPageReferenced(pg);
+		if (pc_PageDirty(pg) || pc_PageWriteback(pg) || pc_PageLocked(pg) ||
 		    !pc_page_get_speculative(pg)) {
-			if (PageDirty(pg) || PageWriteback(pg)) {
+			if (pc_PageDirty(pg) || pc_PageWriteback(pg)) {
 				(*dirty_seen)++;
-				SetPageReclaim(pg);
+				pc_SetPageReclaim(pg);
 			}
 			pc_list_move(&pg->lru, &c->inactive);
 			continue;
 		}
 		pc_list_del_init(&pg->lru);
-		ClearPageLRU(pg);
+		pc_ClearPageLRU(pg);
 		c->nr_inactive--;
 		isolated[n_iso++] = pg;
 	}
@@ -148,8 +148,8 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 			putback_page(c, pg);
 			continue;
 		}
-		if (PageDirty(pg) || PageWriteback(pg) || !pg->mapping) {
-			if (PageDirty(pg) || PageWriteback(pg))
+		if (pc_PageDirty(pg) || pc_PageWriteback(pg) || !pg->mapping) {
+			if (pc_PageDirty(pg) || pc_PageWriteback(pg))
 				(*dirty_seen)++;
 			pc_unlock_page(pg);
 			putback_page(c, pg);
@@ -166,7 +166,7 @@ long pc_shrink_lists(struct pc_cache *c, long nr, long *dirty_seen)
 		}
 		/* Pinned or private data that cannot be released: keep it off
 		 * the inactive list so reclaim finds clean pages quickly. */
-		SetPageActive(pg);
+		pc_SetPageActive(pg);
 		pc_unlock_page(pg);
 		putback_page(c, pg);
 	}

@@ -8,7 +8,7 @@
  * by data, discontiguous blocks, a get_block error) falls back to
  * pc_block_read_full_page after the bio built so far is submitted. One
  * get_block call maps the rest of the readahead batch; the result is
- * reused for the following pages (map_bh caching). A BH_Boundary run ends
+ * reused for the following pages (map_bh caching). A PC_BH_Boundary run ends
  * its bio at once so the metadata read the next mapping needs is not
  * queued behind it.
  *
@@ -25,8 +25,8 @@
  * on this path. The part of the EOF page past i_size is zeroed before every
  * write.
  *
- * Completion (mpage_end_io, engine thread): reads set PG_uptodate or
- * PG_error and unlock each page; writes set PG_error and record the error
+ * Completion (mpage_end_io, engine thread): reads set PC_PG_uptodate or
+ * PC_PG_error and unlock each page; writes set PC_PG_error and record the error
  * on the mapping on failure, and end each page's writeback.
  */
 #include <errno.h>
@@ -55,17 +55,17 @@ static void mpage_end_io(struct pc_bio *bio)
 
 		if (!write) {
 			if (!status) {
-				SetPageUptodate(page);
+				pc_SetPageUptodate(page);
 			} else {
-				ClearPageUptodate(page);
-				SetPageError(page);
+				pc_ClearPageUptodate(page);
+				pc_SetPageError(page);
 			}
 			pc_unlock_page(page);
 		} else {
 			if (status) {
 				struct pc_address_space *mapping = page->mapping;
 
-				SetPageError(page);
+				pc_SetPageError(page);
 				if (mapping)
 					pc_mapping_set_error(mapping, status);
 			}
@@ -102,7 +102,7 @@ static inline void mpage_replug(struct pc_blk_plug *plug)
 		pc_blk_start_plug(plug);
 }
 
-static struct pc_bio *mpage_alloc(struct pc_block_device *bdev, sector_t first_sector,
+static struct pc_bio *mpage_alloc(struct pc_block_device *bdev, pc_sector_t first_sector,
 				  unsigned nr_vecs, unsigned opf)
 {
 	struct pc_bio *bio = pc_bio_alloc(bdev, nr_vecs);
@@ -123,16 +123,16 @@ struct mpage_readpage_args {
 	struct pc_bio *bio;
 	struct pc_page *page;
 	unsigned nr_pages;		/* pages of the batch from this one on */
-	sector_t last_block_in_bio;
+	pc_sector_t last_block_in_bio;
 	struct pc_buffer_head map_bh;	/* the last get_block result */
-	sector_t first_logical_block;	/* file block map_bh starts at */
+	pc_sector_t first_logical_block;	/* file block map_bh starts at */
 	pc_get_block_t get_block;
 	struct pc_blk_plug *plug;	/* ours, suspended around get_block */
 	int err;			/* -ENOMEM from the buffer path */
 };
 
 /*
- * get_block filled the block itself (BH_Uptodate): record the mapping in
+ * get_block filled the block itself (PC_BH_Uptodate): record the mapping in
  * the page's buffers so block_read_full_page does not call get_block again
  * (or, for a one-block page, just mark the page uptodate).
  */
@@ -143,8 +143,8 @@ static void map_buffer_to_page(struct pc_page *page, struct pc_buffer_head *bh, 
 	unsigned block = 0;
 
 	if (!pc_page_has_buffers(page)) {
-		if (blkbits == PC_PAGE_SHIFT && buffer_uptodate(bh)) {
-			SetPageUptodate(page);
+		if (blkbits == PC_PAGE_SHIFT && pc_buffer_uptodate(bh)) {
+			pc_SetPageUptodate(page);
 			return;
 		}
 		/* No memory: leave it; block_read_full_page maps again. */
@@ -175,8 +175,8 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 	const unsigned blocksize = 1u << blkbits;
 	struct pc_buffer_head *map_bh = &args->map_bh;
 	struct pc_bio *bio = args->bio;
-	sector_t blocks[PC_MAX_BUF_PER_PAGE];
-	sector_t block_in_file, last_block, last_block_in_file, nblocks, relative_block;
+	pc_sector_t blocks[PC_MAX_BUF_PER_PAGE];
+	pc_sector_t block_in_file, last_block, last_block_in_file, nblocks, relative_block;
 	unsigned page_block, first_hole = blocks_per_page, length;
 	struct pc_block_device *bdev = NULL;
 	bool fully_mapped = true, fresh;
@@ -185,24 +185,24 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 	if (pc_page_has_buffers(page))
 		goto confused;
 
-	block_in_file = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
-	last_block = block_in_file + (sector_t)args->nr_pages * blocks_per_page;
+	block_in_file = (pc_sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	last_block = block_in_file + (pc_sector_t)args->nr_pages * blocks_per_page;
 	size = pc_mapping_size(mapping);
-	last_block_in_file = ((sector_t)size + blocksize - 1) >> blkbits;
+	last_block_in_file = ((pc_sector_t)size + blocksize - 1) >> blkbits;
 	if (last_block > last_block_in_file)
 		last_block = last_block_in_file;
 	page_block = 0;
 
 	/* Map blocks using the result of the previous get_block call first. */
 	nblocks = map_bh->b_size >> blkbits;
-	if (buffer_mapped(map_bh) && block_in_file > args->first_logical_block &&
+	if (pc_buffer_mapped(map_bh) && block_in_file > args->first_logical_block &&
 	    block_in_file < args->first_logical_block + nblocks) {
-		sector_t map_offset = block_in_file - args->first_logical_block;
-		sector_t last = nblocks - map_offset;
+		pc_sector_t map_offset = block_in_file - args->first_logical_block;
+		pc_sector_t last = nblocks - map_offset;
 
 		for (relative_block = 0;; relative_block++) {
 			if (relative_block == last) {
-				clear_buffer_mapped(map_bh);
+				pc_clear_buffer_mapped(map_bh);
 				break;
 			}
 			if (page_block == blocks_per_page)
@@ -231,11 +231,11 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 				goto confused;
 			args->first_logical_block = block_in_file;
 			/* allocated but unwritten reads as zeros: a hole */
-			if (buffer_unwritten(map_bh))
-				clear_buffer_mapped(map_bh);
+			if (pc_buffer_unwritten(map_bh))
+				pc_clear_buffer_mapped(map_bh);
 		}
 
-		if (!buffer_mapped(map_bh)) {
+		if (!pc_buffer_mapped(map_bh)) {
 			fully_mapped = false;
 			if (first_hole == blocks_per_page)
 				first_hole = page_block;
@@ -246,7 +246,7 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 
 		/* get_block filled the block itself: let the buffer path
 		 * finish the page without mapping it again */
-		if (buffer_uptodate(map_bh)) {
+		if (pc_buffer_uptodate(map_bh)) {
 			map_buffer_to_page(page, map_bh, page_block, blkbits);
 			goto confused;
 		}
@@ -265,7 +265,7 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 		}
 		for (relative_block = 0;; relative_block++) {
 			if (relative_block == nblocks) {
-				clear_buffer_mapped(map_bh);
+				pc_clear_buffer_mapped(map_bh);
 				break;
 			} else if (page_block == blocks_per_page) {
 				break;
@@ -280,12 +280,12 @@ static struct pc_bio *do_mpage_readpage(struct mpage_readpage_args *args)
 	if (first_hole != blocks_per_page) {
 		pc_buf_zero(page, first_hole << blkbits, PC_PAGE_SIZE);
 		if (first_hole == 0) {
-			SetPageUptodate(page);
+			pc_SetPageUptodate(page);
 			pc_unlock_page(page);
 			goto out;
 		}
 	} else if (fully_mapped) {
-		SetPageMappedToDisk(page);
+		pc_SetPageMappedToDisk(page);
 	}
 	if (!bdev)
 		goto confused;
@@ -317,7 +317,7 @@ alloc_new:
 
 	relative_block = block_in_file - args->first_logical_block;
 	nblocks = map_bh->b_size >> blkbits;
-	if ((buffer_boundary(map_bh) && relative_block == nblocks) || first_hole != blocks_per_page)
+	if ((pc_buffer_boundary(map_bh) && relative_block == nblocks) || first_hole != blocks_per_page)
 		bio = mpage_bio_submit(bio);
 	else
 		args->last_block_in_bio = blocks[blocks_per_page - 1];
@@ -327,7 +327,7 @@ out:
 confused:
 	if (bio)
 		bio = mpage_bio_submit(bio);
-	if (!PageUptodate(page)) {
+	if (!pc_PageUptodate(page)) {
 		int err;
 
 		mpage_unplug(args->plug);
@@ -346,7 +346,7 @@ void pc_mpage_readahead(struct pc_readahead_control *rac, pc_get_block_t get_blo
 	struct mpage_readpage_args args;
 	struct pc_blk_plug plug;
 	struct pc_page *page;
-	pgoff_t end;
+	pc_pgoff_t end;
 
 	memset(&args, 0, sizeof(args));
 	args.get_block = get_block;
@@ -357,7 +357,7 @@ void pc_mpage_readahead(struct pc_readahead_control *rac, pc_get_block_t get_blo
 	pc_blk_start_plug(&plug);
 	while ((page = pc_readahead_page(rac))) {
 		args.page = page;
-		args.nr_pages = end > page->index ? (unsigned)PC_MIN(end - page->index, (pgoff_t)UINT_MAX) : 1;
+		args.nr_pages = end > page->index ? (unsigned)PC_MIN(end - page->index, (pc_pgoff_t)UINT_MAX) : 1;
 		args.bio = do_mpage_readpage(&args);
 		pc_put_page(page);
 	}
@@ -401,7 +401,7 @@ int pc_mpage_readpage(struct pc_page *page, pc_get_block_t get_block)
  */
 struct mpage_data {
 	struct pc_bio *bio;
-	sector_t last_block_in_bio;
+	pc_sector_t last_block_in_bio;
 	pc_get_block_t get_block;
 	bool use_writepage;		/* confused pages: a_ops->writepage */
 	struct pc_blk_plug *plug;	/* ours, suspended around get_block */
@@ -411,11 +411,11 @@ struct mpage_data {
 /* The current get_block(create=1) answer while a run is mapped. */
 struct mpage_map {
 	bool valid;
-	sector_t first;			/* file block it starts at */
-	sector_t len;			/* blocks */
-	sector_t blocknr;		/* disk block of @first */
+	pc_sector_t first;			/* file block it starts at */
+	pc_sector_t len;			/* blocks */
+	pc_sector_t blocknr;		/* disk block of @first */
 	struct pc_block_device *bdev;
-	bool boundary;			/* BH_Boundary on its last block */
+	bool boundary;			/* PC_BH_Boundary on its last block */
 };
 
 /* The buffers we are about to write are clean from now on. */
@@ -431,18 +431,18 @@ static void clean_buffers(struct pc_page *page, unsigned first_unmapped)
 	do {
 		if (n++ == first_unmapped)
 			break;
-		clear_buffer_dirty(bh);
+		pc_clear_buffer_dirty(bh);
 		bh = bh->b_this_page;
 	} while (bh != head);
 }
 
 /* What __mpage_writepage learned about a page's disk blocks. */
 struct mpage_blocks {
-	sector_t blocks[PC_MAX_BUF_PER_PAGE];
+	pc_sector_t blocks[PC_MAX_BUF_PER_PAGE];
 	unsigned first_unmapped;	/* blocks mapped from the start */
 	struct pc_block_device *bdev;
 	bool boundary;			/* the last mapped block is a boundary */
-	sector_t boundary_block;
+	pc_sector_t boundary_block;
 	struct pc_block_device *boundary_bdev;
 };
 
@@ -457,7 +457,7 @@ static bool mpage_add_page(struct mpage_data *mpd, struct pc_page *page,
 {
 	const unsigned blocks_per_page = (unsigned)(PC_PAGE_SIZE >> blkbits);
 	const unsigned op_flags = wbc->sync_mode == PC_WB_SYNC_ALL ? PC_REQ_SYNC : 0;
-	pgoff_t end_index = (pgoff_t)(i_size >> PC_PAGE_SHIFT);
+	pc_pgoff_t end_index = (pc_pgoff_t)(i_size >> PC_PAGE_SHIFT);
 	struct pc_bio *bio = mpd->bio;
 	unsigned length;
 	bool fresh;
@@ -506,7 +506,7 @@ alloc_new:
 	}
 
 	clean_buffers(page, mb->first_unmapped);
-	PC_BUG_ON(PageWriteback(page));
+	PC_BUG_ON(pc_PageWriteback(page));
 	pc_set_page_writeback(page);
 	pc_unlock_page(page);
 	if (mb->boundary || mb->first_unmapped != blocks_per_page) {
@@ -521,10 +521,10 @@ alloc_new:
 }
 
 /* Is @page (locked by us) fit to join a run? */
-static bool mpage_run_page_ok(struct pc_page *page, struct pc_address_space *mapping, pgoff_t index)
+static bool mpage_run_page_ok(struct pc_page *page, struct pc_address_space *mapping, pc_pgoff_t index)
 {
-	return page->mapping == mapping && page->index == index && PageDirty(page) &&
-	       PageUptodate(page) && !PagePrivate(page) && !PageWriteback(page);
+	return page->mapping == mapping && page->index == index && pc_PageDirty(page) &&
+	       pc_PageUptodate(page) && !pc_PagePrivate(page) && !pc_PageWriteback(page);
 }
 
 /* Lock the pages that follow @page into mpd->run[1..]; returns the run length. */
@@ -532,20 +532,20 @@ static unsigned mpage_gather_run(struct mpage_data *mpd, struct pc_page *page,
 				 struct pc_writeback_control *wbc, loff_t i_size)
 {
 	struct pc_address_space *mapping = page->mapping;
-	pgoff_t index = page->index, limit, idx;
+	pc_pgoff_t index = page->index, limit, idx;
 	unsigned n = 1;
 
 	mpd->run[0] = page;
 	/* pages holding data: index <= (i_size - 1) >> PAGE_SHIFT */
-	limit = (pgoff_t)((i_size - 1) >> PC_PAGE_SHIFT) + 1;
+	limit = (pc_pgoff_t)((i_size - 1) >> PC_PAGE_SHIFT) + 1;
 	if (limit > index + MPAGE_MAX_RUN)
 		limit = index + MPAGE_MAX_RUN;
 	if (!wbc->range_cyclic && wbc->range_end >= 0 &&
-	    limit > (pgoff_t)(wbc->range_end >> PC_PAGE_SHIFT) + 1)
-		limit = (pgoff_t)(wbc->range_end >> PC_PAGE_SHIFT) + 1;
+	    limit > (pc_pgoff_t)(wbc->range_end >> PC_PAGE_SHIFT) + 1)
+		limit = (pc_pgoff_t)(wbc->range_end >> PC_PAGE_SHIFT) + 1;
 	if (wbc->sync_mode == PC_WB_SYNC_NONE && wbc->nr_to_write > 0 &&
-	    limit > index + (pgoff_t)wbc->nr_to_write)
-		limit = index + (pgoff_t)wbc->nr_to_write;
+	    limit > index + (pc_pgoff_t)wbc->nr_to_write)
+		limit = index + (pc_pgoff_t)wbc->nr_to_write;
 
 	for (idx = index + 1; idx < limit; idx++) {
 		struct pc_page *p;
@@ -585,23 +585,23 @@ static void mpage_release_run(struct mpage_data *mpd, unsigned from, unsigned n)
  * get_block failed / mapped nothing).
  */
 static bool mpage_map_page(struct mpage_data *mpd, struct mpage_map *map, struct pc_page *page,
-			   sector_t end_block, unsigned blkbits, loff_t i_size, struct mpage_blocks *mb)
+			   pc_sector_t end_block, unsigned blkbits, loff_t i_size, struct mpage_blocks *mb)
 {
 	struct pc_inode *inode = page->mapping->host;
 	const unsigned blocks_per_page = (unsigned)(PC_PAGE_SIZE >> blkbits);
-	sector_t block_in_file = (sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
-	sector_t last_block = ((sector_t)i_size - 1) >> blkbits;
+	pc_sector_t block_in_file = (pc_sector_t)page->index << (PC_PAGE_SHIFT - blkbits);
+	pc_sector_t last_block = ((pc_sector_t)i_size - 1) >> blkbits;
 	unsigned page_block;
 
 	memset(mb, 0, sizeof(*mb));
 	for (page_block = 0; page_block < blocks_per_page;) {
-		sector_t blocknr;
+		pc_sector_t blocknr;
 		bool bnd;
 
 		if (!map->valid || block_in_file < map->first ||
 		    block_in_file >= map->first + map->len) {
 			struct pc_buffer_head map_bh;
-			sector_t want = end_block > block_in_file ? end_block - block_in_file : 1;
+			pc_sector_t want = end_block > block_in_file ? end_block - block_in_file : 1;
 			int err;
 
 			memset(&map_bh, 0, sizeof(map_bh));
@@ -611,16 +611,16 @@ static bool mpage_map_page(struct mpage_data *mpd, struct mpage_map *map, struct
 			mpage_unplug(mpd->plug);
 			err = mpd->get_block(inode, block_in_file, &map_bh, 1);
 			mpage_replug(mpd->plug);
-			if (err || !buffer_mapped(&map_bh) || !map_bh.b_bdev ||
+			if (err || !pc_buffer_mapped(&map_bh) || !map_bh.b_bdev ||
 			    (map_bh.b_size >> blkbits) == 0)
 				return false;
-			/* BH_New: get_block already forgot the bdev aliases */
+			/* PC_BH_New: get_block already forgot the bdev aliases */
 			map->valid = true;
 			map->first = block_in_file;
-			map->len = PC_MIN((sector_t)(map_bh.b_size >> blkbits), want);
+			map->len = PC_MIN((pc_sector_t)(map_bh.b_size >> blkbits), want);
 			map->blocknr = map_bh.b_blocknr;
 			map->bdev = map_bh.b_bdev;
-			map->boundary = buffer_boundary(&map_bh);
+			map->boundary = pc_buffer_boundary(&map_bh);
 		}
 		blocknr = map->blocknr + (block_in_file - map->first);
 		bnd = map->boundary && block_in_file == map->first + map->len - 1;
@@ -661,7 +661,7 @@ static int mpage_confused(struct mpage_data *mpd, struct pc_page *page,
 		struct pc_buffer_head *head = pc_page_buffers(page), *bh = head;
 		bool delayed = false;
 		do {
-			delayed |= buffer_delay(bh);
+			delayed |= pc_buffer_delay(bh);
 			bh = bh->b_this_page;
 		} while (bh != head);
 		if (delayed) {
@@ -695,8 +695,8 @@ static int __mpage_writepage(struct pc_page *page, struct pc_writeback_control *
 	struct mpage_blocks mb;
 	struct mpage_map map = { .valid = false };
 	struct pc_page *single[1], **run = single;
-	sector_t end_block;
-	pgoff_t end_index;
+	pc_sector_t end_block;
+	pc_pgoff_t end_index;
 	unsigned n, i;
 
 	if (pc_page_has_buffers(page)) {
@@ -708,11 +708,11 @@ static int __mpage_writepage(struct pc_page *page, struct pc_writeback_control *
 		memset(&mb, 0, sizeof(mb));
 		mb.first_unmapped = blocks_per_page;
 		do {
-			if (buffer_locked(bh))
+			if (pc_buffer_locked(bh))
 				goto confused;
-			if (!buffer_mapped(bh)) {
+			if (!pc_buffer_mapped(bh)) {
 				/* an unmapped dirty buffer needs get_block */
-				if (buffer_dirty(bh))
+				if (pc_buffer_dirty(bh))
 					goto confused;
 				if (mb.first_unmapped == blocks_per_page)
 					mb.first_unmapped = page_block;
@@ -720,14 +720,14 @@ static int __mpage_writepage(struct pc_page *page, struct pc_writeback_control *
 			}
 			if (mb.first_unmapped != blocks_per_page)
 				goto confused;	/* hole -> non-hole */
-			if (!buffer_dirty(bh) || !buffer_uptodate(bh) || buffer_delay(bh))
+			if (!pc_buffer_dirty(bh) || !pc_buffer_uptodate(bh) || pc_buffer_delay(bh))
 				goto confused;
 			if (page_block && bh->b_blocknr != mb.blocks[page_block - 1] + 1)
 				goto confused;
 			if (mb.bdev && bh->b_bdev != mb.bdev)
 				goto confused;
 			mb.blocks[page_block++] = bh->b_blocknr;
-			mb.boundary = buffer_boundary(bh);
+			mb.boundary = pc_buffer_boundary(bh);
 			if (mb.boundary) {
 				mb.boundary_block = bh->b_blocknr;
 				mb.boundary_bdev = bh->b_bdev;
@@ -742,9 +742,9 @@ static int __mpage_writepage(struct pc_page *page, struct pc_writeback_control *
 	}
 
 	/* The page has no buffers: map it (and the run after it) to disk. */
-	if (!PageUptodate(page) || i_size <= 0)
+	if (!pc_PageUptodate(page) || i_size <= 0)
 		goto confused;
-	end_index = (pgoff_t)(i_size >> PC_PAGE_SHIFT);
+	end_index = (pc_pgoff_t)(i_size >> PC_PAGE_SHIFT);
 	if (page->index > end_index ||
 	    (page->index == end_index && !(i_size & (loff_t)(PC_PAGE_SIZE - 1))))
 		goto confused;	/* wholly past EOF: writepage drops it */
@@ -757,9 +757,9 @@ static int __mpage_writepage(struct pc_page *page, struct pc_writeback_control *
 		n = 1;
 	}
 
-	end_block = (sector_t)(page->index + n) << (PC_PAGE_SHIFT - blkbits);
-	if (end_block > (((sector_t)i_size - 1) >> blkbits) + 1)
-		end_block = (((sector_t)i_size - 1) >> blkbits) + 1;
+	end_block = (pc_sector_t)(page->index + n) << (PC_PAGE_SHIFT - blkbits);
+	if (end_block > (((pc_sector_t)i_size - 1) >> blkbits) + 1)
+		end_block = (((pc_sector_t)i_size - 1) >> blkbits) + 1;
 
 	for (i = 0; i < n; i++) {
 		struct pc_page *p = run[i];

@@ -17,11 +17,11 @@ PC_EXPORT unsigned long long pc_now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pgoff_t start, pgoff_t end)
+PC_EXPORT void pc_tag_pages_for_writeback(struct pc_address_space *mapping, pc_pgoff_t start, pc_pgoff_t end)
 {
 	/* Batches keep the tree lock hold time short. */
 	while (start <= end) {
-		pgoff_t next = start;
+		pc_pgoff_t next = start;
 		unsigned long n;
 
 		pc_mutex_lock(&mapping->tree_lock);
@@ -46,7 +46,7 @@ PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_w
 				   pc_writepage_t writepage, void *data)
 {
 	struct pc_pagevec pv;
-	pgoff_t index, end, done_index, cyclic_start = 0;
+	pc_pgoff_t index, end, done_index, cyclic_start = 0;
 	bool range_whole = false, done = false, cycled;
 	int ret = 0;
 	unsigned tag;
@@ -54,7 +54,7 @@ PC_EXPORT int pc_write_cache_pages(struct pc_address_space *mapping, struct pc_w
 	if (wbc->range_cyclic) {
 		index = atomic_load(&mapping->writeback_index);
 		cyclic_start = index;
-		end = ~(pgoff_t)0 >> 1;
+		end = ~(pc_pgoff_t)0 >> 1;
 		cycled = index == 0;
 	} else {
 		index = wbc->range_start >> PC_PAGE_SHIFT;
@@ -87,14 +87,14 @@ retry:
 				pc_unlock_page(page);
 				continue;
 			}
-			if (!PageDirty(page)) {
+			if (!pc_PageDirty(page)) {
 				/* Someone else wrote it already. */
 				if (tag == PC_TAG_TOWRITE)
 					clear_towrite(mapping, page);
 				pc_unlock_page(page);
 				continue;
 			}
-			if (PageWriteback(page)) {
+			if (pc_PageWriteback(page)) {
 				if (wbc->sync_mode != PC_WB_SYNC_NONE) {
 					pc_wait_on_page_writeback(page);
 				} else {
@@ -176,7 +176,7 @@ PC_EXPORT int pc_write_one_page(struct pc_page *page)
 	struct pc_writeback_control wbc = { .sync_mode = PC_WB_SYNC_ALL, .nr_to_write = 1 };
 	int ret = 0;
 
-	PC_BUG_ON(!PageLocked(page));
+	PC_BUG_ON(!pc_PageLocked(page));
 	pc_wait_on_page_writeback(page);
 	if (mapping && mapping->a_ops->writepage && pc_clear_page_dirty_for_io(page)) {
 		unsigned old = pc_memalloc_enter();
@@ -185,7 +185,7 @@ PC_EXPORT int pc_write_one_page(struct pc_page *page)
 		pc_memalloc_leave(old);
 		if (ret == 0) {
 			pc_wait_on_page_writeback(page);
-			if (PageError(page))
+			if (pc_PageError(page))
 				ret = -EIO;
 		} else {
 			pc_mapping_set_error(mapping, ret);

@@ -6,8 +6,8 @@
  *
  * A fake filesystem: one inode (struct pc_inode set up by hand, i_blkbits
  * 10 or 12) whose get_block (tfs_get_block) maps file blocks through a
- * table, with knobs for holes, discontiguous blocks, allocation (BH_New,
- * sequential or fragmented), BH_Boundary every N blocks, and failures. Data
+ * table, with knobs for holes, discontiguous blocks, allocation (PC_BH_New,
+ * sequential or fragmented), PC_BH_Boundary every N blocks, and failures. Data
  * lives on an image file filled with a known pattern ("stale" contents), so
  * every check is a byte comparison against the pattern, zeros or what was
  * written, read back through the library or straight from the image with
@@ -52,12 +52,12 @@
 struct tfs {
 	pthread_mutex_t lock;
 	unsigned blkbits;
-	sector_t map[NBLK];	/* file block -> disk block + 1; 0: hole */
+	pc_sector_t map[NBLK];	/* file block -> disk block + 1; 0: hole */
 	bool alloc;		/* create=1 allocates holes */
-	sector_t next_free;	/* allocator cursor (disk blocks) */
+	pc_sector_t next_free;	/* allocator cursor (disk blocks) */
 	unsigned max_run;	/* longest run mapped/allocated at once (0: any) */
 	unsigned alloc_gap;	/* disk blocks skipped after each allocation */
-	unsigned boundary_every; /* runs end (BH_Boundary) at multiples of this */
+	unsigned boundary_every; /* runs end (PC_BH_Boundary) at multiples of this */
 	long fail_block;	/* -1: none */
 	int fail_err;
 	bool fail_create_only;
@@ -66,7 +66,7 @@ struct tfs {
 	bool meta_read;		/* each call reads a "metadata" page of the bdev
 				 * cache first and waits for it (like an
 				 * extent-tree lookup through the io_manager) */
-	pgoff_t meta_index;
+	pc_pgoff_t meta_index;
 };
 
 struct env {
@@ -89,15 +89,15 @@ static uint8_t pat(uint64_t devoff)
 	return (uint8_t)(x >> 56);
 }
 
-static int tfs_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buffer_head *bh, int create)
+static int tfs_get_block(struct pc_inode *inode, pc_sector_t iblock, struct pc_buffer_head *bh, int create)
 {
 	struct tfs *fs = &E.fs;
 	unsigned bits = fs->blkbits;
-	sector_t want, n, disk;
+	pc_sector_t want, n, disk;
 
 	assert_true(inode == E.inode);
 	assert_non_null(bh->b_page);
-	assert_true(PageLocked(bh->b_page));
+	assert_true(pc_PageLocked(bh->b_page));
 	if (fs->meta_read) {
 		int err = 0;
 		struct pc_page *mp = pc_read_mapping_page(&E.bdev->bd_mapping, 64 + fs->meta_index++,
@@ -124,20 +124,20 @@ static int tfs_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buff
 	if (fs->max_run && want > fs->max_run)
 		want = fs->max_run;
 	if (fs->boundary_every) {
-		sector_t to_b = fs->boundary_every - (iblock % fs->boundary_every);
+		pc_sector_t to_b = fs->boundary_every - (iblock % fs->boundary_every);
 
 		if (want > to_b)
 			want = to_b;
 	}
 	if (fs->fail_block >= 0 && (!fs->fail_create_only || create)) {
-		if ((sector_t)fs->fail_block == iblock) {
+		if ((pc_sector_t)fs->fail_block == iblock) {
 			int err = fs->fail_err;
 
 			pthread_mutex_unlock(&fs->lock);
 			return err;
 		}
-		if ((sector_t)fs->fail_block > iblock && (sector_t)fs->fail_block < iblock + want)
-			want = (sector_t)fs->fail_block - iblock;
+		if ((pc_sector_t)fs->fail_block > iblock && (pc_sector_t)fs->fail_block < iblock + want)
+			want = (pc_sector_t)fs->fail_block - iblock;
 	}
 
 	if (fs->map[iblock] == 0) {
@@ -152,7 +152,7 @@ static int tfs_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buff
 		for (n = 0; n < want && fs->map[iblock + n] == 0; n++)
 			fs->map[iblock + n] = disk + n + 1;
 		fs->next_free += n + fs->alloc_gap;
-		set_buffer_new(bh);
+		pc_set_buffer_new(bh);
 		/* the get_block contract: forget metadata aliases of new blocks */
 		pc_clean_bdev_aliases(E.bdev, disk << bits >> 10, n << bits >> 10);
 	} else {
@@ -163,15 +163,15 @@ static int tfs_get_block(struct pc_inode *inode, sector_t iblock, struct pc_buff
 	pc_map_bh(bh, E.bdev, disk);
 	bh->b_size = (size_t)n << bits;
 	if (fs->boundary_every && (iblock + n) % fs->boundary_every == 0)
-		set_buffer_boundary(bh);
+		pc_set_buffer_boundary(bh);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
 }
 
 /* Map file blocks [first, first+n) to disk blocks [disk, disk+n). */
-static void tfs_map(sector_t first, sector_t n, sector_t disk)
+static void tfs_map(pc_sector_t first, pc_sector_t n, pc_sector_t disk)
 {
-	for (sector_t i = 0; i < n; i++)
+	for (pc_sector_t i = 0; i < n; i++)
 		E.fs.map[first + i] = disk + i + 1;
 }
 
@@ -358,7 +358,7 @@ static void host_read(void *buf, size_t len, uint64_t off)
 	assert_int_equal(pread(E.hostfd, buf, len, (off_t)off), (ssize_t)len);
 }
 
-static uint64_t disk_off_of_file_block(sector_t fblock)
+static uint64_t disk_off_of_file_block(pc_sector_t fblock)
 {
 	assert_true(E.fs.map[fblock] != 0);
 	return (uint64_t)(E.fs.map[fblock] - 1) << E.fs.blkbits;
@@ -366,12 +366,12 @@ static uint64_t disk_off_of_file_block(sector_t fblock)
 
 /* A page read through @readfn (page locked on entry, unlocked at completion),
  * waited for; returned referenced and unlocked. */
-static struct pc_page *read_page_with(pgoff_t index, int (*readfn)(struct pc_page *, pc_get_block_t))
+static struct pc_page *read_page_with(pc_pgoff_t index, int (*readfn)(struct pc_page *, pc_get_block_t))
 {
 	struct pc_page *page = pc_find_or_create_page(E.mapping, index, 0);
 
 	assert_non_null(page);
-	if (PageUptodate(page)) {
+	if (pc_PageUptodate(page)) {
 		pc_unlock_page(page);
 		return page;
 	}
@@ -381,14 +381,14 @@ static struct pc_page *read_page_with(pgoff_t index, int (*readfn)(struct pc_pag
 }
 
 /* Make a dirty, uptodate page without buffers at @index filled with @fill. */
-static void dirty_page_nobuffers(pgoff_t index, uint8_t fill)
+static void dirty_page_nobuffers(pc_pgoff_t index, uint8_t fill)
 {
 	struct pc_page *page = pc_find_or_create_page(E.mapping, index, 0);
 
 	assert_non_null(page);
-	assert_false(PagePrivate(page));
+	assert_false(pc_PagePrivate(page));
 	memset(pc_page_address(page), fill, PGSZ);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_set_page_dirty(page);
 	pc_unlock_page(page);
 	pc_put_page(page);
@@ -396,12 +396,12 @@ static void dirty_page_nobuffers(pgoff_t index, uint8_t fill)
 
 /* Put a not-uptodate page full of 0xFF at @index: a recycled frame still
  * holding someone else's bytes, which write_begin must never expose. */
-static void poison_page(pgoff_t index)
+static void poison_page(pc_pgoff_t index)
 {
 	struct pc_page *page = pc_find_or_create_page(E.mapping, index, 0);
 
 	assert_non_null(page);
-	assert_false(PageUptodate(page));
+	assert_false(pc_PageUptodate(page));
 	memset(pc_page_address(page), 0xFF, PGSZ);
 	pc_unlock_page(page);
 	pc_put_page(page);
@@ -417,7 +417,7 @@ static int write_through_aops(loff_t pos, unsigned len, uint8_t fill, unsigned c
 	if (ret)
 		return ret;
 	assert_non_null(page);
-	assert_true(PageLocked(page));
+	assert_true(pc_PageLocked(page));
 	memset((char *)pc_page_address(page) + (pos & (PGSZ - 1)), fill, copied);
 	return pc_generic_write_end(NULL, E.mapping, pos, len, copied, page, NULL);
 }
@@ -454,7 +454,7 @@ static void test_buffer_lock_wait(void **state)
 	a.bh = &bh;
 	atomic_init(&a.stage, 0);
 	pc_lock_buffer(&bh);
-	assert_true(buffer_locked(&bh));
+	assert_true(pc_buffer_locked(&bh));
 	assert_int_equal(pthread_create(&t, NULL, locker, &a), 0);
 	while (atomic_load(&a.stage) == 0)
 		nanosleep(&ts, NULL);
@@ -463,7 +463,7 @@ static void test_buffer_lock_wait(void **state)
 	pc_unlock_buffer(&bh);
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&a.stage), 2);
-	assert_false(buffer_locked(&bh));
+	assert_false(pc_buffer_locked(&bh));
 	pc_wait_on_buffer(&bh);		/* unlocked: returns at once */
 }
 
@@ -483,8 +483,8 @@ static void test_bdev_bread_roundtrip(void **state)
 	assert_int_equal(err, 0);
 	assert_int_equal(bh->b_size, 1024);
 	assert_int_equal(bh->b_blocknr, 100);
-	assert_true(buffer_uptodate(bh));
-	assert_true(buffer_mapped(bh));
+	assert_true(pc_buffer_uptodate(bh));
+	assert_true(pc_buffer_mapped(bh));
 	assert_int_equal(atomic_load(&bh->b_count), 1);
 	check_pat((uint8_t *)bh->b_data, 100 * 1024, 1024, "bread 100");
 
@@ -497,10 +497,10 @@ static void test_bdev_bread_roundtrip(void **state)
 	/* modify, dirty, write synchronously */
 	memset(bh->b_data, 0xC3, 16);
 	pc_mark_buffer_dirty(bh);
-	assert_true(buffer_dirty(bh));
-	assert_true(PageDirty(bh->b_page));
+	assert_true(pc_buffer_dirty(bh));
+	assert_true(pc_PageDirty(bh->b_page));
 	assert_int_equal(pc_sync_dirty_buffer(bh), 0);
-	assert_false(buffer_dirty(bh));
+	assert_false(pc_buffer_dirty(bh));
 	host_read(buf, sizeof(buf), 100 * 1024);
 	check_byte(buf, 0xC3, 16, "synced head");
 	check_pat(buf + 16, 100 * 1024 + 16, 1024 - 16, "synced tail");
@@ -511,7 +511,7 @@ static void test_bdev_bread_roundtrip(void **state)
 	assert_non_null(bh);
 	assert_int_equal(bh->b_blocknr, 101);
 	memset(bh->b_data, 0x5A, 1024);
-	set_buffer_uptodate(bh);
+	pc_set_buffer_uptodate(bh);
 	pc_mark_buffer_dirty(bh);
 	pc_brelse(bh);
 	assert_int_equal(pc_sync_blockdev(E.bdev), 0);
@@ -557,7 +557,7 @@ static void test_bdev_read_error(void **state)
 	pc_mark_buffer_dirty(bh);
 	pc_bdev_inject_fault(E.bdev, PC_REQ_OP_WRITE, 1, 1, -EIO);
 	assert_int_equal(pc_sync_dirty_buffer(bh), -EIO);
-	assert_true(buffer_write_io_error(bh));
+	assert_true(pc_buffer_write_io_error(bh));
 	assert_true(pc_errseq_check(&E.bdev->bd_mapping.wb_err, 0) < 0);
 	pc_brelse(bh);
 }
@@ -582,8 +582,8 @@ static void test_bdev_clean_aliases(void **state)
 	pc_clean_bdev_aliases(E.bdev, 200, 1);
 	bh = pc___getblk(E.bdev, 200, &err);
 	assert_non_null(bh);
-	assert_false(buffer_uptodate(bh));
-	assert_false(PageUptodate(bh->b_page));
+	assert_false(pc_buffer_uptodate(bh));
+	assert_false(pc_PageUptodate(bh->b_page));
 	pc_brelse(bh);
 	bh = pc___bread(E.bdev, 200, &err);
 	assert_non_null(bh);
@@ -598,7 +598,7 @@ static void test_bdev_clean_aliases(void **state)
 	pc_brelse(bh);
 	pc_clean_bdev_aliases(E.bdev, 200, 4);
 	bh = pc___getblk(E.bdev, 201, &err);
-	assert_false(buffer_dirty(bh));
+	assert_false(pc_buffer_dirty(bh));
 	pc_brelse(bh);
 	assert_int_equal(pc_sync_blockdev(E.bdev), 0);
 	host_read(buf, sizeof(buf), 201 * 1024);
@@ -638,7 +638,7 @@ static void test_bdev_set_blocksize(void **state)
 
 static void test_block_read_full_page(void **state)
 {
-	const sector_t base = 3000;
+	const pc_sector_t base = 3000;
 	struct pc_page *page;
 	uint8_t *p;
 
@@ -649,9 +649,9 @@ static void test_block_read_full_page(void **state)
 	pc_i_size_write(E.inode, 3 * PGSZ + 1500);
 
 	page = read_page_with(0, pc_block_read_full_page);
-	assert_true(PageUptodate(page));
-	assert_false(PageError(page));
-	assert_true(PagePrivate(page));
+	assert_true(pc_PageUptodate(page));
+	assert_false(pc_PageError(page));
+	assert_true(pc_PagePrivate(page));
 	p = pc_page_address(page);
 	check_pat(p, base * 1024, 1024, "block 0");
 	check_byte(p + 1024, 0, 1024, "hole block 1");
@@ -660,7 +660,7 @@ static void test_block_read_full_page(void **state)
 
 	/* EOF page: blocks 12, 13 mapped, 14-15 past EOF are zeros */
 	page = read_page_with(3, pc_block_read_full_page);
-	assert_true(PageUptodate(page));
+	assert_true(pc_PageUptodate(page));
 	p = pc_page_address(page);
 	check_pat(p, (base + 12) * 1024, 1500, "eof page data");
 	check_byte(p + 2048, 0, 2048, "eof page past EOF");
@@ -669,7 +669,7 @@ static void test_block_read_full_page(void **state)
 	/* wholly past EOF: zeros without any get_block */
 	tfs_reset_counts();
 	page = read_page_with(6, pc_block_read_full_page);
-	assert_true(PageUptodate(page));
+	assert_true(pc_PageUptodate(page));
 	check_byte(pc_page_address(page), 0, PGSZ, "page past EOF");
 	assert_int_equal(E.fs.calls, 0);
 	pc_put_page(page);
@@ -678,8 +678,8 @@ static void test_block_read_full_page(void **state)
 	E.fs.fail_block = 9;
 	E.fs.fail_err = -EIO;
 	page = read_page_with(2, pc_block_read_full_page);
-	assert_false(PageUptodate(page));
-	assert_true(PageError(page));
+	assert_false(pc_PageUptodate(page));
+	assert_true(pc_PageError(page));
 	pc_put_page(page);
 	E.fs.fail_block = -1;
 
@@ -688,8 +688,8 @@ static void test_block_read_full_page(void **state)
 	tfs_map(16, 16, base + 16);
 	pc_bdev_inject_fault(E.bdev, PC_REQ_OP_READ, 1, 1, -EIO);
 	page = read_page_with(4, pc_block_read_full_page);
-	assert_false(PageUptodate(page));
-	assert_true(PageError(page));
+	assert_false(pc_PageUptodate(page));
+	assert_true(pc_PageError(page));
 	pc_put_page(page);
 }
 
@@ -697,7 +697,7 @@ static void test_block_read_full_page(void **state)
 /* mpage reads                                                               */
 /* ------------------------------------------------------------------------ */
 
-static void check_file_page(pgoff_t index, const char *what)
+static void check_file_page(pc_pgoff_t index, const char *what)
 {
 	struct pc_page *page = pc_find_get_page(E.mapping, index);
 	unsigned bpp = PGSZ >> E.fs.blkbits, bs = 1u << E.fs.blkbits;
@@ -706,9 +706,9 @@ static void check_file_page(pgoff_t index, const char *what)
 
 	assert_non_null(page);
 	pc_wait_on_page_locked(page);
-	assert_true(PageUptodate(page));
+	assert_true(pc_PageUptodate(page));
 	for (unsigned b = 0; b < bpp; b++) {
-		sector_t fb = (sector_t)index * bpp + b;
+		pc_sector_t fb = (pc_sector_t)index * bpp + b;
 		loff_t off = (loff_t)fb << E.fs.blkbits;
 		const uint8_t *p = (uint8_t *)pc_page_address(page) + b * bs;
 
@@ -728,18 +728,18 @@ static void readahead_contig(unsigned npages, loff_t size)
 {
 	struct pc_bdev_stats before, after;
 
-	tfs_map(0, (sector_t)npages * (PGSZ >> E.fs.blkbits), (2u << 20) >> E.fs.blkbits);
+	tfs_map(0, (pc_sector_t)npages * (PGSZ >> E.fs.blkbits), (2u << 20) >> E.fs.blkbits);
 	pc_i_size_write(E.inode, size);
 	tfs_reset_counts();
 	before = stats();
 	pc_force_page_cache_readahead(E.mapping, NULL, 0, npages);
-	for (pgoff_t i = 0; i < npages; i++) {
+	for (pc_pgoff_t i = 0; i < npages; i++) {
 		struct pc_page *page = pc_find_get_page(E.mapping, i);
 
 		assert_non_null(page);
 		pc_wait_on_page_locked(page);
 		/* blocksize == PAGE_SIZE or not: no buffer heads on this path */
-		assert_false(PagePrivate(page));
+		assert_false(pc_PagePrivate(page));
 		pc_put_page(page);
 		check_file_page(i, "readahead");
 	}
@@ -770,7 +770,7 @@ static void test_mpage_readahead_eof(void **state)
 static void test_mpage_readahead_confused(void **state)
 {
 	struct pc_page *page;
-	const sector_t base = 5000;
+	const pc_sector_t base = 5000;
 
 	(void)state;
 	/* 1 KiB blocks, 6 pages:
@@ -786,20 +786,20 @@ static void test_mpage_readahead_confused(void **state)
 	pc_i_size_write(E.inode, 6 * (loff_t)PGSZ);
 
 	pc_force_page_cache_readahead(E.mapping, NULL, 0, 6);
-	for (pgoff_t i = 0; i < 6; i++)
+	for (pc_pgoff_t i = 0; i < 6; i++)
 		check_file_page(i, "confused");
 	/* the confused ones went through buffers, the others did not */
 	page = pc_find_get_page(E.mapping, 1);
-	assert_true(PagePrivate(page));
+	assert_true(pc_PagePrivate(page));
 	pc_put_page(page);
 	page = pc_find_get_page(E.mapping, 2);
-	assert_true(PagePrivate(page));
+	assert_true(pc_PagePrivate(page));
 	pc_put_page(page);
 	page = pc_find_get_page(E.mapping, 3);
-	assert_false(PagePrivate(page));
+	assert_false(pc_PagePrivate(page));
 	pc_put_page(page);
 	page = pc_find_get_page(E.mapping, 4);
-	assert_false(PagePrivate(page));
+	assert_false(pc_PagePrivate(page));
 	pc_put_page(page);
 
 	/* a single page through pc_mpage_readpage */
@@ -807,8 +807,8 @@ static void test_mpage_readahead_confused(void **state)
 	pc_i_size_write(E.inode, 7 * (loff_t)PGSZ);
 	tfs_reset_counts();
 	page = read_page_with(6, pc_mpage_readpage);
-	assert_true(PageUptodate(page));
-	assert_false(PagePrivate(page));
+	assert_true(pc_PageUptodate(page));
+	assert_false(pc_PagePrivate(page));
 	assert_int_equal(E.fs.calls, 1);
 	pc_put_page(page);
 	check_file_page(6, "readpage");
@@ -819,14 +819,14 @@ static void test_mpage_readahead_boundary(void **state)
 	struct pc_bdev_stats before, after;
 
 	(void)state;
-	/* 4 KiB blocks, 16 contiguous pages, BH_Boundary every 4 blocks:
+	/* 4 KiB blocks, 16 contiguous pages, PC_BH_Boundary every 4 blocks:
 	 * every boundary ends the bio (4 bios) although the disk is contiguous */
 	tfs_map(0, 16, 1000);
 	pc_i_size_write(E.inode, 16 * (loff_t)PGSZ);
 	E.fs.boundary_every = 4;
 	before = stats();
 	pc_force_page_cache_readahead(E.mapping, NULL, 0, 16);
-	for (pgoff_t i = 0; i < 16; i++)
+	for (pc_pgoff_t i = 0; i < 16; i++)
 		check_file_page(i, "boundary");
 	after = stats();
 	assert_int_equal(after.read_bios - before.read_bios, 4);
@@ -837,7 +837,7 @@ static void test_mpage_readahead_boundary(void **state)
 	E.fs.boundary_every = 0;
 	before = stats();
 	pc_force_page_cache_readahead(E.mapping, NULL, 0, 16);
-	for (pgoff_t i = 0; i < 16; i++)
+	for (pc_pgoff_t i = 0; i < 16; i++)
 		check_file_page(i, "no boundary");
 	after = stats();
 	assert_int_equal(after.read_bios - before.read_bios, 1);
@@ -855,8 +855,8 @@ static void test_mpage_read_error(void **state)
 	page = pc_find_get_page(E.mapping, 0);
 	assert_non_null(page);
 	pc_wait_on_page_locked(page);
-	assert_false(PageUptodate(page));
-	assert_true(PageError(page));
+	assert_false(pc_PageUptodate(page));
+	assert_true(pc_PageError(page));
 	pc_put_page(page);
 }
 
@@ -906,8 +906,8 @@ static void test_write_begin_end_new_buffers(void **state)
 	check_byte(p + 1024, 0, 476, "new block head zeroed");
 	check_byte(p + 1500, 0xAB, 100, "written bytes");
 	check_byte(p + 1600, 0, 448, "new block tail zeroed");
-	assert_false(PageUptodate(page));	/* blocks 0, 2, 3 never read */
-	assert_true(PageDirty(page));
+	assert_false(pc_PageUptodate(page));	/* blocks 0, 2, 3 never read */
+	assert_true(pc_PageDirty(page));
 	pc_put_page(page);
 
 	/* the whole page reads back right: holes as zeros */
@@ -930,7 +930,7 @@ static void test_write_begin_end_new_buffers(void **state)
 	assert_int_equal(write_through_aops(PGSZ + 1000, 2000, 0xCD, 2000), 2000);
 	assert_int_equal(pc_i_size_read(E.inode), PGSZ + 3000);
 	assert_int_equal(pc_filemap_write_and_wait(E.mapping), 0);
-	for (sector_t fb = 4; fb <= 6; fb++) {
+	for (pc_sector_t fb = 4; fb <= 6; fb++) {
 		host_read(buf, 1024, disk_off_of_file_block(fb));
 		for (unsigned i = 0; i < 1024; i++) {
 			unsigned off = (unsigned)((fb - 4) * 1024 + i);
@@ -1017,15 +1017,15 @@ static void test_buffer_rings(void **state)
 	(void)state;
 	page = pc_find_or_create_page(E.mapping, 3, 0);
 	assert_non_null(page);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	head = pc_create_page_buffers(page, E.inode, 0);
-	assert_true(PagePrivate(page));
+	assert_true(pc_PagePrivate(page));
 	bh = head;
 	do {
 		assert_ptr_equal(bh->b_page, page);
 		assert_int_equal(bh->b_size, 1024);
 		assert_ptr_equal(bh->b_data, (char *)pc_page_address(page) + n * 1024);
-		assert_true(buffer_uptodate(bh));	/* inherited from the page */
+		assert_true(pc_buffer_uptodate(bh));	/* inherited from the page */
 		n++;
 		bh = bh->b_this_page;
 	} while (bh != head);
@@ -1036,32 +1036,32 @@ static void test_buffer_rings(void **state)
 	pc_get_bh(head->b_this_page);
 	assert_false(pc_try_to_free_buffers(page));
 	pc_put_bh(head->b_this_page);
-	set_buffer_dirty(head);
+	pc_set_buffer_dirty(head);
 	assert_false(pc_try_to_free_buffers(page));
-	clear_buffer_dirty(head);
+	pc_clear_buffer_dirty(head);
 	assert_true(pc_try_to_free_buffers(page));
-	assert_false(PagePrivate(page));
+	assert_false(pc_PagePrivate(page));
 
 	/* set_page_dirty on buffers dirties all of them */
 	head = pc_create_page_buffers(page, E.inode, 0);
 	assert_true(pc_set_page_dirty(page));
 	bh = head;
 	do {
-		assert_true(buffer_dirty(bh));
+		assert_true(pc_buffer_dirty(bh));
 		bh = bh->b_this_page;
 	} while (bh != head);
 	/* invalidating the second half forgets those buffers only */
 	pc_map_bh(head, E.bdev, 1);
 	pc_map_bh(head->b_this_page->b_this_page->b_this_page, E.bdev, 4);
 	pc_block_invalidatepage(page, 2048, 2048);
-	assert_true(PagePrivate(page));
-	assert_true(buffer_dirty(head) && buffer_mapped(head));
+	assert_true(pc_PagePrivate(page));
+	assert_true(pc_buffer_dirty(head) && pc_buffer_mapped(head));
 	bh = head->b_this_page->b_this_page->b_this_page;
-	assert_false(buffer_dirty(bh));
-	assert_false(buffer_mapped(bh));
+	assert_false(pc_buffer_dirty(bh));
+	assert_false(pc_buffer_mapped(bh));
 	/* the whole page: the ring goes */
 	pc_block_invalidatepage(page, 0, PGSZ);
-	assert_false(PagePrivate(page));
+	assert_false(pc_PagePrivate(page));
 	pc_cancel_dirty_page(page);
 	pc_unlock_page(page);
 	pc_put_page(page);
@@ -1085,7 +1085,7 @@ static void writepages_big(unsigned npages, loff_t size, unsigned max_run, unsig
 	E.fs.max_run = max_run;
 	E.fs.alloc_gap = gap;
 	pc_i_size_write(E.inode, size);
-	for (pgoff_t i = 0; i < npages; i++)
+	for (pc_pgoff_t i = 0; i < npages; i++)
 		dirty_page_nobuffers(i, (uint8_t)(0x10 + i));
 	tfs_reset_counts();
 	before = stats();
@@ -1106,9 +1106,9 @@ static void writepages_big(unsigned npages, loff_t size, unsigned max_run, unsig
 	}
 
 	/* every page on disk, and nothing of the page past EOF */
-	for (pgoff_t i = 0; i < npages; i++) {
+	for (pc_pgoff_t i = 0; i < npages; i++) {
 		for (unsigned b = 0; b < (PGSZ >> bits); b++) {
-			sector_t fb = ((sector_t)i << (PC_PAGE_SHIFT - bits)) + b;
+			pc_sector_t fb = ((pc_sector_t)i << (PC_PAGE_SHIFT - bits)) + b;
 			loff_t off = (loff_t)fb << bits;
 			char msg[64];
 
@@ -1129,12 +1129,12 @@ static void writepages_big(unsigned npages, loff_t size, unsigned max_run, unsig
 		{
 			struct pc_page *page = pc_find_get_page(E.mapping, i);
 
-			assert_false(PageDirty(page));
-			assert_false(PageWriteback(page));
+			assert_false(pc_PageDirty(page));
+			assert_false(pc_PageWriteback(page));
 			/* no buffer heads made (pages straddling two extents of a
 			 * fragmented 1 KiB-block file go through the buffers) */
 			if (!max_run || bits == PC_PAGE_SHIFT)
-				assert_false(PagePrivate(page));
+				assert_false(pc_PagePrivate(page));
 			pc_put_page(page);
 		}
 	}
@@ -1192,7 +1192,7 @@ static void test_mpage_writepages_locked_page(void **state)
 	 * write_cache_pages waits for it, then a new run starts after it */
 	E.fs.alloc = true;
 	pc_i_size_write(E.inode, 256 * (loff_t)PGSZ);
-	for (pgoff_t i = 0; i < 256; i++)
+	for (pc_pgoff_t i = 0; i < 256; i++)
 		dirty_page_nobuffers(i, (uint8_t)(0x80 + i));
 	held = pc_find_lock_page(E.mapping, 100);
 	assert_non_null(held);
@@ -1214,13 +1214,13 @@ static void test_mpage_writepages_locked_page(void **state)
 	assert_true(E.fs.map[99] != 0);		/* the run before it was mapped */
 	assert_true(E.fs.map[100] == 0);	/* but not the held page */
 	pthread_mutex_unlock(&E.fs.lock);
-	assert_true(PageDirty(held));		/* not touched while we hold it */
+	assert_true(pc_PageDirty(held));		/* not touched while we hold it */
 	pc_unlock_page(held);
 	pthread_join(t, NULL);
 	pc_put_page(held);
 	assert_int_equal(a.ret, 0);
 	assert_int_equal(E.fs.create_calls, 2);
-	for (pgoff_t i = 0; i < 256; i++) {
+	for (pc_pgoff_t i = 0; i < 256; i++) {
 		host_read(buf, PGSZ, disk_off_of_file_block(i));
 		check_byte(buf, (uint8_t)(0x80 + i), PGSZ, "page around a locked one");
 	}
@@ -1244,7 +1244,7 @@ static void test_mpage_writepages_buffers(void **state)
 	assert_int_equal(after.write_bios - before.write_bios, 1);
 	assert_int_equal(after.write_bytes - before.write_bytes, 256 * (uint64_t)PGSZ);
 	for (unsigned i = 0; i < 256; i += 17) {
-		host_read(buf, 1024, disk_off_of_file_block((sector_t)i * 4 + 3));
+		host_read(buf, 1024, disk_off_of_file_block((pc_sector_t)i * 4 + 3));
 		check_byte(buf, (uint8_t)i, 1024, "written through buffers");
 	}
 	/* a partly dirty page with mapped buffers: only its dirty block goes */
@@ -1271,7 +1271,7 @@ static void test_writepage_get_block_errors(void **state)
 
 	/* -ENOSPC while mapping a dirty page: error returned and recorded,
 	 * page not left dirty-looping or under writeback, no crash */
-	for (pgoff_t i = 0; i < 4; i++)
+	for (pc_pgoff_t i = 0; i < 4; i++)
 		dirty_page_nobuffers(i, 0x21);
 	E.fs.fail_block = 2 * 4;	/* page 2 */
 	E.fs.fail_err = -ENOSPC;
@@ -1280,8 +1280,8 @@ static void test_writepage_get_block_errors(void **state)
 	assert_true(err == -ENOSPC || err == -EIO);
 	assert_true(pc_errseq_check(&E.mapping->wb_err, 0) < 0);
 	page = pc_find_get_page(E.mapping, 2);
-	assert_true(PageError(page));
-	assert_false(PageWriteback(page));
+	assert_true(pc_PageError(page));
+	assert_false(pc_PageWriteback(page));
 	pc_put_page(page);
 	/* pages before it were written */
 	{
@@ -1312,15 +1312,15 @@ static void test_writepage_io_error(void **state)
 	(void)state;
 	E.fs.alloc = true;
 	pc_i_size_write(E.inode, 8 * (loff_t)PGSZ);
-	for (pgoff_t i = 0; i < 8; i++)
+	for (pc_pgoff_t i = 0; i < 8; i++)
 		dirty_page_nobuffers(i, 0x31);
 	pc_bdev_inject_fault(E.bdev, PC_REQ_OP_WRITE, 1, 1, -EIO);
 	err = pc_filemap_write_and_wait(E.mapping);
 	assert_int_equal(err, -EIO);
 	assert_int_equal(pc_errseq_check(&E.mapping->wb_err, 0), -EIO);
 	page = pc_find_get_page(E.mapping, 0);
-	assert_true(PageError(page));
-	assert_false(PageWriteback(page));
+	assert_true(pc_PageError(page));
+	assert_false(pc_PageWriteback(page));
 	pc_put_page(page);
 }
 
@@ -1340,7 +1340,7 @@ static void test_block_write_full_page_eof(void **state)
 	assert_true(pc_clear_page_dirty_for_io(page));
 	assert_int_equal(pc_block_write_full_page(page, tfs_get_block, &wbc), 0);
 	pc_wait_on_page_writeback(page);
-	assert_false(PageLocked(page));
+	assert_false(pc_PageLocked(page));
 	assert_true(E.fs.map[0] && E.fs.map[1]);
 	assert_true(!E.fs.map[2] && !E.fs.map[3]);
 	host_read(buf, 1024, disk_off_of_file_block(1));
@@ -1355,8 +1355,8 @@ static void test_block_write_full_page_eof(void **state)
 	assert_true(pc_clear_page_dirty_for_io(page));
 	tfs_reset_counts();
 	assert_int_equal(pc_block_write_full_page(page, tfs_get_block, &wbc), 0);
-	assert_false(PageLocked(page));
-	assert_false(PageWriteback(page));
+	assert_false(pc_PageLocked(page));
+	assert_false(pc_PageWriteback(page));
 	assert_int_equal(E.fs.calls, 0);
 	pc_put_page(page);
 

@@ -42,7 +42,7 @@
 #define MAXLOG 20000
 
 struct ra_batch {
-	pgoff_t index;
+	pc_pgoff_t index;
 	unsigned count;
 };
 
@@ -56,7 +56,7 @@ struct fakefs {
 	unsigned char *disk;
 
 	pthread_mutex_t log_lock;	/* writepage may run in the flusher */
-	pgoff_t wp_log[MAXLOG];
+	pc_pgoff_t wp_log[MAXLOG];
 	size_t wp_n;
 	struct ra_batch ra_log[MAXLOG];
 	size_t ra_n;
@@ -66,7 +66,7 @@ struct fakefs {
 
 	_Atomic long long fail_index;	/* writepage of this index fails with -EIO */
 	bool livelock;			/* writepage dirties a new page each call */
-	pgoff_t livelock_next, livelock_limit;
+	pc_pgoff_t livelock_next, livelock_limit;
 };
 
 static struct fakefs *FS(struct pc_address_space *mapping)
@@ -139,7 +139,7 @@ static int fs_readpage(struct pc_file *file, struct pc_page *page)
 	(void)file;
 	atomic_fetch_add(&fs->readpage_calls, 1);
 	fs_fill_page(fs, page);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return 0;
 }
@@ -148,7 +148,7 @@ static void fs_readahead(struct pc_readahead_control *rac)
 {
 	struct fakefs *fs = FS(rac->mapping);
 	struct pc_page *page;
-	pgoff_t expect = pc_readahead_index(rac);
+	pc_pgoff_t expect = pc_readahead_index(rac);
 
 	pthread_mutex_lock(&fs->log_lock);
 	if (fs->ra_n < MAXLOG)
@@ -156,10 +156,10 @@ static void fs_readahead(struct pc_readahead_control *rac)
 							    pc_readahead_count(rac) };
 	pthread_mutex_unlock(&fs->log_lock);
 	while ((page = pc_readahead_page(rac))) {
-		if (page->index != expect++ || !PageLocked(page) || PageUptodate(page))
+		if (page->index != expect++ || !pc_PageLocked(page) || pc_PageUptodate(page))
 			atomic_fetch_add(&fs->ra_bad, 1);
 		fs_fill_page(fs, page);
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 		pc_unlock_page(page);
 		pc_put_page(page);
 	}
@@ -177,10 +177,10 @@ static int fs_write_begin(struct pc_file *file, struct pc_address_space *mapping
 	page = pc_grab_cache_page_write_begin(mapping, pos >> PC_PAGE_SHIFT, flags);
 	if (!page)
 		return -ENOMEM;
-	if (!PageUptodate(page) && len != PC_PAGE_SIZE) {
+	if (!pc_PageUptodate(page) && len != PC_PAGE_SIZE) {
 		/* A partial write: the rest of the page must come from the disk. */
 		fs_fill_page(fs, page);
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 	}
 	*pagep = page;
 	return 0;
@@ -195,14 +195,14 @@ static int fs_write_end(struct pc_file *file, struct pc_address_space *mapping, 
 	(void)file;
 	(void)fsdata;
 	atomic_fetch_add(&fs->write_end_calls, 1);
-	if (!PageUptodate(page)) {
+	if (!pc_PageUptodate(page)) {
 		if (copied < len) {
 			/* A short copy into a page with no valid data around it:
 			 * nothing of it can be kept. */
 			committed = 0;
 			atomic_fetch_add(&fs->zero_commits, 1);
 		} else {
-			SetPageUptodate(page);
+			pc_SetPageUptodate(page);
 		}
 	}
 	if (committed) {
@@ -216,14 +216,14 @@ static int fs_write_end(struct pc_file *file, struct pc_address_space *mapping, 
 }
 
 /* Dirty a fresh page at @index (used by the livelock writepage). */
-static void fs_dirty_new_page(struct fakefs *fs, pgoff_t index)
+static void fs_dirty_new_page(struct fakefs *fs, pc_pgoff_t index)
 {
 	struct pc_page *page = pc_find_or_create_page(fs->mapping, index, 0);
 
 	if (!page)
 		return;
 	memset(pc_page_address(page), 0x5c, PC_PAGE_SIZE);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_set_page_dirty(page);
 	pc_unlock_page(page);
 	pc_put_page(page);
@@ -244,7 +244,7 @@ static int fs_writepage(struct pc_page *page, struct pc_writeback_control *wbc)
 
 	if (fail) {
 		pc_mapping_set_error(page->mapping, -EIO);
-		SetPageError(page);
+		pc_SetPageError(page);
 	} else if (pos < (loff_t)DISK_SIZE) {
 		memcpy(fs->disk + pos, pc_page_address(page),
 		       PC_MIN((size_t)PC_PAGE_SIZE, DISK_SIZE - (size_t)pos));
@@ -796,7 +796,7 @@ static void test_readahead_sequential(void **state)
 	 * the last one clipped at EOF. */
 	{
 		static const unsigned ramp[] = { 4, 16, 64, 128, 256, 512, 512 };
-		pgoff_t next = 0;
+		pc_pgoff_t next = 0;
 		unsigned size = model_init_ra(1, max);
 		size_t i;
 
@@ -804,7 +804,7 @@ static void test_readahead_sequential(void **state)
 		for (i = 0; i < 7; i++)
 			FM_CHECK(fs, fs->ra_log[i].count == ramp[i]);
 		for (i = 0; i < fs->ra_n; i++) {
-			unsigned want_n = (unsigned)PC_MIN((pgoff_t)size, NPAGES - next);
+			unsigned want_n = (unsigned)PC_MIN((pc_pgoff_t)size, NPAGES - next);
 			FM_CHECK(fs, fs->ra_log[i].index == next);
 			FM_CHECK(fs, fs->ra_log[i].count == want_n);
 			next += want_n;
@@ -857,7 +857,7 @@ static void test_readahead_sequential(void **state)
 static void test_readahead_random(void **state)
 {
 	enum { FSIZE = 16u << 20 };
-	static const pgoff_t where[] = { 3000, 100, 2000, 700, 3900, 1500, 2600, 50, 1234 };
+	static const pc_pgoff_t where[] = { 3000, 100, 2000, 700, 3900, 1500, 2600, 50, 1234 };
 	const unsigned n = sizeof(where) / sizeof(where[0]);
 	struct fakefs *fs = fs_create(8192, false);
 	struct pc_file *f = fs_open(fs);
@@ -913,19 +913,19 @@ static void test_readahead_random(void **state)
 
 static int cmp_pgoff(const void *a, const void *b)
 {
-	pgoff_t x = *(const pgoff_t *)a, y = *(const pgoff_t *)b;
+	pc_pgoff_t x = *(const pc_pgoff_t *)a, y = *(const pc_pgoff_t *)b;
 	return x < y ? -1 : x > y;
 }
 
 /* Dirty one whole page with a pattern (through the write path). */
-static void dirty_page(struct fakefs *fs, struct pc_file *f, pgoff_t idx, unsigned seed)
+static void dirty_page(struct fakefs *fs, struct pc_file *f, pc_pgoff_t idx, unsigned seed)
 {
 	unsigned char b[4096];
 	tu_fill(b, idx << PC_PAGE_SHIFT, 4096, seed);
 	FM_CHECK(fs, fs_pwrite(f, b, 4096, (loff_t)idx << PC_PAGE_SHIFT) == 4096);
 }
 
-static bool log_equals(struct fakefs *fs, const pgoff_t *want, size_t n)
+static bool log_equals(struct fakefs *fs, const pc_pgoff_t *want, size_t n)
 {
 	if (fs->wp_n != n)
 		return false;
@@ -941,13 +941,13 @@ static void test_write_cache_pages(void **state)
 	struct fakefs *fs = fs_create(8192, false);
 	struct pc_file *f = fs_open(fs);
 	struct tu_rng rng = { 4 };
-	pgoff_t set[NDIRTY], order[NDIRTY];
+	pc_pgoff_t set[NDIRTY], order[NDIRTY];
 	size_t n = 0;
 
 	(void)state;
 	/* 100 distinct pages in [0, 1000), dirtied in a random order. */
 	while (n < NDIRTY) {
-		pgoff_t x = tu_rand_below(&rng, 1000);
+		pc_pgoff_t x = tu_rand_below(&rng, 1000);
 		bool dup = false;
 		for (size_t i = 0; i < n; i++)
 			dup |= set[i] == x;
@@ -1034,8 +1034,8 @@ static void test_write_cache_pages(void **state)
 	{
 		struct pc_writeback_control wbc = { .nr_to_write = 12, .sync_mode = PC_WB_SYNC_NONE,
 						    .range_cyclic = 1 };
-		pgoff_t want[12];
-		memcpy(want, set + 90, 10 * sizeof(pgoff_t));
+		pc_pgoff_t want[12];
+		memcpy(want, set + 90, 10 * sizeof(pc_pgoff_t));
 		want[10] = set[0];
 		want[11] = set[1];
 		fs_clear_logs(fs);
@@ -1062,13 +1062,13 @@ static void test_write_cache_pages(void **state)
 
 static void test_lookups_and_invalidate(void **state)
 {
-	static const pgoff_t where[] = { 1, 5, 6, 100, 101, 102, 1000 };
+	static const pc_pgoff_t where[] = { 1, 5, 6, 100, 101, 102, 1000 };
 	const unsigned n = sizeof(where) / sizeof(where[0]);
 	struct fakefs *fs = fs_create(4096, false);
 	struct pc_file *f = fs_open(fs);
 	struct pc_page *pages[64];
 	struct pc_pagevec pv;
-	pgoff_t start;
+	pc_pgoff_t start;
 	unsigned got;
 
 	(void)state;
@@ -1081,12 +1081,12 @@ static void test_lookups_and_invalidate(void **state)
 
 	/* Batches of 3 from 0: the cursor moves past each batch. */
 	start = 0;
-	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pc_pgoff_t)0, 3, pages);
 	FM_CHECK(fs, got == 3 && start == 7);
 	FM_CHECK(fs, pages[0]->index == 1 && pages[1]->index == 5 && pages[2]->index == 6);
 	for (unsigned i = 0; i < got; i++)
 		pc_put_page(pages[i]);
-	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pc_pgoff_t)0, 3, pages);
 	FM_CHECK(fs, got == 3 && start == 103);
 	FM_CHECK(fs, pages[0]->index == 100 && pages[2]->index == 102);
 	for (unsigned i = 0; i < got; i++) {
@@ -1094,10 +1094,10 @@ static void test_lookups_and_invalidate(void **state)
 		FM_CHECK(fs, pc_page_count(pages[i]) >= 2);	/* ours + the tree's */
 		pc_put_page(pages[i]);
 	}
-	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pc_pgoff_t)0, 3, pages);
 	FM_CHECK(fs, got == 1 && start == 1001 && pages[0]->index == 1000);
 	pc_put_page(pages[0]);
-	got = pc_find_get_pages_range(fs->mapping, &start, ~(pgoff_t)0, 3, pages);
+	got = pc_find_get_pages_range(fs->mapping, &start, ~(pc_pgoff_t)0, 3, pages);
 	FM_CHECK(fs, got == 0);
 	/* An inclusive end. */
 	start = 0;
@@ -1107,10 +1107,10 @@ static void test_lookups_and_invalidate(void **state)
 		pc_put_page(pages[i]);
 	/* Tagged lookups. */
 	start = 0;
-	got = pc_find_get_pages_range_tag(fs->mapping, &start, ~(pgoff_t)0, PC_TAG_DIRTY, 64, pages);
+	got = pc_find_get_pages_range_tag(fs->mapping, &start, ~(pc_pgoff_t)0, PC_TAG_DIRTY, 64, pages);
 	FM_CHECK(fs, got == 2 && pages[0]->index == 5 && pages[1]->index == 101);
 	for (unsigned i = 0; i < got; i++) {
-		FM_CHECK(fs, PageDirty(pages[i]));
+		FM_CHECK(fs, pc_PageDirty(pages[i]));
 		pc_put_page(pages[i]);
 	}
 	FM_CHECK(fs, pc_page_tagged(fs->mapping, 5, PC_TAG_DIRTY));
@@ -1124,7 +1124,7 @@ static void test_lookups_and_invalidate(void **state)
 	/* find_lock_page: locked, the right page; absent: NULL. */
 	{
 		struct pc_page *pg = pc_find_lock_page(fs->mapping, 100);
-		FM_CHECK(fs, pg && PageLocked(pg) && pg->index == 100);
+		FM_CHECK(fs, pg && pc_PageLocked(pg) && pg->index == 100);
 		pc_unlock_page(pg);
 		pc_put_page(pg);
 		FM_CHECK(fs, pc_find_lock_page(fs->mapping, 99) == NULL);
@@ -1132,13 +1132,13 @@ static void test_lookups_and_invalidate(void **state)
 	}
 
 	/* invalidate_mapping_pages drops the clean pages, keeps the dirty. */
-	FM_CHECK(fs, pc_invalidate_mapping_pages(fs->mapping, 0, ~(pgoff_t)0) == n - 2);
+	FM_CHECK(fs, pc_invalidate_mapping_pages(fs->mapping, 0, ~(pc_pgoff_t)0) == n - 2);
 	FM_CHECK(fs, atomic_load(&fs->mapping->nrpages) == 2);
 	FM_CHECK(fs, pc_find_get_page(fs->mapping, 6) == NULL);
 	FM_CHECK(fs, stats(fs).nr_dirty == 2);
 	/* invalidate_inode_pages2 writes the dirty ones back, then drops them. */
 	fs_clear_logs(fs);
-	FM_CHECK(fs, pc_invalidate_inode_pages2_range(fs->mapping, 0, ~(pgoff_t)0) == 0);
+	FM_CHECK(fs, pc_invalidate_inode_pages2_range(fs->mapping, 0, ~(pc_pgoff_t)0) == 0);
 	FM_CHECK(fs, atomic_load(&fs->mapping->nrpages) == 0);
 	FM_CHECK(fs, stats(fs).nr_dirty == 0);
 	FM_CHECK(fs, fs->wp_n == 2 && fs->wp_log[0] == 5 && fs->wp_log[1] == 101);
@@ -1236,7 +1236,7 @@ static void test_errseq_fsync(void **state)
 	unsigned char want[4 * 4096];
 
 	(void)state;
-	for (pgoff_t i = 0; i < 4; i++)
+	for (pc_pgoff_t i = 0; i < 4; i++)
 		dirty_page(fs, f1, i, 8);
 	tu_fill(want, 0, sizeof(want), 8);
 	atomic_store(&fs->fail_index, 2);
@@ -1250,7 +1250,7 @@ static void test_errseq_fsync(void **state)
 	{
 		struct pc_page *pg = pc_find_get_page(fs->mapping, 2);
 		FM_CHECK(fs, pg != NULL);
-		FM_CHECK(fs, PageError(pg));
+		FM_CHECK(fs, pc_PageError(pg));
 		pc_put_page(pg);
 	}
 	/* f2, open before the error, sees it too, once. */

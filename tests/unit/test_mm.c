@@ -42,7 +42,7 @@ static void mm_dump(struct pc_cache *c, const struct pc_page *pg)
 			st.alloc_waits, st.pages_written);
 	}
 	if (pg) {
-		static const char *const names[PG_NR_FLAGS] = {
+		static const char *const names[PC_PG_NR_FLAGS] = {
 			"locked", "waiters", "uptodate", "dirty", "writeback", "error",
 			"referenced", "active", "lru", "private", "readahead", "placeholder",
 			"reclaim", "mappedtodisk", "owner_priv" };
@@ -50,7 +50,7 @@ static void mm_dump(struct pc_cache *c, const struct pc_page *pg)
 		fprintf(stderr, "  page %p: ref %d mapping %p index %" PRIu64 " virtual %p flags:",
 			(const void *)pg, pc_page_count(pg), (void *)pg->mapping, (uint64_t)pg->index,
 			pg->virtual);
-		for (int b = 0; b < PG_NR_FLAGS; b++)
+		for (int b = 0; b < PC_PG_NR_FLAGS; b++)
 			if ((f >> b) & 1)
 				fprintf(stderr, " %s", names[b]);
 		fprintf(stderr, "\n");
@@ -215,9 +215,9 @@ static void test_alloc_all_and_reserve(void **state)
 		pc_put_page(pg);
 		MM_CHECK(c, pg, pc_page_count(pg) == 1);
 		MM_CHECK(c, pg, stats(c).nr_free == 0);
-		SetPageReferenced(pg);		/* leftovers a new owner must not see */
-		SetPageError(pg);
-		SetPageUptodate(pg);
+		pc_SetPageReferenced(pg);		/* leftovers a new owner must not see */
+		pc_SetPageError(pg);
+		pc_SetPageUptodate(pg);
 		pg->private = 77;
 		pg->index = 99;
 		pc_put_page(pg);
@@ -320,14 +320,14 @@ static void test_page_lock_counter(void **state)
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
 	MM_CHECK(c, lc.page, lc.counter == (long)NTHREADS * ITERS);
-	MM_CHECK(c, lc.page, !PageLocked(lc.page));
+	MM_CHECK(c, lc.page, !pc_PageLocked(lc.page));
 
 	/* trylock */
 	MM_CHECK(c, lc.page, pc_trylock_page(lc.page));
-	MM_CHECK(c, lc.page, PageLocked(lc.page));
+	MM_CHECK(c, lc.page, pc_PageLocked(lc.page));
 	MM_CHECK(c, lc.page, !pc_trylock_page(lc.page));
 	pc_unlock_page(lc.page);
-	MM_CHECK(c, lc.page, !PageLocked(lc.page));
+	MM_CHECK(c, lc.page, !pc_PageLocked(lc.page));
 	MM_CHECK(c, lc.page, pc_trylock_page(lc.page));
 	pc_unlock_page(lc.page);
 	pc_put_page(lc.page);
@@ -362,7 +362,7 @@ static void *waiter_main(void *arg)
 	default:
 		pc_wait_on_page_writeback(w->page);
 		w->saw_released = atomic_load(w->released);
-		w->saw_bit_clear = !PageWriteback(w->page);
+		w->saw_bit_clear = !pc_PageWriteback(w->page);
 		break;
 	}
 	atomic_store(&w->done, true);
@@ -395,18 +395,18 @@ static void test_page_lock_waiters(void **state)
 	wait_started(w, 4);
 	for (int i = 0; i < 4; i++)
 		MM_CHECK(c, pg, !atomic_load(&w[i].done));	/* all stuck behind the lock */
-	/* Sleepers announce themselves with PG_waiters (poll: under load a
+	/* Sleepers announce themselves with PC_PG_waiters (poll: under load a
 	 * thread may take a while to get there). */
-	for (int ms = 0; ms < 5000 && !pc_test_bit(PG_waiters, pg); ms++)
+	for (int ms = 0; ms < 5000 && !pc_test_bit(PC_PG_waiters, pg); ms++)
 		tu_sleep_ms(1);
-	MM_CHECK(c, pg, pc_test_bit(PG_waiters, pg));
+	MM_CHECK(c, pg, pc_test_bit(PC_PG_waiters, pg));
 	atomic_store(&released, true);
 	pc_unlock_page(pg);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
 		MM_CHECK(c, pg, w[i].saw_released);
 	}
-	MM_CHECK(c, pg, !PageLocked(pg));
+	MM_CHECK(c, pg, !pc_PageLocked(pg));
 	pc_put_page(pg);
 	pc_cache_destroy(c);
 }
@@ -425,11 +425,11 @@ static void test_wait_on_writeback(void **state)
 	pc_address_space_init(m, NULL, c, NULL, NULL);
 	pg = pc_find_or_create_page(m, 3, 0);
 	MM_CHECK(c, NULL, pg != NULL);
-	MM_CHECK(c, pg, PageLocked(pg) && pg->mapping == m && pg->index == 3);
-	SetPageUptodate(pg);
+	MM_CHECK(c, pg, pc_PageLocked(pg) && pg->mapping == m && pg->index == 3);
+	pc_SetPageUptodate(pg);
 	pc_set_page_writeback(pg);
 	pc_unlock_page(pg);
-	MM_CHECK(c, pg, PageWriteback(pg));
+	MM_CHECK(c, pg, pc_PageWriteback(pg));
 	MM_CHECK(c, pg, pc_page_tagged(m, 3, PC_TAG_WRITEBACK));
 	MM_CHECK(c, pg, stats(c).nr_writeback == 1);
 
@@ -490,25 +490,25 @@ static void test_lru_promotion(void **state)
 	pc_unlock_page(pg);
 	pc_unlock_page(other);
 	st = stats(c);
-	MM_CHECK(c, pg, PageLRU(pg) && !PageActive(pg) && !PageReferenced(pg));
+	MM_CHECK(c, pg, pc_PageLRU(pg) && !pc_PageActive(pg) && !pc_PageReferenced(pg));
 	MM_CHECK(c, pg, st.nr_inactive == 2 && st.nr_active == 0);
 
 	pc_mark_page_accessed(pg);		/* first touch: referenced only */
 	st = stats(c);
-	MM_CHECK(c, pg, PageReferenced(pg) && !PageActive(pg));
+	MM_CHECK(c, pg, pc_PageReferenced(pg) && !pc_PageActive(pg));
 	MM_CHECK(c, pg, st.nr_inactive == 2 && st.nr_active == 0);
 
 	pc_mark_page_accessed(pg);		/* second touch: promoted */
 	st = stats(c);
-	MM_CHECK(c, pg, PageActive(pg) && PageLRU(pg));
+	MM_CHECK(c, pg, pc_PageActive(pg) && pc_PageLRU(pg));
 	MM_CHECK(c, pg, st.nr_active == 1 && st.nr_inactive == 1);
 
 	pc_mark_page_accessed(pg);		/* further touches: stays active */
 	pc_mark_page_accessed(pg);
 	st = stats(c);
-	MM_CHECK(c, pg, PageActive(pg));
+	MM_CHECK(c, pg, pc_PageActive(pg));
 	MM_CHECK(c, pg, st.nr_active == 1 && st.nr_inactive == 1);
-	MM_CHECK(c, other, !PageActive(other) && !PageReferenced(other));
+	MM_CHECK(c, other, !pc_PageActive(other) && !pc_PageReferenced(other));
 
 	/* Dropping the last reference takes the page off the LRU. */
 	pc_put_page(pg);
@@ -526,12 +526,12 @@ static void test_lru_promotion(void **state)
 /* Reclaim                                                            */
 /* ------------------------------------------------------------------ */
 
-static unsigned char idx_byte(pgoff_t idx, size_t off)
+static unsigned char idx_byte(pc_pgoff_t idx, size_t off)
 {
 	return tu_pat(idx * PC_PAGE_SIZE + off, 3);
 }
 
-static bool page_has_pattern(struct pc_page *pg, pgoff_t idx)
+static bool page_has_pattern(struct pc_page *pg, pc_pgoff_t idx)
 {
 	const unsigned char *p = pc_page_address(pg);
 	for (size_t off = 0; off < PC_PAGE_SIZE; off += 97)
@@ -552,23 +552,23 @@ static void test_reclaim(void **state)
 	(void)state;
 	pc_address_space_init(m, NULL, c, NULL, NULL);
 	/* Fill the cache with clean, uptodate pages holding a pattern. */
-	for (pgoff_t i = 0; i < CACHED; i++) {
+	for (pc_pgoff_t i = 0; i < CACHED; i++) {
 		struct pc_page *pg = pc_find_or_create_page(m, i, 0);
 		MM_CHECK(c, NULL, pg != NULL);
 		MM_CHECK(c, pg, pc_page_count(pg) == 2);	/* ours + the tree's */
 		for (size_t off = 0; off < PC_PAGE_SIZE; off++)
 			((unsigned char *)pc_page_address(pg))[off] = idx_byte(i, off);
-		SetPageUptodate(pg);
+		pc_SetPageUptodate(pg);
 		pc_unlock_page(pg);
 		pc_put_page(pg);
 	}
 	MM_CHECK(c, NULL, atomic_load(&m->nrpages) == CACHED);
 	/* Pin 10 (an extra reference), dirty 10 more. */
-	for (pgoff_t i = 0; i < PINNED; i++) {
+	for (pc_pgoff_t i = 0; i < PINNED; i++) {
 		pinned[i] = pc_find_get_page(m, i);
 		MM_CHECK(c, NULL, pinned[i] != NULL);
 	}
-	for (pgoff_t i = PINNED; i < PINNED + DIRTY; i++) {
+	for (pc_pgoff_t i = PINNED; i < PINNED + DIRTY; i++) {
 		struct pc_page *pg = pc_find_lock_page(m, i);
 		MM_CHECK(c, NULL, pg != NULL);
 		MM_CHECK(c, pg, pc_set_page_dirty(pg));
@@ -595,14 +595,14 @@ static void test_reclaim(void **state)
 
 	/* Pinned and dirty pages survived with their data; evicted indexes are
 	 * not found; survivors are intact (no frame was handed out twice). */
-	for (pgoff_t i = 0; i < CACHED; i++) {
+	for (pc_pgoff_t i = 0; i < CACHED; i++) {
 		struct pc_page *pg = pc_find_get_page(m, i);
 		if (i < PINNED + DIRTY) {
 			MM_CHECK(c, pg, pg != NULL);
 			if (i < PINNED)
 				MM_CHECK(c, pg, pg == pinned[i]);
 			else
-				MM_CHECK(c, pg, PageDirty(pg));
+				MM_CHECK(c, pg, pc_PageDirty(pg));
 		}
 		if (!pg) {
 			gone++;
@@ -610,7 +610,7 @@ static void test_reclaim(void **state)
 			continue;
 		}
 		MM_CHECK(c, pg, pg->mapping == m && pg->index == i);
-		MM_CHECK(c, pg, PageUptodate(pg));
+		MM_CHECK(c, pg, pc_PageUptodate(pg));
 		MM_CHECK(c, pg, page_has_pattern(pg, i));
 		pc_put_page(pg);
 	}
@@ -630,7 +630,7 @@ static void test_reclaim(void **state)
 	MM_CHECK(c, NULL, st.evictions == CACHED - PINNED - DIRTY);
 	MM_CHECK(c, NULL, st.reclaim_writeback > 0);	/* it saw the dirty ones */
 	MM_CHECK(c, NULL, st.peak_pages <= N);
-	for (pgoff_t i = 0; i < PINNED + DIRTY; i++) {
+	for (pc_pgoff_t i = 0; i < PINNED + DIRTY; i++) {
 		struct pc_page *pg = pc_find_get_page(m, i);
 		MM_CHECK(c, pg, pg != NULL);
 		MM_CHECK(c, pg, page_has_pattern(pg, i));
@@ -666,15 +666,15 @@ static void test_reclaim_prefers_inactive(void **state)
 
 	(void)state;
 	pc_address_space_init(m, NULL, c, NULL, NULL);
-	for (pgoff_t i = 0; i < CACHED; i++) {
+	for (pc_pgoff_t i = 0; i < CACHED; i++) {
 		struct pc_page *pg = pc_find_or_create_page(m, i, 0);
 		MM_CHECK(c, NULL, pg != NULL);
-		SetPageUptodate(pg);
+		pc_SetPageUptodate(pg);
 		pc_unlock_page(pg);
 		if (i % 2 == 0) {
 			pc_mark_page_accessed(pg);
 			pc_mark_page_accessed(pg);
-			MM_CHECK(c, pg, PageActive(pg));
+			MM_CHECK(c, pg, pc_PageActive(pg));
 		}
 		pc_put_page(pg);
 	}
@@ -685,7 +685,7 @@ static void test_reclaim_prefers_inactive(void **state)
 		extra[nextra++] = pg;
 	}
 	st = stats(c);
-	for (pgoff_t i = 0; i < CACHED; i += 2) {
+	for (pc_pgoff_t i = 0; i < CACHED; i += 2) {
 		struct pc_page *pg = pc_find_get_page(m, i);
 		MM_CHECK(c, pg, pg != NULL);	/* active pages were kept */
 		pc_put_page(pg);

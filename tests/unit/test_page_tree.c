@@ -42,8 +42,8 @@ static const char *const tag_name = "DWT";
 static void pt_dump(struct pc_page_tree *t)
 {
 	void *e[64];
-	pgoff_t idx[64];
-	pgoff_t start = 0;
+	pc_pgoff_t idx[64];
+	pc_pgoff_t start = 0;
 	unsigned long total = 0;
 
 	fprintf(stderr, "  tree %p: height %u root_tags %#lx root %p nr_range %ld\n", (void *)t,
@@ -103,7 +103,7 @@ static int teardown_tree(void **state)
 static void check_empty(struct pc_page_tree *t)
 {
 	void *e[4];
-	pgoff_t idx[4];
+	pc_pgoff_t idx[4];
 
 	PT_CHECK(t, pc_page_tree_gang_lookup(t, 0, ~0ULL, e, idx, 4) == 0);
 	for (unsigned tg = 0; tg < PC_TAG_MAX; tg++) {
@@ -229,7 +229,7 @@ static void test_tags(void **state)
 		PT_CHECK(t, pc_page_tree_insert(t, basic_idx[i], entry_of(basic_idx[i])) == 0);
 	for (unsigned tg = 0; tg < PC_TAG_MAX; tg++) {	/* entries, but no tags yet */
 		void *e[4];
-		pgoff_t idx[4];
+		pc_pgoff_t idx[4];
 		PT_CHECK(t, !pc_page_tree_tagged(t, tg));
 		PT_CHECK(t, pc_page_tree_gang_lookup_tag(t, 0, ~0ULL, tg, e, idx, 4) == 0);
 	}
@@ -294,7 +294,7 @@ static void test_tags_survive_growth(void **state)
 {
 	struct pc_page_tree *t = *state;
 	void *e[8];
-	pgoff_t idx[8];
+	pc_pgoff_t idx[8];
 	unsigned h0;
 
 	PT_CHECK(t, pc_page_tree_insert(t, 5, entry_of(5)) == 0);
@@ -341,7 +341,7 @@ static void test_max_index(void **state)
 	struct pc_page_tree *t = *state;
 	void *const top = (void *)(uintptr_t)0x7770;
 	void *e[8];
-	pgoff_t idx[8], next = 0;
+	pc_pgoff_t idx[8], next = 0;
 
 	PT_CHECK(t, pc_page_tree_insert(t, ~0ULL, top) == 0);
 	PT_CHECK(t, pc_page_tree_insert(t, 0, entry_of(0)) == 0);
@@ -385,7 +385,7 @@ static void test_gang_lookup(void **state)
 					1ULL << 40, (1ULL << 40) + 64, MAXIDX - 1, MAXIDX };
 	const unsigned n = sizeof(set) / sizeof(set[0]);
 	void *e[64];
-	pgoff_t idx[64];
+	pc_pgoff_t idx[64];
 	unsigned got;
 
 	/* Insert in a scrambled order. */
@@ -485,7 +485,7 @@ static void test_range_tag_if_tagged(void **state)
 {
 	struct pc_page_tree *t = *state;
 	void *e[256];
-	pgoff_t idx[256], next;
+	pc_pgoff_t idx[256], next;
 	unsigned long n;
 
 	/* 200 entries at 0, 10, 20 ... 1990, all DIRTY; plus some clean ones. */
@@ -620,7 +620,7 @@ static void test_random_model(void **state)
 	struct tu_rng rng = { 0x5eed2024ULL };
 	struct model m = { 0 };
 	void *e[80];
-	pgoff_t idx[80];
+	pc_pgoff_t idx[80];
 	unsigned long nins = 0, ndel = 0, ngang = 0;
 
 	for (unsigned op = 0; op < 20000; op++) {
@@ -694,7 +694,7 @@ static void test_random_model(void **state)
 			uint64_t a = random_existing_or_not(&rng, &m);
 			uint64_t b = a + tu_rand_below(&rng, 1ULL << 12);
 			unsigned long nr_max = 1 + tu_rand_below(&rng, 100), want = 0, got;
-			pgoff_t next = 0, want_next = 0;
+			pc_pgoff_t next = 0, want_next = 0;
 			size_t p;
 
 			if (b < a)
@@ -727,7 +727,7 @@ static void test_random_model(void **state)
 	/* Full comparison, then empty the tree through the model. */
 	{
 		size_t p = 0;
-		pgoff_t start = 0;
+		pc_pgoff_t start = 0;
 		for (;;) {
 			unsigned got = pc_page_tree_gang_lookup(t, start, ~0ULL, e, idx, 64);
 			for (unsigned i = 0; i < got; i++, p++) {
@@ -833,7 +833,7 @@ static void *conc_reader(void *arg)
 	struct conc *c = r->c;
 	struct tu_rng rng = { r->seed };
 	void *e[600];
-	pgoff_t idx[600];
+	pc_pgoff_t idx[600];
 
 	while (!atomic_load(&c->stop)) {
 		uint64_t x;
@@ -959,7 +959,7 @@ static void test_concurrent_readers(void **state)
 	PT_CHECK(&c->tree, pc_page_tree_lookup(&c->tree, MAXIDX) == entry_of(MAXIDX) ||
 			   pc_page_tree_lookup(&c->tree, MAXIDX) == NULL);
 	{
-		pgoff_t start = 0, idx[64];
+		pc_pgoff_t start = 0, idx[64];
 		void *e[64];
 		for (;;) {
 			unsigned got = pc_page_tree_gang_lookup(&c->tree, start, ~0ULL, e, idx, 64);

@@ -46,7 +46,7 @@
 #include "test_util.h"
 
 #define MAXLOG 4096
-#define PGMAX (~(pgoff_t)0)
+#define PGMAX (~(pc_pgoff_t)0)
 #define BLOCK_MS 150	/* a blocked thread has not returned after this long */
 #define DONE_MS 5000	/* a released (or never blocked) thread returns within this */
 
@@ -57,9 +57,9 @@ struct phfs {
 	struct pc_address_space *mapping;
 
 	pthread_mutex_t log_lock;
-	pgoff_t wp_log[MAXLOG];		/* writepage indexes */
+	pc_pgoff_t wp_log[MAXLOG];		/* writepage indexes */
 	size_t wp_n;
-	pgoff_t rd_log[MAXLOG];		/* indexes handed to readpage/readahead */
+	pc_pgoff_t rd_log[MAXLOG];		/* indexes handed to readpage/readahead */
 	size_t rd_n;
 	_Atomic long long fail_index;	/* writepage of this index fails with -EIO */
 };
@@ -76,7 +76,7 @@ static struct phfs *FS(struct pc_address_space *mapping)
 static void ph_dump(struct phfs *fs)
 {
 	struct pc_address_space *m;
-	pgoff_t next = 0;
+	pc_pgoff_t next = 0;
 	unsigned shown = 0;
 
 	if (!fs)
@@ -90,7 +90,7 @@ static void ph_dump(struct phfs *fs)
 	pc_mutex_lock(&m->tree_lock);
 	for (;;) {
 		void *ents[32];
-		pgoff_t idx[32];
+		pc_pgoff_t idx[32];
 		unsigned n = pc_page_tree_gang_lookup(&m->tree, next, PGMAX, ents, idx, 32);
 
 		for (unsigned i = 0; i < n && shown < 80; i++, shown++) {
@@ -101,8 +101,8 @@ static void ph_dump(struct phfs *fs)
 			} else {
 				struct pc_page *p = ents[i];
 				fprintf(stderr, " @%" PRIu64 "=pg%s%s%s(i%" PRIu64 ",c%d)", (uint64_t)idx[i],
-					PageLocked(p) ? "L" : "", PageDirty(p) ? "D" : "",
-					PageWriteback(p) ? "W" : "", (uint64_t)p->index, pc_page_count(p));
+					pc_PageLocked(p) ? "L" : "", pc_PageDirty(p) ? "D" : "",
+					pc_PageWriteback(p) ? "W" : "", (uint64_t)p->index, pc_page_count(p));
 			}
 		}
 		if (n < 32 || shown >= 80 || idx[n - 1] == PGMAX)
@@ -126,7 +126,7 @@ static void ph_dump(struct phfs *fs)
 
 struct scan {
 	unsigned long pages, phs, multi;
-	unsigned long locked;		/* pages with PG_locked */
+	unsigned long locked;		/* pages with PC_PG_locked */
 	bool ok;
 	char why[200];
 };
@@ -143,9 +143,9 @@ static struct scan tree_scan(struct phfs *fs)
 {
 	struct pc_address_space *m = fs->mapping;
 	struct scan s = { .ok = true };
-	pgoff_t next = 0;
+	pc_pgoff_t next = 0;
 	bool have_prev = false;
-	pgoff_t prev = 0;
+	pc_pgoff_t prev = 0;
 
 #define SCAN_FAIL(...)								\
 	do {									\
@@ -157,7 +157,7 @@ static struct scan tree_scan(struct phfs *fs)
 	pc_mutex_lock(&m->tree_lock);
 	for (;;) {
 		void *ents[64];
-		pgoff_t idx[64];
+		pc_pgoff_t idx[64];
 		unsigned n = pc_page_tree_gang_lookup(&m->tree, next, PGMAX, ents, idx, 64);
 
 		for (unsigned i = 0; i < n; i++) {
@@ -180,19 +180,19 @@ static struct scan tree_scan(struct phfs *fs)
 						  (uint64_t)prev);
 				if (!pc_page_tree_tag_get(&m->tree, idx[i], PC_TAG_PLACEHOLDER))
 					SCAN_FAIL("placeholder at %" PRIu64 " not tagged", (uint64_t)idx[i]);
-				if (!PageLocked(&ph->ph_page) || !PagePlaceholder(&ph->ph_page))
+				if (!pc_PageLocked(&ph->ph_page) || !pc_PagePlaceholder(&ph->ph_page))
 					SCAN_FAIL("placeholder at %" PRIu64 " not live", (uint64_t)idx[i]);
 			} else {
 				struct pc_page *p = ents[i];
 
 				s.pages++;
-				if (PageLocked(p))
+				if (pc_PageLocked(p))
 					s.locked++;
 				if (p->mapping != m || p->index != idx[i])
 					SCAN_FAIL("page in slot %" PRIu64 " has mapping %p index %" PRIu64,
 						  (uint64_t)idx[i], (void *)p->mapping, (uint64_t)p->index);
-				if (PagePlaceholder(p))
-					SCAN_FAIL("page at %" PRIu64 " has PG_placeholder", (uint64_t)idx[i]);
+				if (pc_PagePlaceholder(p))
+					SCAN_FAIL("page at %" PRIu64 " has PC_PG_placeholder", (uint64_t)idx[i]);
 				if (pc_page_tree_tag_get(&m->tree, idx[i], PC_TAG_PLACEHOLDER))
 					SCAN_FAIL("page at %" PRIu64 " tagged PLACEHOLDER", (uint64_t)idx[i]);
 			}
@@ -230,7 +230,7 @@ static struct scan tree_scan(struct phfs *fs)
 /* The fake filesystem                                                */
 /* ------------------------------------------------------------------ */
 
-static void log_read(struct phfs *fs, pgoff_t index)
+static void log_read(struct phfs *fs, pc_pgoff_t index)
 {
 	pthread_mutex_lock(&fs->log_lock);
 	if (fs->rd_n < MAXLOG)
@@ -249,7 +249,7 @@ static int ph_readpage(struct pc_file *file, struct pc_page *page)
 	(void)file;
 	log_read(FS(page->mapping), page->index);
 	fill_page(page);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return 0;
 }
@@ -261,7 +261,7 @@ static void ph_readahead(struct pc_readahead_control *rac)
 	while ((page = pc_readahead_page(rac))) {
 		log_read(FS(rac->mapping), page->index);
 		fill_page(page);
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 		pc_unlock_page(page);
 		pc_put_page(page);
 	}
@@ -279,7 +279,7 @@ static int ph_writepage(struct pc_page *page, struct pc_writeback_control *wbc)
 	pthread_mutex_unlock(&fs->log_lock);
 	if (fail) {
 		pc_mapping_set_error(page->mapping, -EIO);
-		SetPageError(page);
+		pc_SetPageError(page);
 	}
 	pc_set_page_writeback(page);
 	pc_unlock_page(page);
@@ -353,7 +353,7 @@ static void clear_logs(struct phfs *fs)
 	pthread_mutex_unlock(&fs->log_lock);
 }
 
-static bool wp_logged(struct phfs *fs, pgoff_t index)
+static bool wp_logged(struct phfs *fs, pc_pgoff_t index)
 {
 	bool r = false;
 
@@ -365,19 +365,19 @@ static bool wp_logged(struct phfs *fs, pgoff_t index)
 }
 
 /* Cache an uptodate, clean, unlocked page at @index. */
-static void add_page(struct phfs *fs, pgoff_t index)
+static void add_page(struct phfs *fs, pc_pgoff_t index)
 {
 	struct pc_page *page = pc_find_or_create_page(fs->mapping, index, 0);
 
 	PH_CHECK(fs, page != NULL);
 	fill_page(page);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	pc_put_page(page);
 }
 
 /* Dirty the cached page at @index. */
-static void dirty_page(struct phfs *fs, pgoff_t index)
+static void dirty_page(struct phfs *fs, pc_pgoff_t index)
 {
 	struct pc_page *page = pc_find_lock_page(fs->mapping, index);
 
@@ -405,7 +405,7 @@ struct async {
 	pthread_t th;
 	struct phfs *fs;
 	enum async_op op;
-	pgoff_t a, b;
+	pc_pgoff_t a, b;
 	bool flag;
 	loff_t ls, le;
 	_Atomic int done;
@@ -442,15 +442,15 @@ static void *async_main(void *arg)
 			as->result = -ENOMEM;
 			break;
 		}
-		pc_set_bit(PG_locked, page);
+		pc_set_bit(PC_PG_locked, page);
 		as->result = pc_add_to_page_cache_lru(page, m, as->a);
 		if (as->result) {
-			pc_clear_bit(PG_locked, page);
+			pc_clear_bit(PC_PG_locked, page);
 			pc_put_page(page);
 			break;
 		}
 		fill_page(page);
-		SetPageUptodate(page);
+		pc_SetPageUptodate(page);
 		pc_unlock_page(page);
 		pc_put_page(page);
 		break;
@@ -468,12 +468,12 @@ static void *async_main(void *arg)
 		break;
 	case OP_GET_PAGES: {
 		struct pc_page *pages[16];
-		pgoff_t start = as->a;
+		pc_pgoff_t start = as->a;
 		unsigned n = pc_find_get_pages_range(m, &start, as->b, 16, pages);
 
 		as->result = n;
 		for (unsigned i = 0; i < n; i++) {
-			if (PagePlaceholder(pages[i]) || ((uintptr_t)pages[i] & 3) ||
+			if (pc_PagePlaceholder(pages[i]) || ((uintptr_t)pages[i] & 3) ||
 			    pages[i]->index < as->a || pages[i]->index > as->b) {
 				as->bad = true;
 				snprintf(as->why, sizeof(as->why), "gang lookup returned %p", (void *)pages[i]);
@@ -490,8 +490,8 @@ static void *async_main(void *arg)
 	return NULL;
 }
 
-static void async_start_flag(struct async *as, struct phfs *fs, enum async_op op, pgoff_t a,
-			     pgoff_t b, bool flag)
+static void async_start_flag(struct async *as, struct phfs *fs, enum async_op op, pc_pgoff_t a,
+			     pc_pgoff_t b, bool flag)
 {
 	as->fs = fs;
 	as->flag = flag;
@@ -505,7 +505,7 @@ static void async_start_flag(struct async *as, struct phfs *fs, enum async_op op
 	assert_int_equal(pthread_create(&as->th, NULL, async_main, as), 0);
 }
 
-static void async_start(struct async *as, struct phfs *fs, enum async_op op, pgoff_t a, pgoff_t b)
+static void async_start(struct async *as, struct phfs *fs, enum async_op op, pc_pgoff_t a, pc_pgoff_t b)
 {
 	async_start_flag(as, fs, op, a, b, false);
 }
@@ -540,9 +540,9 @@ static bool async_blocked(struct async *as)
 /* ------------------------------------------------------------------ */
 
 /* No page and no lookup result anywhere in [s, e]; covered inside. */
-static void check_covered_hole(struct phfs *fs, pgoff_t s, pgoff_t e)
+static void check_covered_hole(struct phfs *fs, pc_pgoff_t s, pc_pgoff_t e)
 {
-	for (pgoff_t i = s;; i++) {
+	for (pc_pgoff_t i = s;; i++) {
 		struct pc_page *p = pc_find_get_page(fs->mapping, i);
 
 		PH_CHECK(fs, p == NULL);
@@ -555,7 +555,7 @@ static void check_covered_hole(struct phfs *fs, pgoff_t s, pgoff_t e)
 /* A range over an empty mapping: one placeholder, invisible to lookups. */
 static void test_insert_empty(void **state)
 {
-	static const pgoff_t ranges[][2] = { { 0, 0 }, { 5, 5 }, { 10, 40 }, { 0, 63 },
+	static const pc_pgoff_t ranges[][2] = { { 0, 0 }, { 5, 5 }, { 10, 40 }, { 0, 63 },
 					     { 64, 64 * 64 + 1 }, { 1000, 1001 } };
 	struct phfs *fs = ph_create(256);
 	struct pc_address_space *m = fs->mapping;
@@ -563,9 +563,9 @@ static void test_insert_empty(void **state)
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
-		pgoff_t s = ranges[r][0], e = ranges[r][1];
+		pc_pgoff_t s = ranges[r][0], e = ranges[r][1];
 		struct pc_page *pages[8];
-		pgoff_t start;
+		pc_pgoff_t start;
 
 		PH_CHECK(fs, pc_find_or_insert_placeholders(m, s, e, false) == 0);
 		PH_CHECK(fs, atomic_load(&m->nr_placeholders) == 1);
@@ -602,7 +602,7 @@ static void test_insert_empty(void **state)
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 10, 20, false) == 0);
 	{
 		struct pc_page *pages[8];
-		pgoff_t start = 0;
+		pc_pgoff_t start = 0;
 		unsigned n = pc_find_get_pages_range(m, &start, 100, 8, pages);
 
 		PH_CHECK(fs, n == 2);
@@ -625,8 +625,8 @@ static void test_insert_empty(void **state)
 /* Pages inside the range get locked, holes get placeholders. */
 static void test_mixed_range(void **state)
 {
-	static const pgoff_t in[] = { 3, 4, 7, 12 };
-	static const pgoff_t out[] = { 1, 20 };
+	static const pc_pgoff_t in[] = { 3, 4, 7, 12 };
+	static const pc_pgoff_t out[] = { 1, 20 };
 	struct phfs *fs = ph_create(256);
 	struct pc_address_space *m = fs->mapping;
 	struct pc_page *pin[4], *pout[2];
@@ -664,7 +664,7 @@ static void test_mixed_range(void **state)
 		SCAN_OK(fs, sc);
 		PH_CHECK(fs, sc.pages == 6 && sc.phs == 4 && sc.locked == 4);
 		for (size_t i = 0; i < 4; i++) {
-			PH_CHECK(fs, PageLocked(pin[i]));
+			PH_CHECK(fs, pc_PageLocked(pin[i]));
 			PH_CHECK(fs, pc_page_count(pin[i]) == cnt[i] + 1);
 			PH_CHECK(fs, !pc_placeholder_covers(m, in[i]));
 			/* Lookups still find the (locked) pages themselves. */
@@ -678,7 +678,7 @@ static void test_mixed_range(void **state)
 		check_covered_hole(fs, 8, 11);
 		check_covered_hole(fs, 13, 15);
 		for (size_t i = 0; i < 2; i++) {
-			PH_CHECK(fs, !PageLocked(pout[i]));
+			PH_CHECK(fs, !pc_PageLocked(pout[i]));
 			PH_CHECK(fs, !pc_placeholder_covers(m, out[i]));
 		}
 		PH_CHECK(fs, !pc_placeholder_covers(m, 0));
@@ -690,7 +690,7 @@ static void test_mixed_range(void **state)
 		for (size_t i = 0; i < 4; i++) {
 			struct pc_page *p = pc_find_get_page(m, in[i]);
 
-			PH_CHECK(fs, !PageLocked(pin[i]));
+			PH_CHECK(fs, !pc_PageLocked(pin[i]));
 			if (!drop) {
 				PH_CHECK(fs, p == pin[i]);
 				PH_CHECK(fs, pc_page_count(pin[i]) == cnt[i] + (p ? 1 : 0));
@@ -710,7 +710,7 @@ static void test_mixed_range(void **state)
 		for (size_t i = 0; i < 2; i++) {
 			struct pc_page *p = pc_find_get_page(m, out[i]);
 
-			PH_CHECK(fs, p == pout[i] && !PageLocked(pout[i]));
+			PH_CHECK(fs, p == pout[i] && !pc_PageLocked(pout[i]));
 			if (p)
 				pc_put_page(p);
 		}
@@ -724,7 +724,7 @@ static void test_mixed_range(void **state)
 	}
 
 	/* A range with a page at every index needs no placeholder at all. */
-	for (pgoff_t i = 30; i <= 33; i++)
+	for (pc_pgoff_t i = 30; i <= 33; i++)
 		add_page(fs, i);
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 30, 33, false) == 0);
 	PH_CHECK(fs, atomic_load(&m->nr_placeholders) == 0);
@@ -735,7 +735,7 @@ static void test_mixed_range(void **state)
 	PH_CHECK(fs, sc.locked == 0 && sc.pages == 4);
 
 	/* A range over 40 pages: more than one lookup batch, both ways. */
-	for (pgoff_t i = 100; i < 180; i += 2)
+	for (pc_pgoff_t i = 100; i < 180; i += 2)
 		add_page(fs, i);
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 100, 180, false) == 0);
 	/* Holes 101, 103, ..., 177 and [179, 180]. */
@@ -743,7 +743,7 @@ static void test_mixed_range(void **state)
 	PH_CHECK(fs, atomic_load(&m->tree.nr_range) == 1);
 	SCAN_OK(fs, sc);
 	PH_CHECK(fs, sc.locked == 40);
-	for (pgoff_t i = 101; i <= 179; i += 2)
+	for (pc_pgoff_t i = 101; i <= 179; i += 2)
 		PH_CHECK(fs, pc_placeholder_covers(m, i));
 	PH_CHECK(fs, pc_placeholder_covers(m, 180));
 	pc_remove_placeholder_pages(m, 100, 180, false);
@@ -810,7 +810,7 @@ static void test_end_index_max(void **state)
 	check_covered_hole(fs, 6, 99);
 	check_covered_hole(fs, 101, 130);
 	check_covered_hole(fs, PGMAX - 70, PGMAX);
-	PH_CHECK(fs, pc_placeholder_covers(m, (pgoff_t)1 << 40));
+	PH_CHECK(fs, pc_placeholder_covers(m, (pc_pgoff_t)1 << 40));
 	PH_CHECK(fs, !pc_placeholder_covers(m, 5));
 	/* A range-limited wait above the pages sees the last placeholder. */
 	async_start(&as, fs, OP_WAIT_RANGE, 1000, 2000);
@@ -886,7 +886,7 @@ static void test_iowait(void **state)
 	struct scan sc;
 
 	(void)state;
-	for (pgoff_t i = 0; i < 10; i++)
+	for (pc_pgoff_t i = 0; i < 10; i++)
 		add_page(fs, i);
 	dirty_page(fs, 2);
 	dirty_page(fs, 5);
@@ -895,15 +895,15 @@ static void test_iowait(void **state)
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 0, 7, true) == 0);
 	PH_CHECK(fs, wp_logged(fs, 2) && wp_logged(fs, 5));
 	PH_CHECK(fs, !wp_logged(fs, 9));
-	for (pgoff_t i = 0; i <= 7; i++) {
+	for (pc_pgoff_t i = 0; i <= 7; i++) {
 		p = pc_find_get_page(m, i);
 		PH_CHECK(fs, p != NULL);
-		PH_CHECK(fs, PageLocked(p) && !PageDirty(p) && !PageWriteback(p));
+		PH_CHECK(fs, pc_PageLocked(p) && !pc_PageDirty(p) && !pc_PageWriteback(p));
 		PH_CHECK(fs, !pc_page_tagged(m, i, PC_TAG_DIRTY));
 		pc_put_page(p);
 	}
 	p = pc_find_get_page(m, 9);
-	PH_CHECK(fs, p && PageDirty(p) && !PageLocked(p));
+	PH_CHECK(fs, p && pc_PageDirty(p) && !pc_PageLocked(p));
 	pc_put_page(p);
 	pc_remove_placeholder_pages(m, 0, 7, false);
 	SCAN_OK(fs, sc);
@@ -915,7 +915,7 @@ static void test_iowait(void **state)
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 0, 7, false) == 0);
 	PH_CHECK(fs, !wp_logged(fs, 3));
 	p = pc_find_get_page(m, 3);
-	PH_CHECK(fs, p && PageLocked(p) && PageDirty(p));
+	PH_CHECK(fs, p && pc_PageLocked(p) && pc_PageDirty(p));
 	pc_put_page(p);
 	pc_remove_placeholder_pages(m, 0, 7, false);
 
@@ -935,9 +935,9 @@ static void test_iowait(void **state)
 		async_join(&as);
 		PH_CHECK(fs, as.result == 0);
 		PH_CHECK(fs, wp_logged(fs, 5));
-		PH_CHECK(fs, PageLocked(p) && !PageDirty(p) && !PageWriteback(p));
+		PH_CHECK(fs, pc_PageLocked(p) && !pc_PageDirty(p) && !pc_PageWriteback(p));
 		pc_remove_placeholder_pages(m, 0, 7, false);
-		PH_CHECK(fs, !PageLocked(p));
+		PH_CHECK(fs, !pc_PageLocked(p));
 
 		/* Same, and that write fails: -EIO, and what the scan had
 		 * already locked ([0, 4]) is released. */
@@ -999,7 +999,7 @@ static void test_iowait_writeback(void **state)
 	uint64_t t0, dt;
 
 	(void)state;
-	for (pgoff_t i = 0; i < 8; i++)
+	for (pc_pgoff_t i = 0; i < 8; i++)
 		add_page(fs, i);
 	p = pc_find_lock_page(m, 6);
 	PH_CHECK(fs, p != NULL);
@@ -1009,12 +1009,12 @@ static void test_iowait_writeback(void **state)
 	assert_int_equal(pthread_create(&th, NULL, end_writeback_later, p), 0);
 	PH_CHECK(fs, pc_find_or_insert_placeholders(m, 4, 7, true) == 0);
 	dt = tu_now_ns() - t0;
-	PH_CHECK(fs, !PageWriteback(p));
-	PH_CHECK(fs, PageLocked(p));
+	PH_CHECK(fs, !pc_PageWriteback(p));
+	PH_CHECK(fs, pc_PageLocked(p));
 	PH_CHECK(fs, dt >= (uint64_t)(BLOCK_MS - 20) * 1000000u);
 	pthread_join(th, NULL);
 	pc_remove_placeholder_pages(m, 4, 7, false);
-	PH_CHECK(fs, !PageLocked(p));
+	PH_CHECK(fs, !pc_PageLocked(p));
 	pc_put_page(p);
 	ph_destroy(fs);
 }
@@ -1075,7 +1075,7 @@ static void test_overlap_blocks(void **state)
 	async_join(&as);
 	PH_CHECK(fs, as.result == 0);
 	p = pc_find_get_page(m, 12);
-	PH_CHECK(fs, p && PageLocked(p));
+	PH_CHECK(fs, p && pc_PageLocked(p));
 	pc_put_page(p);
 	check_covered_hole(fs, 8, 11);
 	check_covered_hole(fs, 13, 16);
@@ -1109,7 +1109,7 @@ static void test_lookup_insert_wait(void **state)
 	struct phfs *fs = ph_create(512);
 	struct pc_address_space *m = fs->mapping;
 	struct async fl[3], ad, ra;
-	static const pgoff_t lk[3] = { 10, 15, 20 };	/* start, middle, entry slot */
+	static const pc_pgoff_t lk[3] = { 10, 15, 20 };	/* start, middle, entry slot */
 	struct pc_page *p;
 	struct scan sc;
 
@@ -1144,7 +1144,7 @@ static void test_lookup_insert_wait(void **state)
 	async_join(&ad);
 	PH_CHECK(fs, ad.result == 0);
 	p = pc_find_get_page(m, 17);
-	PH_CHECK(fs, p != NULL && p->index == 17 && PageUptodate(p) && !PageLocked(p));
+	PH_CHECK(fs, p != NULL && p->index == 17 && pc_PageUptodate(p) && !pc_PageLocked(p));
 	if (p)
 		pc_put_page(p);
 
@@ -1156,7 +1156,7 @@ static void test_lookup_insert_wait(void **state)
 	async_start(&ra, fs, OP_READAHEAD, 5, 25);	/* [5, 29] */
 	PH_CHECK(fs, async_wait(&ra, DONE_MS));
 	async_join(&ra);
-	for (pgoff_t i = 5; i <= 29; i++) {
+	for (pc_pgoff_t i = 5; i <= 29; i++) {
 		bool under = (i >= 10 && i <= 20) || i == 24;
 
 		p = pc_find_get_page(m, i);
@@ -1164,7 +1164,7 @@ static void test_lookup_insert_wait(void **state)
 			PH_CHECK(fs, p == NULL);
 			PH_CHECK(fs, pc_placeholder_covers(m, i));
 		} else {
-			PH_CHECK(fs, p != NULL && PageUptodate(p) && !PageLocked(p));
+			PH_CHECK(fs, p != NULL && pc_PageUptodate(p) && !pc_PageLocked(p));
 		}
 		if (p)
 			pc_put_page(p);
@@ -1223,7 +1223,7 @@ static void test_truncate_waits(void **state)
 	PH_CHECK(fs, pc_find_get_page(m, 2) == NULL);
 
 	/* Intersecting: they block until the placeholder goes. */
-	static const pgoff_t w[][2] = { { 20, 20 }, { 15, 15 }, { 10, 10 }, { 0, 12 }, { 0, PGMAX },
+	static const pc_pgoff_t w[][2] = { { 20, 20 }, { 15, 15 }, { 10, 10 }, { 0, 12 }, { 0, PGMAX },
 					{ 19, 25 } };
 	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++) {
 		async_start(&as, fs, OP_WAIT_RANGE, w[k][0], w[k][1]);
@@ -1294,7 +1294,7 @@ static void test_single_index_fast_path(void **state)
 {
 	struct phfs *fs = ph_create(256);
 	struct pc_address_space *m = fs->mapping;
-	static const pgoff_t idx[] = { 0, 3, 7, 64, 100, 4097 };
+	static const pc_pgoff_t idx[] = { 0, 3, 7, 64, 100, 4097 };
 	struct scan sc;
 
 	(void)state;
@@ -1370,7 +1370,7 @@ static void test_covers_racing(void **state)
 	assert_int_equal(pthread_create(&th, NULL, covers_owner, &cr), 0);
 	until = tu_now_ns() + 300 * 1000000ull;
 	while (tu_now_ns() < until) {
-		for (pgoff_t i = 5; i <= 25; i++) {
+		for (pc_pgoff_t i = 5; i <= 25; i++) {
 			bool c = pc_placeholder_covers(cr.fs->mapping, i);
 
 			if (c && (i < 10 || i > 20))
@@ -1436,9 +1436,9 @@ static void *stress_owner(void *arg)
 	struct tu_rng rng = { w->seed };
 
 	while (!atomic_load(&st->stop)) {
-		pgoff_t s = tu_rand_below(&rng, S_NIDX);
-		pgoff_t len = 1 + tu_rand_below(&rng, tu_rand_below(&rng, 4) ? 8 : 64);
-		pgoff_t e = PC_TU_MIN(s + len - 1, (pgoff_t)S_NIDX - 1);
+		pc_pgoff_t s = tu_rand_below(&rng, S_NIDX);
+		pc_pgoff_t len = 1 + tu_rand_below(&rng, tu_rand_below(&rng, 4) ? 8 : 64);
+		pc_pgoff_t e = PC_TU_MIN(s + len - 1, (pc_pgoff_t)S_NIDX - 1);
 		bool iowait = tu_rand(&rng) & 1;
 		int err;
 
@@ -1452,7 +1452,7 @@ static void *stress_owner(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&st->acquired[w->id], 1);
-		for (pgoff_t i = s; i <= e; i++) {
+		for (pc_pgoff_t i = s; i <= e; i++) {
 			unsigned prev = atomic_exchange(&st->owner[i], w->id);
 
 			if (prev)
@@ -1461,14 +1461,14 @@ static void *stress_owner(void *arg)
 					    (uint64_t)i);
 		}
 		/* P3: pages in the range are ours (locked), holes are covered. */
-		for (pgoff_t i = s; i <= e; i++) {
+		for (pc_pgoff_t i = s; i <= e; i++) {
 			struct pc_page *p = pc_find_get_page(m, i);
 
 			if (p) {
-				if (!PageLocked(p) || p->index != i || p->mapping != m)
+				if (!pc_PageLocked(p) || p->index != i || p->mapping != m)
 					stress_fail(st, "owner %u: page %" PRIu64 " in its range not "
 						    "locked/in place", w->id, (uint64_t)i);
-				if (iowait && (PageDirty(p) || PageWriteback(p)))
+				if (iowait && (pc_PageDirty(p) || pc_PageWriteback(p)))
 					stress_fail(st, "owner %u: page %" PRIu64 " dirty after iowait",
 						    w->id, (uint64_t)i);
 				pc_put_page(p);
@@ -1481,7 +1481,7 @@ static void *stress_owner(void *arg)
 			tu_sleep_ms(1);
 		else
 			sched_yield();
-		for (pgoff_t i = s; i <= e; i++) {
+		for (pc_pgoff_t i = s; i <= e; i++) {
 			unsigned prev = atomic_exchange(&st->owner[i], 0);
 
 			if (prev != w->id)
@@ -1494,7 +1494,7 @@ static void *stress_owner(void *arg)
 }
 
 /* With @p locked and in the cache at @i: nobody may own @i. */
-static void check_page_unowned(struct stress *st, struct pc_page *p, pgoff_t i)
+static void check_page_unowned(struct stress *st, struct pc_page *p, pc_pgoff_t i)
 {
 	unsigned o;
 
@@ -1515,7 +1515,7 @@ static void *stress_pager(void *arg)
 	struct tu_rng rng = { w->seed };
 
 	while (!atomic_load(&st->stop)) {
-		pgoff_t i = tu_rand_below(&rng, S_NIDX);
+		pc_pgoff_t i = tu_rand_below(&rng, S_NIDX);
 		unsigned r = (unsigned)tu_rand_below(&rng, 8);
 		struct pc_page *p;
 
@@ -1527,9 +1527,9 @@ static void *stress_pager(void *arg)
 				continue;
 			}
 			check_page_unowned(st, p, i);
-			if (!PageUptodate(p)) {
+			if (!pc_PageUptodate(p)) {
 				fill_page(p);
-				SetPageUptodate(p);
+				pc_SetPageUptodate(p);
 			}
 			if (tu_rand(&rng) & 1)
 				pc_set_page_dirty(p);
@@ -1550,11 +1550,11 @@ static void *stress_pager(void *arg)
 			atomic_fetch_add(&st->readaheads, 1);
 		} else {
 			struct pc_page *pages[16];
-			pgoff_t start = i, end = PC_TU_MIN(i + 40, (pgoff_t)S_NIDX - 1);
+			pc_pgoff_t start = i, end = PC_TU_MIN(i + 40, (pc_pgoff_t)S_NIDX - 1);
 			unsigned n = pc_find_get_pages_range(m, &start, end, 16, pages);
 
 			for (unsigned k = 0; k < n; k++) {
-				if (PagePlaceholder(pages[k]) || ((uintptr_t)pages[k] & 3))
+				if (pc_PagePlaceholder(pages[k]) || ((uintptr_t)pages[k] & 3))
 					stress_fail(st, "gang lookup returned a placeholder");
 				else if (pages[k]->index < i || pages[k]->index > end ||
 					 (k && pages[k]->index <= pages[k - 1]->index))
@@ -1579,8 +1579,8 @@ static void *stress_truncator(void *arg)
 	struct tu_rng rng = { w->seed };
 
 	while (!atomic_load(&st->stop)) {
-		pgoff_t s = tu_rand_below(&rng, S_NIDX);
-		pgoff_t e = PC_TU_MIN(s + tu_rand_below(&rng, 64), (pgoff_t)S_NIDX - 1);
+		pc_pgoff_t s = tu_rand_below(&rng, S_NIDX);
+		pc_pgoff_t e = PC_TU_MIN(s + tu_rand_below(&rng, 64), (pc_pgoff_t)S_NIDX - 1);
 
 		tu_sleep_ms(2 + (unsigned)tu_rand_below(&rng, 4));
 		pc_inode_lock(&fs->inode);

@@ -72,7 +72,7 @@ static int tiny_readpage(struct pc_file *file, struct pc_page *page)
 	memset(p, 0, PC_PAGE_SIZE);
 	if (page->index == 0)
 		memcpy(p, tiny_data, sizeof(tiny_data) - 1);
-	SetPageUptodate(page);
+	pc_SetPageUptodate(page);
 	pc_unlock_page(page);
 	return 0;
 }
