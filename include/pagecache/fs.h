@@ -53,9 +53,9 @@
  * that the kernel's documentation reads across: functions and types get
  * pc_ (pc_PageDirty, pc_SetPageUptodate, pc_TestClearPageWriteback,
  * pc_buffer_mapped, pc_set_buffer_new, pc_pgoff_t, pc_sector_t), enum
- * constants and macros get PC_ (PC_PG_dirty, PC_BH_Uptodate). One name
- * differs: Linux's __list_add is pc_list_add_between(), since names that
- * begin with two underscores belong to the C implementation.
+ * constants and macros get PC_ (PC_PG_dirty, PC_BH_Uptodate), and a
+ * Linux name with leading underscores keeps them after the prefix
+ * (pc___block_write_begin, pc___list_add).
  */
 #ifndef PAGECACHE_FS_H
 #define PAGECACHE_FS_H

@@ -25,9 +25,8 @@ static inline void pc_list_init(struct pc_list_head *h) { h->next = h->prev = h;
 static inline bool pc_list_empty(const struct pc_list_head *h) { return h->next == h; }
 
 /* Link n between two adjacent entries prev and next (Linux's __list_add). */
-static inline void pc_list_add_between(struct pc_list_head *n,
-				       struct pc_list_head *prev,
-				       struct pc_list_head *next)
+static inline void pc___list_add(struct pc_list_head *n, struct pc_list_head *prev,
+				  struct pc_list_head *next)
 {
 	next->prev = n;
 	n->next = next;
@@ -38,13 +37,13 @@ static inline void pc_list_add_between(struct pc_list_head *n,
 /* Insert n right after head (stack order). */
 static inline void pc_list_add(struct pc_list_head *n, struct pc_list_head *head)
 {
-	pc_list_add_between(n, head, head->next);
+	pc___list_add(n, head, head->next);
 }
 
 /* Insert n right before head (queue order). */
 static inline void pc_list_add_tail(struct pc_list_head *n, struct pc_list_head *head)
 {
-	pc_list_add_between(n, head->prev, head);
+	pc___list_add(n, head->prev, head);
 }
 
 /* Unlink e and leave it pointing at itself (so pc_list_empty(e) is true). */
