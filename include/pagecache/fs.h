@@ -20,6 +20,8 @@
  *   writeback.h    writeback_control, the backing device (flusher),
  *                  marking inodes dirty;
  *   blkdev.h       the block device, bios;
+ *   snap.h         snapshot contexts, for filesystems on object stores;
+ *   objstore.h     the object store interface and its backends;
  *   mm.h, iov_iter.h, errseq.h, list.h, compiler.h (through the above);
  *   pagecache.h    struct pc_mount_opts (fill_super's argument) and
  *                  struct pc_statfs (s_op->statfs).
@@ -68,6 +70,8 @@
 #include "filemap.h"
 #include "writeback.h"
 #include "blkdev.h"
+#include "snap.h"
+#include "objstore.h"
 #include "buffer_head.h"
 #include "mpage.h"
 #include "direct-io.h"
