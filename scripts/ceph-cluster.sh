@@ -285,6 +285,11 @@ memstore_device_bytes = $MEMSTORE_BYTES
 # the OSD re-reads its fullness every heartbeat: notice a full store soon
 osd_heartbeat_interval = 1
 osd_mon_report_interval = 1
+# memstore counts as a rotational device: no sleeps between snap trims,
+# PG deletions or recovery steps (clones of removed snaps go at once)
+osd_snap_trim_sleep_hdd = 0
+osd_delete_sleep_hdd = 0
+osd_recovery_sleep_hdd = 0
 # 2-core test machines: fewer shards and threads than for a real OSD
 osd_op_num_shards = 2
 osd_op_num_threads_per_shard = 2
