@@ -5,6 +5,10 @@
  *
  * Usage: rados_probe POOL          all the checks below on POOL
  *        rados_probe --connect     only rados_connect() (timeout checks)
+ *        rados_probe --full POOL CAPACITY_MIB
+ *                                  fill a small cluster (CEPH_MEMSTORE_BYTES
+ *                                  of a few MiB: CAPACITY_MIB) and report
+ *                                  how writes and deletes fail when full
  *
  * The configuration comes from CEPH_CONF (rados_conf_read_file(NULL)) and
  * CEPH_ARGS (rados_conf_parse_env). Every fact is printed as one line
@@ -399,14 +403,105 @@ static void probe_snaps(rados_t cl, const char *pool)
 	rados_ioctx_destroy(rd);
 }
 
+static int op_remove(rados_ioctx_t io, const char *o, int flags)
+{
+	rados_write_op_t op = rados_create_write_op();
+	int ret;
+
+	rados_write_op_remove(op);
+	ret = rados_write_op_operate(op, io, o, NULL, flags);
+	rados_release_write_op(op);
+	return ret;
+}
+
+/* Fill the pool with 1 MiB objects, written with FULL_TRY so that a full
+ * cluster answers instead of queueing them, until a write fails. Memstore
+ * does not enforce its size: the OSD notices it is full at its next stats
+ * update and the monitor then flags the pool full, seconds later. Past
+ * @cap_mib the writes are paced (one per 20 ms) so that the overrun stays
+ * small; at most @cap_mib + 400 MiB are written. Then: what a plain write
+ * and a plain delete do (they wait for the cluster to stop being full:
+ * rados_osd_op_timeout), what FULL_TRY deletes do, and that writes work
+ * again once space is freed. */
+static void probe_full(rados_ioctx_t io, long cap_mib)
+{
+	size_t sz = MiB;
+	char *buf = malloc(sz);
+	char name[32];
+	long n, ret = 0;
+	double t0, tcap = 0;
+
+	if (!buf) {
+		failed_setup = 1;
+		return;
+	}
+	memset(buf, 'F', sz);
+	t0 = now();
+	for (n = 0; n < cap_mib + 400; n++) {
+		if (n == cap_mib)
+			tcap = now();
+		if (n >= cap_mib)
+			usleep(20000);
+		snprintf(name, sizeof(name), "full.%ld", n);
+		ret = op_write(io, oid(name), 'F', sz, 0, LIBRADOS_OPERATION_FULL_TRY);
+		if (ret < 0)
+			break;
+	}
+	printf("full.fill_ms %.0f\n", (now() - t0) * 1e3);
+	printf("full.detect_ms_after_cap %.0f\n", tcap ? (now() - tcap) * 1e3 : 0.0);
+	fact("full.fulltry_write_error", ret);
+	fact("full.mib_written_before_error", n);
+	/* a few more FULL_TRY writes: the answer while the flag is set */
+	fact("full.fulltry_write_again", op_write(io, oid("full.more"), 'F', 4096, 0,
+						  LIBRADOS_OPERATION_FULL_TRY));
+	/* an overwrite inside an existing object adds no bytes: accepted */
+	fact("full.fulltry_overwrite", op_write(io, oid("full.1"), 'O', 4096, 0,
+						LIBRADOS_OPERATION_FULL_TRY));
+	fact("full.fulltry_extend", op_write(io, oid("full.1"), 'O', 4096, sz,
+					     LIBRADOS_OPERATION_FULL_TRY));
+	t0 = now();
+	fact("full.plain_write", rados_write(io, oid("full.plain"), buf, 4096, 0));
+	printf("full.plain_write_ms %.0f\n", (now() - t0) * 1e3);
+	t0 = now();
+	fact("full.plain_remove", rados_remove(io, oid("full.0")));
+	printf("full.plain_remove_ms %.0f\n", (now() - t0) * 1e3);
+	t0 = now();
+	fact("full.fulltry_remove", op_remove(io, oid("full.0"), LIBRADOS_OPERATION_FULL_TRY));
+	printf("full.fulltry_remove_ms %.0f\n", (now() - t0) * 1e3);
+	for (long i = 1; i <= n; i++) {
+		snprintf(name, sizeof(name), "full.%ld", i);
+		op_remove(io, oid(name), LIBRADOS_OPERATION_FULL_TRY);
+	}
+	op_remove(io, oid("full.more"), LIBRADOS_OPERATION_FULL_TRY);
+	/* space freed: how long until a FULL_TRY write succeeds again */
+	t0 = now();
+	for (int i = 0; i < 600; i++) {
+		ret = op_write(io, oid("full.after"), 'G', 4096, 0, LIBRADOS_OPERATION_FULL_TRY);
+		if (ret == 0)
+			break;
+		usleep(50000);
+	}
+	fact("full.write_after_free", ret);
+	printf("full.recover_ms %.0f\n", (now() - t0) * 1e3);
+	op_remove(io, oid("full.after"), LIBRADOS_OPERATION_FULL_TRY);
+	op_remove(io, oid("full.plain"), LIBRADOS_OPERATION_FULL_TRY);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	rados_ioctx_t io;
 	rados_t cl;
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s POOL | --connect\n", argv[0]);
+	const char *pool = argv[1];
+	int full = 0;
+
+	if (argc == 4 && strcmp(argv[1], "--full") == 0) {
+		full = atoi(argv[3]);
+		pool = argv[2];
+	} else if (argc != 2 || (argv[1][0] == '-' && strcmp(argv[1], "--connect") != 0)) {
+		fprintf(stderr, "usage: %s POOL | --connect | --full POOL CAPACITY_MIB\n", argv[0]);
 		return 2;
 	}
 	fact("librados_version", LIBRADOS_VERSION_CODE);
@@ -421,16 +516,20 @@ int main(int argc, char **argv)
 	}
 	conf_facts(cl);
 	snprintf(prefix, sizeof(prefix), "probe.%d", (int)getpid());
-	ret = rados_ioctx_create(cl, argv[1], &io);
+	ret = rados_ioctx_create(cl, pool, &io);
 	fact("ioctx_create", ret);
 	if (ret < 0) {
-		fprintf(stderr, "rados_probe: no pool %s: %s\n", argv[1], strerror(-ret));
+		fprintf(stderr, "rados_probe: no pool %s: %s\n", pool, strerror(-ret));
 		rados_shutdown(cl);
 		return 1;
 	}
-	probe_basic(io);
-	probe_snaps(cl, argv[1]);
-	probe_limits(io);
+	if (full > 0) {
+		probe_full(io, full);
+	} else {
+		probe_basic(io);
+		probe_snaps(cl, pool);
+		probe_limits(io);
+	}
 	rados_ioctx_destroy(io);
 	rados_shutdown(cl);
 	fact_s("done", failed_setup ? "incomplete" : "ok");

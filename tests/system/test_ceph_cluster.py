@@ -286,3 +286,69 @@ def test_connect_timeout(ceph_cluster, tmp_path):
         assert 1.5 < secs < 20, secs
     finally:
         s.close()
+
+
+def osd_dump_flags(c):
+    """(pool flags, osd.0 state words) from `ceph osd dump`."""
+    p = subprocess.run(["ceph", "osd", "dump"], capture_output=True, text=True, env=c.env(),
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    pool = re.search(r"^pool \d+ '%s' .* flags (\S+)" % re.escape(c.pool), p.stdout, re.M)
+    osd = re.search(r"^osd\.0 .* (\S+) [0-9a-f-]{36}$", p.stdout, re.M)
+    return set(pool.group(1).split(",")), set(osd.group(1).split(","))
+
+
+def wait_flags(c, want_full, secs=30):
+    """Wait (bounded, generous) until the pool's 'full' flag is @want_full."""
+    deadline = time.monotonic() + secs
+    while True:
+        pool, osd = osd_dump_flags(c)
+        if ("full" in pool) == want_full or time.monotonic() > deadline:
+            return pool, osd
+        time.sleep(0.1)
+
+
+FULL_MiB = 32
+
+
+def test_full_cluster():
+    """A small store (CEPH_MEMSTORE_BYTES 32 MiB) filled for real: FULL_TRY
+    writes that add bytes get -ENOSPC once the pool is flagged full, in-place
+    overwrites still work, plain writes and deletes wait until
+    rados_osd_op_timeout (-ETIMEDOUT), FULL_TRY deletes work and free the
+    space. Then the documented shortcut: `injectfull` on the OSD's admin
+    socket flags the pool full without filling anything."""
+    d = ceph_tmpdir("cephfull")
+    try:
+        c = ceph_start(d, env={"CEPH_MEMSTORE_BYTES": FULL_MiB * MiB, "CEPH_OSD_OP_TIMEOUT": 2})
+        p, facts, _ = run_probe("--full", c.pool, FULL_MiB, env=c.env())
+        assert p.returncode == 0, p.stdout + p.stderr
+        want = {
+            "full.fulltry_write_error": "-28", "full.fulltry_write_again": "-28",
+            "full.fulltry_overwrite": "0", "full.fulltry_extend": "-28",
+            "full.plain_write": "-110", "full.plain_remove": "-110",
+            "full.fulltry_remove": "0", "full.write_after_free": "0", "done": "ok",
+        }
+        wrong = {k: (facts.get(k), v) for k, v in want.items() if facts.get(k) != v}
+        assert not wrong, "facts (got, expected): %s\n%s" % (wrong, p.stdout)
+        # memstore took more than its nominal size before the flag came
+        assert int(facts["full.mib_written_before_error"]) >= FULL_MiB * 0.95
+        # the waits end at rados_osd_op_timeout (2 s; generous upper bound)
+        for k in ("full.plain_write_ms", "full.plain_remove_ms"):
+            assert 1500 <= int(facts[k]) < 20000, (k, facts[k])
+
+        asok = d / "run" / "ceph-osd.0.asok"
+        env = c.env()
+        for state, want_full in (("full", True), ("none", False)):
+            q = subprocess.run(["ceph", "--admin-daemon", str(asok), "injectfull", state],
+                               capture_output=True, text=True, env=env, timeout=60)
+            assert q.returncode == 0, q.stderr
+            pool, osd = wait_flags(c, want_full)
+            assert ("full" in pool) == want_full, (state, pool, osd)
+            assert ("full" in osd) == want_full, (state, pool, osd)
+        obj = d / "probe.in"
+        obj.write_bytes(b"not full any more\n")
+        c.rados("put", "after-injectfull", obj)
+    finally:
+        ceph_stop(d, purge=True)
+    assert procs_of(d) == []
