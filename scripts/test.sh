@@ -36,6 +36,8 @@
 #                  (default: all; deps and build always run)
 #   PYTEST_ARGS    extra arguments for pytest (e.g. "-k truncate")
 #   TEST_JOBS      parallel meson tests (default: number of CPUs)
+#   PCFS_NO_CEPH=1 skip the system tests that need a Ceph cluster
+#                  (scripts/ceph-cluster.sh, docs/ceph.md) instead of failing
 
 set -u -o pipefail
 export LC_ALL=C.UTF-8 LANG=C.UTF-8
