@@ -22,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -535,6 +536,40 @@ class CephCluster:
                 " ".join(argv), p.returncode, p.stderr.decode("utf-8", "replace"))
         return p
 
+    def ceph(self, *args, timeout=60):
+        """The ceph CLI against this cluster; must exit 0; returns stdout (str)."""
+        argv = ["ceph"] + [str(a) for a in args]
+        p = subprocess.run(argv, capture_output=True, text=True, env=self.env(), timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, "%s -> rc %d\n%s" % (" ".join(argv), p.returncode, p.stderr)
+        return p.stdout
+
+    def make_pool(self, name, pg_num=8, timeout=60):
+        """Create pool @name (size 1, like the main pool) and wait until a
+        put/get round trip works in it; returns @name."""
+        self.ceph("osd", "pool", "create", name, pg_num, pg_num, "replicated")
+        self.ceph("osd", "pool", "application", "enable", name, "rados")
+        deadline = time.monotonic() + timeout
+        while True:
+            p = subprocess.run(["rados", "-p", name, "put", "pool-ready", "/dev/null",
+                                "--rados-osd-op-timeout", "5"],
+                               capture_output=True, env=self.env(), timeout=30)
+            if p.returncode == 0:
+                break
+            assert time.monotonic() < deadline, "pool %s not usable within %d s: %s" % (
+                name, timeout, p.stderr.decode("utf-8", "replace"))
+            time.sleep(0.1)
+        subprocess.run(["rados", "-p", name, "rm", "pool-ready"], capture_output=True,
+                       env=self.env(), timeout=30)
+        return name
+
+    def remove_pool(self, name):
+        """Delete pool @name and everything in it (mon_allow_pool_delete is on)."""
+        self.ceph("osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it")
+
+    def pools(self):
+        return self.ceph("osd", "pool", "ls").split()
+
     def __repr__(self):
         return "CephCluster(%s, pool %s, mon %s, pids %s)" % (self.dir, self.pool, self.mon_addr, self.pids)
 
@@ -590,3 +625,16 @@ def ceph_cluster(request):
             print("ceph_cluster: kept %s for inspection" % d)
     request.addfinalizer(fin)
     return ceph_start(d)
+
+
+@pytest.fixture
+def ceph_pool(request, ceph_cluster):
+    """A fresh pool of its own for one test (objfs names objects by inode
+    number, so two filesystems must not share a pool), removed after the
+    test. Yields its name."""
+    name = "t-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    if name in ceph_cluster.pools():
+        ceph_cluster.remove_pool(name)
+    ceph_cluster.make_pool(name)
+    yield name
+    ceph_cluster.remove_pool(name)

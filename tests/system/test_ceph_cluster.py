@@ -139,6 +139,24 @@ def test_second_cluster(ceph_cluster, tmp_path):
             ceph_stop(d, purge=True)
 
 
+def test_ceph_pool_fixture(ceph_cluster, ceph_pool, tmp_path):
+    """ceph_pool: a pool of one copy of its own, isolated from the main one."""
+    c = ceph_cluster
+    assert ceph_pool in c.pools() and ceph_pool != c.pool
+    assert c.ceph("osd", "pool", "get", ceph_pool, "size").split() == ["size:", "1"]
+    f = tmp_path / "f"
+    f.write_bytes(b"in the test's pool\n")
+    p = subprocess.run(["rados", "-p", ceph_pool, "put", "mine", str(f)], capture_output=True,
+                       env=c.env(), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert c.rados("stat", "mine", ok=False).returncode != 0
+    # make_pool/remove_pool as the fixture uses them
+    c.make_pool("scratch-pool")
+    assert "scratch-pool" in c.pools()
+    c.remove_pool("scratch-pool")
+    assert "scratch-pool" not in c.pools()
+
+
 def test_start_refuses_used_dir(ceph_cluster):
     """start on a directory that holds a cluster fails and leaves that
     cluster running."""
