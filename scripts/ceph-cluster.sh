@@ -19,6 +19,8 @@
 # at the same time. start returns once a `rados put/get` round trip on the
 # pool works; clients then use CEPH_CONF=DIR/ceph.conf (DIR/cluster.env
 # holds CEPH_CONF, CEPH_POOL and the monitor's address, shell syntax).
+# start's only line on stdout is "export CEPH_CONF=DIR/ceph.conf" (its
+# summary goes to stderr): eval "$(scripts/ceph-cluster.sh start DIR)".
 # If anything does not come up within the timeout, start prints one line
 # "ceph-cluster: ..." on stderr, stops what it started and exits 1.
 #
@@ -411,7 +413,7 @@ EOF
 	t1=$(date +%s.%N)
 	printf '%s: started in %s (mon.a pid %s on 127.0.0.1:%s, osd.0 pid %s, pool %s) in %.2f s\n' \
 		"$PROG" "$DIR" "$(pid_of mon.a)" "$base" "$(pid_of osd.0)" "$POOL" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >&2
 	echo "export CEPH_CONF=$DIR/ceph.conf"
 }
 
