@@ -1075,6 +1075,122 @@ static void test_fault(void **state)
 	tu_run("rm -rf '%s'", path);
 }
 
+/* ---- concurrency: writers on their own objects while snapshots come and go ---- */
+
+struct conc {
+	struct pc_objstore *os;
+	pthread_mutex_t lock;
+	struct pc_snap_context *cur;	/* the current context */
+	_Atomic bool stop;
+	_Atomic int errors;
+};
+
+struct conc_thread {
+	struct conc *c;
+	int id;
+	pthread_t th;
+	unsigned char last[4][4096];	/* what each of its objects holds */
+};
+
+static void *conc_writer(void *arg)
+{
+	struct conc_thread *t = arg;
+	struct tu_rng rng = { seed + (uint64_t)t->id };
+	unsigned char buf[4096];
+	char name[32];
+
+	for (int i = 0; i < 400 && !atomic_load(&t->c->stop); i++) {
+		struct pc_snap_context *sc;
+		int o = (int)tu_rand_below(&rng, 4);
+		int64_t r;
+
+		pthread_mutex_lock(&t->c->lock);
+		sc = pc_snap_context_get(t->c->cur);
+		pthread_mutex_unlock(&t->c->lock);
+		snprintf(name, sizeof(name), "c%d.%d", t->id, o);
+		tu_fill(buf, 0, sizeof(buf), (unsigned)(t->id * 100000 + i));
+		r = obj_write(t->c->os, name, 0, buf, sizeof(buf), sc);
+		if (r == 0)
+			memcpy(t->last[o], buf, sizeof(buf));
+		else
+			atomic_fetch_add(&t->c->errors, 1);
+		if (tu_rand_below(&rng, 8) == 0) {	/* a read at head, a stat */
+			r = obj_read(t->c->os, name, PC_SNAP_HEAD, 0, buf, sizeof(buf));
+			if (r != sizeof(buf) || memcmp(buf, t->last[o], sizeof(buf)))
+				atomic_fetch_add(&t->c->errors, 1);
+		}
+		pc_snap_context_put(sc);
+	}
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	char path[4400], msg[256];
+	struct pc_objstore *inner = open_new("conc", path, sizeof(path)), *os;
+	struct conc c = { .cur = ctx(0, 0) };
+	struct conc_thread *t = calloc(4, sizeof(*t));
+	uint64_t live[64];
+	int nlive = 0;
+
+	(void)state;
+	CHECK(pc_objstore_order_check_wrap(inner, &os) == 0);
+	c.os = os;
+	pthread_mutex_init(&c.lock, NULL);
+	for (int i = 0; i < 4; i++) {
+		t[i].c = &c;
+		t[i].id = i;
+		CHECK(pthread_create(&t[i].th, NULL, conc_writer, &t[i]) == 0);
+	}
+	for (int k = 0; k < 40; k++) {
+		uint64_t id, d[64];
+		struct pc_snap_context *sc, *old;
+
+		if (nlive < 6 || k % 2) {
+			CHECK(os->ops->snap_create(os, &id) == 0);
+			live[nlive++] = id;
+		} else {
+			CHECK(os->ops->snap_remove(os, live[0]) == 0);
+			memmove(live, live + 1, sizeof(live[0]) * (size_t)--nlive);
+		}
+		for (int i = 0; i < nlive; i++)
+			d[i] = live[nlive - 1 - i];
+		pthread_mutex_lock(&c.lock);
+		sc = pc_snap_context_alloc(c.cur->seq > (nlive ? live[nlive - 1] : 0)
+						   ? c.cur->seq : live[nlive - 1], d, (uint32_t)nlive);
+		old = c.cur;
+		c.cur = sc;
+		pthread_mutex_unlock(&c.lock);
+		pc_snap_context_put(old);
+		tu_sleep_ms(2);
+	}
+	atomic_store(&c.stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i].th, NULL);
+	CHECK(atomic_load(&c.errors) == 0);
+	CHECK(pc_objstore_order_violations(os, msg, sizeof(msg)) == 0);
+	/* reopen: every object's head is its last acknowledged write */
+	pc_objstore_close(os);
+	CHECK(pc_objstore_open_dir(path, 0, &os) == 0);
+	for (int i = 0; i < 4; i++)
+		for (int o = 0; o < 4; o++) {
+			unsigned char buf[4096];
+			char name[32];
+
+			snprintf(name, sizeof(name), "c%d.%d", i, o);
+			CHECK(obj_read(os, name, PC_SNAP_HEAD, 0, buf, sizeof(buf)) == sizeof(buf));
+			CHECK(memcmp(buf, t[i].last[o], sizeof(buf)) == 0);
+		}
+	for (int i = 0; i < nlive; i++)
+		CHECK(os->ops->snap_remove(os, live[i]) == 0);
+	CHECK(count_files(path, "snap", '@') == 0);
+	pc_objstore_close(os);
+	pc_snap_context_put(c.cur);
+	pthread_mutex_destroy(&c.lock);
+	free(t);
+	tu_run("rm -rf '%s'", path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1088,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_order_check),
 		cmocka_unit_test(test_fault),
+		cmocka_unit_test(test_concurrent),
 	};
 	const char *s = getenv("PC_TEST_SEED");
 	char log[4300];
