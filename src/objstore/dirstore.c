@@ -994,6 +994,8 @@ static void ds_execute(struct dirstore *ds, struct pc_obj_req *req)
 		res = ds_do_mutate(ds, req);
 	}
 	pthread_rwlock_unlock(&ds->snap_rwsem);
+	if (res == -EDQUOT)
+		res = -ENOSPC;	/* a quota is a full store to our caller */
 	if (res < 0 && res != -ENOENT && res != -PC_EOLDSNAPC && res != -EFBIG &&
 	    res != -EMSGSIZE && res != -ENOSPC)
 		ds_error(ds, "object %s: %s", req->oid, strerror((int)-res));

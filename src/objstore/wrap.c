@@ -154,8 +154,11 @@ static int order_submit(struct pc_objstore *os, struct pc_obj_req *req)
 	struct order_wrap *ow = os->private;
 	struct pc_objstore *in = ow->c.inner;
 	struct order_obj *o;
-	uint64_t seq;
+	uint64_t seq, old_seq = 0;
+	enum pc_obj_op old_op = 0;
+	bool fresh = false;
 	size_t b;
+	int err;
 
 	if (!req || !req->oid || !req->done)
 		return -EINVAL;
@@ -187,10 +190,15 @@ static int order_submit(struct pc_objstore *os, struct pc_obj_req *req)
 			return -ENOMEM;
 		}
 		memcpy(o->oid, req->oid, n);
+		fresh = true;
 		o->next = ow->table[b];
 		ow->table[b] = o;
 		if (++ow->nobjs > ow->nbuckets * 2)
 			order_grow(ow);
+	}
+	if (!fresh) {
+		old_seq = o->seq;
+		old_op = o->op;
 	}
 	o->seq = seq;
 	o->op = req->op;
@@ -199,7 +207,21 @@ static int order_submit(struct pc_objstore *os, struct pc_obj_req *req)
 	 * Two threads writing one object with different contexts at the same
 	 * instant are unordered by their caller anyway. */
 	pthread_mutex_unlock(&ow->lock);
-	return in->ops->submit(in, req);
+	err = in->ops->submit(in, req);
+	if (err) {
+		/* refused (bad request, -ENOMEM): it never happened, forget it.
+		 * The entry stays (entries are never freed before close). */
+		pthread_mutex_lock(&ow->lock);
+		for (o = ow->table[oid_hash(req->oid) % ow->nbuckets]; o; o = o->next)
+			if (!strcmp(o->oid, req->oid))
+				break;
+		if (o && o->seq == seq && o->op == req->op) {
+			o->seq = fresh ? 0 : old_seq;
+			o->op = fresh ? PC_OBJ_WRITE : old_op;
+		}
+		pthread_mutex_unlock(&ow->lock);
+	}
+	return err;
 }
 
 static void order_close(struct pc_objstore *os)

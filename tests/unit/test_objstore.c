@@ -1021,6 +1021,22 @@ static void test_order_check(void **state)
 	CHECK(obj_read(os, "a", PC_SNAP_HEAD, 0, rb, 4) == 4);
 	CHECK(memcmp(rb, "\0ata", 4) == 0);
 	CHECK(pc_objstore_order_violations(inner, msg, sizeof(msg)) == 0);
+	/* a request the store refuses (a context out of order, seq 9) leaves
+	 * no trace: seq 5 may still follow */
+	{
+		struct pc_snap_context *bad = calloc(1, sizeof(*bad) + 2 * sizeof(uint64_t));
+
+		bad->seq = 9;
+		bad->num_snaps = 2;
+		bad->snaps[0] = 1;
+		bad->snaps[1] = 2;
+		CHECK(obj_write(os, "a", 0, buf, 4, bad) == -EINVAL);
+		CHECK(obj_write(os, "a", 0, buf, 4, c5) == 0);
+		CHECK(obj_write(os, "fresh", 0, buf, 4, bad) == -EINVAL);
+		CHECK(obj_write(os, "fresh", 0, buf, 4, c0) == 0);
+		CHECK(pc_objstore_order_violations(os, NULL, 0) == 2);
+		free(bad);
+	}
 	pc_snap_context_put(c0);
 	pc_snap_context_put(c3);
 	pc_snap_context_put(c5);
