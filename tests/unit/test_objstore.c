@@ -1207,12 +1207,45 @@ static void test_concurrent(void **state)
 	tu_run("rm -rf '%s'", path);
 }
 
+/* A clone of a sparse object stays sparse (FICLONE, or copy_file_range of
+ * the data extents only) and reads back the same. */
+static void test_sparse_clone(void **state)
+{
+	char path[4400], file[4500];
+	struct pc_objstore *os = open_new("sparse", path, sizeof(path));
+	unsigned char buf[4096], rb[4096];
+	struct pc_snap_context *sc;
+	struct stat st;
+	uint64_t s1;
+
+	(void)state;
+	tu_fill(buf, 0, sizeof(buf), 9);
+	CHECK(obj_write(os, "sp", 0, buf, sizeof(buf), NULL) == 0);
+	CHECK(obj_write(os, "sp", 64ull << 20, buf, sizeof(buf), NULL) == 0);
+	CHECK(os->ops->snap_create(os, &s1) == 0);
+	sc = ctx(s1, 1, s1);
+	CHECK(do_req(os, PC_OBJ_TRUNCATE, "sp", 0, 0, NULL, sc, 0, NULL) == 0);
+	pc_snap_context_put(sc);
+	snprintf(file, sizeof(file), "%s/snap/sp@%016llx", path, (unsigned long long)s1);
+	CHECK(stat(file, &st) == 0);
+	CHECK(st.st_size == (64 << 20) + 4096);
+	CHECK((uint64_t)st.st_blocks * 512 < (1 << 20));
+	CHECK(obj_read(os, "sp", s1, 64ull << 20, rb, sizeof(rb)) == sizeof(rb));
+	CHECK(memcmp(rb, buf, sizeof(rb)) == 0);
+	CHECK(obj_read(os, "sp", s1, 32ull << 20, rb, sizeof(rb)) == sizeof(rb));
+	CHECK(rb[0] == 0 && rb[4095] == 0);
+	CHECK(obj_read(os, "sp", PC_SNAP_HEAD, 0, rb, sizeof(rb)) == 0);
+	pc_objstore_close(os);
+	tu_run("rm -rf '%s'", path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_trim),
+		cmocka_unit_test(test_sparse_clone),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_crash),
