@@ -187,4 +187,149 @@ PC_EXPORT int64_t pc_objstore_exec(struct pc_objstore *os, struct pc_obj_req *re
 /* Close @os (NULL is ignored): os->ops->close(os). */
 PC_EXPORT void pc_objstore_close(struct pc_objstore *os);
 
+/* ---- the embedded backend: a directory on the host (src/objstore/dirstore.c) ---- */
+
+/*
+ * The directory store keeps each object as a file, its snapshot clones as
+ * files beside their metadata, and a small store superblock; see
+ * docs/objstore.md for the layout and the crash-safety argument. Snapshots
+ * follow RADOS exactly: a mutation (WRITE, ZERO, TRUNCATE, REMOVE) whose
+ * context seq is newer than the object's seq first keeps a clone (id = the
+ * context's seq) serving the context's live snaps newer than the object's
+ * seq, made with FICLONE where the host filesystem can, else
+ * copy_file_range of the data extents (holes stay holes). A mutation whose
+ * context seq is OLDER than the object's seq fails with -PC_EOLDSNAPC, as a
+ * RADOS write with LIBRADOS_OPERATION_ORDERSNAP does. READ/STAT at a snap
+ * id that is not a live snapshot give -ENOENT. Requests run on a pool of 4
+ * worker threads: all requests on one object go to one worker (so they run
+ * and complete in submission order), different objects run in parallel;
+ * done is called from the worker with no store lock held and must not wait
+ * for another request of the same store. PC_OBJ_F_SYNC mutations are
+ * durable (data and the directory entry) before done; flush is syncfs(2)
+ * of the host filesystem. Host errors reach @result as their -errno
+ * (ENOSPC: -ENOSPC, never a retry or a hang); a metadata file that fails
+ * its checksum gives -EUCLEAN and a message (pc_objstore_dir_strerror).
+ * The lock is an OFD lock (F_OFD_SETLK, F_WRLCK) on DIR/lock, held from
+ * ops->lock until ops->unlock or close; -EBUSY names the holder as
+ * pc_bdev_describe_holder does ("in use by process PID (COMM) ...") plus
+ * the holder's cookie. Limits: max_object_size 128 MiB, max_write_size
+ * 90 MB (Ceph's defaults; pc_objstore_dir_set_limits changes them).
+ */
+
+/* pc_objstore_open_dir flag: make the store first when @path is missing or
+ * an empty directory (as pc_objstore_mkfs_dir), open it if it is a store. */
+#define PC_OBJSTORE_DIR_CREATE 0x1u
+
+/*
+ * pc_objstore_mkfs_dir - make an empty directory store at @path (created
+ * with mode 0755 when missing; an existing directory must be empty).
+ * Durable on return (files and directories fsynced). Returns 0, -EINVAL
+ * (NULL @path), -EEXIST (@path already holds a store), -ENOTEMPTY (@path
+ * is a non-empty directory that is not a store), -ENOTDIR, or the -errno of
+ * the host call that failed (-EACCES, -ENOSPC, ...). On failure
+ * pc_objstore_dir_strerror(NULL, ...) explains it. Sleeps.
+ */
+PC_EXPORT int pc_objstore_mkfs_dir(const char *path);
+
+/*
+ * pc_objstore_open_dir - open the directory store at @path (flags:
+ * PC_OBJSTORE_DIR_CREATE or 0) into *@osp, starting its worker threads. A
+ * removal of snapshots that a crash interrupted is finished first. The lock
+ * is not taken: call (*osp)->ops->lock for a mount. Returns 0 (*@osp owned
+ * by the caller until pc_objstore_close), -EINVAL (NULL argument, unknown
+ * flag, @path not a store), -ENOENT (@path missing, without CREATE),
+ * -EUCLEAN (the store's superblock DIR/pcstore is corrupt), -ENOMEM, or a
+ * host -errno. On failure pc_objstore_dir_strerror(NULL, ...) says why in
+ * a line naming @path. Sleeps.
+ */
+PC_EXPORT int pc_objstore_open_dir(const char *path, unsigned flags, struct pc_objstore **osp);
+
+/*
+ * pc_objstore_dir_set_limits - set @os's max_object_size and max_write_size
+ * (bytes; 0 keeps the current value). Requests submitted afterwards are
+ * checked against them. Returns 0, -EINVAL (@os is not a directory store).
+ * Call before submitting requests (not synchronised with them).
+ */
+PC_EXPORT int pc_objstore_dir_set_limits(struct pc_objstore *os, uint64_t max_object_size,
+					 uint64_t max_write_size);
+
+/*
+ * pc_objstore_dir_strerror - copy a message into @buf (NUL-terminated, at
+ * most @len bytes): with @os NULL, why the calling thread's last failed
+ * pc_objstore_mkfs_dir/pc_objstore_open_dir failed; with a directory store,
+ * the first metadata or host error its requests met ("dir:/path: snapset of
+ * OBJ is corrupt (checksum)"). Returns the number of bytes of the message
+ * (0: nothing to report, @buf gets ""). Thread-safe.
+ */
+PC_EXPORT size_t pc_objstore_dir_strerror(struct pc_objstore *os, char *buf, size_t len);
+
+/* ---- wrappers built on the operations table (src/objstore/wrap.c) ---- */
+
+/*
+ * pc_objstore_order_check_wrap - an ordering checker on top of @inner. It
+ * records, per object, the newest context seq of every WRITE, ZERO,
+ * TRUNCATE and REMOVE submitted through it (a NULL snapc counts as seq 0)
+ * and fails any such request whose seq is older than one already submitted
+ * for the same object: the request completes with -PC_EOLDSNAPC (done is
+ * called from submit, @inner never sees it), the violation counter grows and
+ * the first violation is described (pc_objstore_order_violations). Every
+ * other request and call goes to @inner unchanged. The wrapper copies
+ * @inner's limits and names itself "order(NAME)". On success the wrapper
+ * owns @inner: pc_objstore_close(*@out) closes @inner too; on failure the
+ * caller keeps @inner. Returns 0, -EINVAL (NULL argument), -ENOMEM.
+ * Thread-safe (one mutex around the per-object table). Follows the
+ * assertion RADOS makes for LIBRADOS_OPERATION_ORDERSNAP.
+ */
+PC_EXPORT int pc_objstore_order_check_wrap(struct pc_objstore *inner, struct pc_objstore **out);
+
+/*
+ * pc_objstore_order_violations - on a store from pc_objstore_order_check_wrap:
+ * the number of violations so far; the first one is described into @buf
+ * (at most @len bytes, NUL-terminated; may be NULL/0): "object OID: ZERO
+ * with context seq 3 after WRITE with context seq 5". Returns 0 and "" when
+ * there was none, or when @wrap is not an ordering checker. Thread-safe.
+ */
+PC_EXPORT unsigned long pc_objstore_order_violations(struct pc_objstore *wrap, char *buf,
+						     size_t len);
+
+/* pc_objstore_fault_arm @count: fail every matching request from the Nth on. */
+#define PC_OBJ_FAULT_FOREVER (~0UL)
+
+/*
+ * pc_objstore_fault_wrap - a fault-injecting store on top of @inner (for
+ * tests and pcfs): every request is passed to @inner unchanged, except those
+ * pc_objstore_fault_arm chose, which complete with the armed error without
+ * reaching @inner (done called from submit); completions may be delayed
+ * (pc_objstore_fault_delay). snap_create/remove, lock, flush, statfs go to
+ * @inner. Limits are @inner's; the name is "fault(NAME)". On success the
+ * wrapper owns @inner: pc_objstore_close(*@out) closes @inner too; on
+ * failure the caller keeps @inner. Returns 0, -EINVAL (NULL argument),
+ * -ENOMEM. Follows pc_bdev_fault_wrap.
+ */
+PC_EXPORT int pc_objstore_fault_wrap(struct pc_objstore *inner, struct pc_objstore **out);
+
+/*
+ * pc_objstore_fault_arm - on a store from pc_objstore_fault_wrap, make the
+ * @nth (1-based, counted from now) request of @op (PC_OBJ_WRITE, ... or 0:
+ * any of WRITE, ZERO, TRUNCATE, REMOVE) and the next @count-1 ones fail
+ * with @err (-EIO, -ENOSPC, ...). @nth 0 disarms; @count 0 is taken as 1,
+ * PC_OBJ_FAULT_FOREVER fails every one from the @nth on; @err >= 0 is taken
+ * as -EIO. Re-arming replaces the previous setting and restarts the count.
+ * Returns 0, -EINVAL (not a fault wrapper, unknown @op). Thread-safe.
+ */
+PC_EXPORT int pc_objstore_fault_arm(struct pc_objstore *wrap, int op, unsigned long nth,
+				    unsigned long count, int err);
+
+/*
+ * pc_objstore_fault_delay - on a store from pc_objstore_fault_wrap, delay
+ * every completion coming back from @inner by @usec microseconds (slept on
+ * @inner's completion thread before the caller's done; 0: no delay).
+ * Returns 0, -EINVAL (not a fault wrapper). Thread-safe.
+ */
+PC_EXPORT int pc_objstore_fault_delay(struct pc_objstore *wrap, unsigned usec);
+
+/* Requests failed by pc_objstore_fault_arm so far (0 if @wrap is not a
+ * fault wrapper). Thread-safe. */
+PC_EXPORT unsigned long pc_objstore_fault_injected(struct pc_objstore *wrap);
+
 #endif /* PAGECACHE_OBJSTORE_H */
