@@ -36,6 +36,8 @@
 #                  (default: all; deps and build always run)
 #   PYTEST_ARGS    extra arguments for pytest (e.g. "-k truncate")
 #   TEST_JOBS      parallel meson tests (default: number of CPUs)
+#   PCFS_NO_CEPH=1 skip the system tests that need a Ceph cluster
+#                  (scripts/ceph-cluster.sh, docs/ceph.md) instead of failing
 
 set -u -o pipefail
 export LC_ALL=C.UTF-8 LANG=C.UTF-8
@@ -240,7 +242,7 @@ setup_dir() {
 note "deps"
 PKGS="meson ninja-build pkg-config gcc libc6-dev liburing-dev libext2fs-dev comerr-dev liburcu-dev
       libcmocka-dev e2fsprogs python3 python3-pytest e2tools util-linux clang libclang-rt-14-dev
-      groff-base"
+      groff-base ceph-mon ceph-osd ceph-common librados-dev"
 if command -v dpkg >/dev/null 2>&1; then
 	MISSING=""
 	for p in $PKGS; do

@@ -21,6 +21,8 @@ import re
 import shutil
 import stat
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -486,3 +488,153 @@ def tree_stats(root):
                 f += 1
                 b += st.st_size
     return f, d, l, b
+
+
+# --------------------------------------------------------------------------
+# a Ceph cluster (scripts/ceph-cluster.sh, docs/ceph.md)
+# --------------------------------------------------------------------------
+
+CEPH_SCRIPT = REPO / "scripts" / "ceph-cluster.sh"
+RADOS_PROBE = Path(os.environ.get("RADOS_PROBE", BUILD / "tests" / "ceph" / "rados_probe"))
+
+
+def no_ceph():
+    """True if this run was told to do without Ceph (PCFS_NO_CEPH=1)."""
+    return os.environ.get("PCFS_NO_CEPH") == "1"
+
+
+class CephCluster:
+    """A running cluster started by scripts/ceph-cluster.sh in @dir: conf
+    (DIR/ceph.conf), pool, mon_addr, pids {'mon.a': pid, 'osd.0': pid};
+    env() is os.environ plus CEPH_CONF for clients (rados, librados)."""
+
+    def __init__(self, dir):
+        self.dir = Path(dir)
+        kv = {}
+        for line in (self.dir / "cluster.env").read_text().splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                kv[k] = v
+        self.conf = Path(kv["CEPH_CONF"])
+        self.pool = kv["CEPH_POOL"]
+        self.mon_addr = kv["CEPH_MON_ADDR"]
+        self.pids = {"mon.a": int(kv["CEPH_MON_PID"]), "osd.0": int(kv["CEPH_OSD_PID"])}
+
+    def env(self, **extra):
+        e = dict(os.environ, CEPH_CONF=str(self.conf))
+        e.pop("CEPH_ARGS", None)
+        e.update({k: str(v) for k, v in extra.items()})
+        return e
+
+    def rados(self, *args, ok=True, timeout=60, input=None):
+        """rados -p POOL ARGS... against this cluster; returns the
+        CompletedProcess (bytes); with @ok it must exit 0."""
+        argv = ["rados", "-p", self.pool] + [str(a) for a in args]
+        p = subprocess.run(argv, capture_output=True, env=self.env(), timeout=timeout, input=input)
+        if ok:
+            assert p.returncode == 0, "%s -> rc %d\n%s" % (
+                " ".join(argv), p.returncode, p.stderr.decode("utf-8", "replace"))
+        return p
+
+    def ceph(self, *args, timeout=60):
+        """The ceph CLI against this cluster; must exit 0; returns stdout (str)."""
+        argv = ["ceph"] + [str(a) for a in args]
+        p = subprocess.run(argv, capture_output=True, text=True, env=self.env(), timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, "%s -> rc %d\n%s" % (" ".join(argv), p.returncode, p.stderr)
+        return p.stdout
+
+    def make_pool(self, name, pg_num=8, timeout=60):
+        """Create pool @name (size 1, like the main pool) and wait until a
+        put/get round trip works in it; returns @name."""
+        self.ceph("osd", "pool", "create", name, pg_num, pg_num, "replicated")
+        self.ceph("osd", "pool", "application", "enable", name, "rados")
+        deadline = time.monotonic() + timeout
+        while True:
+            p = subprocess.run(["rados", "-p", name, "put", "pool-ready", "/dev/null",
+                                "--rados-osd-op-timeout", "5"],
+                               capture_output=True, env=self.env(), timeout=30)
+            if p.returncode == 0:
+                break
+            assert time.monotonic() < deadline, "pool %s not usable within %d s: %s" % (
+                name, timeout, p.stderr.decode("utf-8", "replace"))
+            time.sleep(0.1)
+        subprocess.run(["rados", "-p", name, "rm", "pool-ready"], capture_output=True,
+                       env=self.env(), timeout=30)
+        return name
+
+    def remove_pool(self, name):
+        """Delete pool @name and everything in it (mon_allow_pool_delete is on)."""
+        self.ceph("osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it")
+
+    def pools(self):
+        return self.ceph("osd", "pool", "ls").split()
+
+    def __repr__(self):
+        return "CephCluster(%s, pool %s, mon %s, pids %s)" % (self.dir, self.pool, self.mon_addr, self.pids)
+
+
+def ceph_script(*args, env=None, timeout=300):
+    """Run scripts/ceph-cluster.sh ARGS...; returns the CompletedProcess (text)."""
+    e = dict(os.environ)
+    if env:
+        e.update({k: str(v) for k, v in env.items()})
+    return subprocess.run(["bash", str(CEPH_SCRIPT)] + [str(a) for a in args], capture_output=True,
+                          text=True, env=e, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def ceph_start(dir, env=None):
+    """Start a cluster in @dir; returns a CephCluster, or calls pytest.fail
+    with the script's message."""
+    p = ceph_script("start", dir, env=env)
+    if p.returncode != 0:
+        pytest.fail("scripts/ceph-cluster.sh start %s failed (rc %d): %s"
+                    % (dir, p.returncode, (p.stderr.strip() or p.stdout.strip())[-2000:]))
+    return CephCluster(dir)
+
+
+def ceph_stop(dir, purge=False):
+    """Stop the cluster in @dir (if its pid files are there); returns the
+    CompletedProcess."""
+    return ceph_script("stop", *(["--purge"] if purge else []), dir)
+
+
+def ceph_tmpdir(name):
+    """A fresh, short directory for a cluster (admin socket paths must stay
+    under 108 bytes, so not under a deep build directory)."""
+    return Path(tempfile.mkdtemp(prefix="pcfs-%s-" % name, dir=os.environ.get("PCFS_CEPH_TMP", "/tmp")))
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(request):
+    """A one-OSD memstore cluster for the whole session (pool 'pcfs',
+    CEPH_MEMSTORE_BYTES 1 GiB unless set), always stopped at the end; its
+    directory is removed if no test failed, kept otherwise. A test that
+    needs it and cannot get it FAILS, unless PCFS_NO_CEPH=1 (then it is
+    skipped)."""
+    if no_ceph():
+        pytest.skip("PCFS_NO_CEPH=1: this run has no Ceph cluster")
+    d = ceph_tmpdir("ceph")
+
+    def fin():
+        keep = request.session.testsfailed > 0
+        p = ceph_stop(d, purge=not keep)
+        if p.returncode != 0:
+            print("ceph_cluster teardown: stop %s: rc %d %s" % (d, p.returncode, p.stderr))
+        elif keep:
+            print("ceph_cluster: kept %s for inspection" % d)
+    request.addfinalizer(fin)
+    return ceph_start(d)
+
+
+@pytest.fixture
+def ceph_pool(request, ceph_cluster):
+    """A fresh pool of its own for one test (objfs names objects by inode
+    number, so two filesystems must not share a pool), removed after the
+    test. Yields its name."""
+    name = "t-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    if name in ceph_cluster.pools():
+        ceph_cluster.remove_pool(name)
+    ceph_cluster.make_pool(name)
+    yield name
+    ceph_cluster.remove_pool(name)
