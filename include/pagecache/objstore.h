@@ -276,7 +276,8 @@ struct pc_rados_opts {
  * Returns 0, or a negative errno with a message in @opts->why:
  *   -EINVAL    @pool or @osp NULL, a bad pool name or option;
  *   -E2BIG     @opts->size larger than known with unknown members set;
- *   -ENOENT    no such pool, or the configuration file does not exist;
+ *   -ENOENT    no such pool, the configuration file does not exist, or
+ *              it names no monitors (mon_host; DNS SRV lookup is not used);
  *   -ETIMEDOUT the monitors did not answer within the mount timeout;
  *   -ENOMEM;   or another negative errno librados gave (in the message).
  */

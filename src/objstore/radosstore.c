@@ -895,10 +895,18 @@ int pc_objstore_open_rados(const char *pool, const struct pc_rados_opts *uopts,
 	if (o.op_timeout || conf_num(rs->cl, "rados_mon_op_timeout", 0) <= 0)
 		conf_set_num(rs->cl, "rados_mon_op_timeout", op_to);
 
+	/* Without mon_host librados looks the monitors up in DNS SRV records
+	 * and, failing that, prints to stderr itself (MonMap::build_initial):
+	 * the library must not print, so that lookup is not offered. */
+	if (rados_conf_get(rs->cl, "mon_host", mon, sizeof(mon)) < 0 || !mon[0]) {
+		say(o.why, o.whylen, "rados:%s: no monitors configured (mon_host) in %s", pool,
+		    o.conf ? o.conf : getenv("CEPH_CONF") ? getenv("CEPH_CONF") :
+		    "the default ceph.conf or CEPH_ARGS");
+		r = -ENOENT;
+		goto out_shutdown;
+	}
 	r = rados_connect(rs->cl);
 	if (r < 0) {
-		if (rados_conf_get(rs->cl, "mon_host", mon, sizeof(mon)) < 0 || !mon[0])
-			snprintf(mon, sizeof(mon), "none configured");
 		if (r == -ETIMEDOUT)
 			say(o.why, o.whylen,
 			    "rados:%s: no answer from the cluster's monitors (mon_host %s) within %g s",

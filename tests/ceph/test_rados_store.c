@@ -1079,48 +1079,71 @@ static int mode_osdkill(const char *pool, unsigned op_timeout, double secs)
 
 /* ================================================================ bench */
 
+/* QD requests always in flight, as `rados bench -t QD` keeps them: a slot is
+ * refilled as soon as its request completes. */
+enum { B_QD = 16, B_BS = 4 * MiB };
+static pthread_mutex_t b_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t b_cond = PTHREAD_COND_INITIALIZER;
+static int b_free[B_QD], b_nfree;
+static long b_bad;
+
+static void b_done(struct pc_obj_req *req)
+{
+	pthread_mutex_lock(&b_lock);
+	if (req->result != (req->op == PC_OBJ_READ ? B_BS : 0))
+		b_bad++;
+	b_free[b_nfree++] = (int)(intptr_t)req->private;
+	pthread_cond_signal(&b_cond);
+	pthread_mutex_unlock(&b_lock);
+}
+
 static int mode_bench(const char *pool, int mib)
 {
 	struct pc_objstore *os = open_store(pool, 0);
-	enum { QD = 16, BS = 4 * MiB };
 	int nobj = mib / 4;
-	unsigned char *bufs = malloc((size_t)QD * BS);
-	struct pc_obj_req *rq = calloc(QD, sizeof(*rq));
-	struct iovec *iov = calloc(QD, sizeof(*iov));
+	unsigned char *bufs = malloc((size_t)B_QD * B_BS);
+	struct pc_obj_req *rq = calloc(B_QD, sizeof(*rq));
+	struct iovec *iov = calloc(B_QD, sizeof(*iov));
 	char (*names)[32] = calloc((size_t)nobj, 32);
-	struct batch b;
 
-	batch_init(&b);
-	for (size_t i = 0; i < (size_t)QD * BS; i++)
+	for (size_t i = 0; i < (size_t)B_QD * B_BS; i++)
 		bufs[i] = (unsigned char)(i * 31 + (i >> 12));
+	for (int i = 0; i < nobj; i++)
+		snprintf(names[i], 32, "bench.%d.%d", (int)getpid(), i);
 	for (int pass = 0; pass < 2; pass++) {
 		double t0 = now();
 		int next = 0;
 
-		/* keep QD in flight: refill a slot as its request completes */
-		while (next < nobj) {
-			for (int s = 0; s < QD && next < nobj; s++) {
-				snprintf(names[next], 32, "bench.%d", next);
-				iov[s] = (struct iovec){ bufs + (size_t)s * BS, BS };
-				rq[s] = (struct pc_obj_req){ .op = pass ? PC_OBJ_READ : PC_OBJ_WRITE,
-							     .oid = names[next], .len = BS,
-							     .iov = &iov[s], .iovcnt = 1,
-							     .snapid = PC_SNAP_HEAD };
-				batch_submit(os, &b, &rq[s]);
-				next++;
-			}
-			batch_wait(&b);
-			for (int s = 0; s < QD; s++)
-				if (rq[s].result != (pass ? BS : 0))
-					FAIL("bench %s: %" PRId64, pass ? "read" : "write", rq[s].result);
+		b_nfree = 0;
+		for (int s = 0; s < B_QD; s++)
+			b_free[b_nfree++] = s;
+		pthread_mutex_lock(&b_lock);
+		while (next < nobj || b_nfree < B_QD) {
+			while (b_nfree == 0 || (next == nobj && b_nfree < B_QD))
+				pthread_cond_wait(&b_cond, &b_lock);
+			if (next == nobj)
+				continue;
+			int s = b_free[--b_nfree];
+
+			pthread_mutex_unlock(&b_lock);
+			iov[s] = (struct iovec){ bufs + (size_t)s * B_BS, B_BS };
+			rq[s] = (struct pc_obj_req){ .op = pass ? PC_OBJ_READ : PC_OBJ_WRITE,
+						     .oid = names[next++], .len = B_BS,
+						     .iov = &iov[s], .iovcnt = 1, .snapid = PC_SNAP_HEAD,
+						     .done = b_done, .private = (void *)(intptr_t)s };
+			if (os->ops->submit(os, &rq[s]) < 0)
+				FAIL("bench: submit refused");
+			pthread_mutex_lock(&b_lock);
 		}
+		pthread_mutex_unlock(&b_lock);
 		double dt = now() - t0;
 
 		printf("%s_MBps %.0f\n%s_MiB %d\n%s_s %.3f\n", pass ? "read" : "write",
-		       (double)nobj * BS / dt / 1e6, pass ? "read" : "write", nobj * 4,
+		       (double)nobj * B_BS / dt / 1e6, pass ? "read" : "write", nobj * 4,
 		       pass ? "read" : "write", dt);
-		fflush(stdout);
 	}
+	if (b_bad)
+		FAIL("bench: %ld requests failed", b_bad);
 	for (int i = 0; i < nobj; i++)
 		do_op(os, PC_OBJ_REMOVE, names[i], 0, 0, NULL, 0, NULL);
 	pc_objstore_close(os);
