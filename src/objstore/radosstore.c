@@ -182,7 +182,7 @@ static bool ioc_matches(const struct rados_ioc *ioc, bool read, uint64_t snapid,
 		return ioc->seq == 0 && ioc->num_snaps == 0;
 	if (ioc->seq != sc->seq || ioc->num_snaps != sc->num_snaps)
 		return false;
-	return memcmp(ioc->snaps, sc->snaps, sc->num_snaps * sizeof(uint64_t)) == 0;
+	return !sc->num_snaps || memcmp(ioc->snaps, sc->snaps, sc->num_snaps * sizeof(uint64_t)) == 0;
 }
 
 /* Unlink idle entries beyond IOC_CACHE_MAX (least recently used first)

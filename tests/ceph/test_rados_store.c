@@ -1074,6 +1074,9 @@ static int mode_osdkill(const char *pool, unsigned op_timeout, double secs)
 			printf("error.%d %ld\n", -e, k_codes[e]);
 	printf("max_latency_ms %.0f\nfirst_error_s %.2f\nclose_ms %.0f\ntotal_s %.2f\n",
 	       k_maxlat * 1e3, k_first_err, (now() - t_close) * 1e3, now() - k_start);
+	for (int i = 0; i < N; i++)
+		free((char *)sl[i].req.oid);
+	free(sl);
 	return 0;
 }
 
