@@ -694,9 +694,12 @@ static int rados_flush(struct pc_objstore *os)
 	struct rados_ioc **held = NULL, *ioc;
 	unsigned n = 0, i;
 
+	bool nomem;
+
 	pthread_mutex_lock(&rs->lock);
 	if (rs->nioc)
 		held = malloc(rs->nioc * sizeof(*held));
+	nomem = rs->nioc && !held;
 	for (ioc = rs->iocs; ioc && held; ioc = ioc->next) {
 		if (!ioc->read) {
 			ioc->users++;
@@ -704,7 +707,7 @@ static int rados_flush(struct pc_objstore *os)
 		}
 	}
 	pthread_mutex_unlock(&rs->lock);
-	if (rs->nioc && !held) {
+	if (nomem) {
 		/* no memory for the list: wait for everything in flight */
 		pthread_mutex_lock(&rs->lock);
 		while (rs->inflight)
