@@ -260,19 +260,22 @@ struct pc_rados_opts {
  * gives -PC_EOLDSNAPC, unchanged) and FULL_TRY (a full cluster answers
  * -ENOSPC instead of holding the write); a write context is an ioctx of its
  * own, cached while in use; reads and stats at a snap id use an ioctx with
- * that read snap. max_object_size and max_write_size come from
- * osd_max_object_size and osd_max_write_size as the configuration has them
- * (Ceph: 128 MiB and 90 MiB), and requests past them complete with -EFBIG /
- * -EMSGSIZE without being sent. A missing object reads as zeros. snap_remove
- * of an id never handed out gives -ENOENT, of one removed already 0 (RADOS
- * does not tell those apart from live ones). statfs
- * reports what the cluster's statistics say (all zero on a cluster without
- * a ceph-mgr, which collects them). lock takes PC_RADOS_LOCK_NAME on
+ * that read snap. READ and WRITE want @len equal to the sum of the iovec
+ * lengths (else submit returns -EINVAL). max_object_size and
+ * max_write_size come from osd_max_object_size and osd_max_write_size as
+ * the configuration has them (Ceph: 128 MiB and 90 MiB), and requests past
+ * them complete with -EFBIG / -EMSGSIZE without being sent. A missing
+ * object reads as zeros. snap_remove of an id never handed out gives
+ * -ENOENT, of one removed already 0 (RADOS does not tell those apart from
+ * live ones). statfs reports what the cluster's statistics say (all zero
+ * on a cluster without a ceph-mgr, which collects them). lock takes PC_RADOS_LOCK_NAME on
  * PC_RADOS_LOCK_OBJECT with rados_lock_exclusive, for ever (a holder that
  * dies leaves it: the -EBUSY message names the holder and says how to
  * break it). flush waits for every write in flight (RADOS acknowledges a
- * write once it is durable). close waits for every request in flight and
- * shuts the cluster handle down.
+ * write once it is durable, so PC_OBJ_F_SYNC asks nothing more). close
+ * waits for every request in flight and shuts the cluster handle down.
+ * Locking: none needed by callers; the store's own mutex is never held
+ * across a call that waits for the cluster nor across req->done.
  * Returns 0, or a negative errno with a message in @opts->why:
  *   -EINVAL    @pool or @osp NULL, a bad pool name or option;
  *   -E2BIG     @opts->size larger than known with unknown members set;
