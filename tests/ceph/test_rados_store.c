@@ -34,8 +34,10 @@
  * (write with 1-3 iovecs, zero, truncate, remove, read, stat) asynchronously
  * under the current snap context, applied to an in-memory model in
  * submission order (requests on one object complete in that order), then
- * waits for them and checks every result; between batches it takes or
- * removes snapshots (self-managed, a new context each time); every few
+ * waits for them and checks every result; between batches, and now and
+ * then between two submissions of a batch (requests of the older context
+ * still in flight), it takes or removes snapshots (self-managed, a new
+ * context each time); every few
  * batches and at the end it reads every object at every live snapshot and
  * at head and compares it byte for byte (and its stat) with the model's
  * copy as of that snapshot. The seed is printed first.
@@ -319,16 +321,75 @@ static struct pc_snap_context *make_ctx(uint64_t seq, struct msnap *snaps, int n
 	return pc_snap_context_alloc(seq, ids, (uint32_t)n);
 }
 
+/* The model run's snapshot state. Contexts replaced while requests that
+ * carry them are in flight are kept in @retired until the batch is done
+ * (the caller holds a request's context until its done). */
+struct mrun {
+	struct pc_snap_context *ctx;
+	uint64_t seq;
+	struct msnap snaps[MAXSNAPS + 1];
+	int nsnaps;
+	struct mstate *head;
+	struct pc_snap_context *retired[64];
+	int nretired;
+	long created, removed;
+};
+
+static void set_ctx(struct mrun *m, struct pc_snap_context *n)
+{
+	if (m->nretired < 64)
+		m->retired[m->nretired++] = m->ctx;
+	else
+		pc_snap_context_put(m->ctx);	/* not reached: at most 13 per batch */
+	m->ctx = n;
+}
+
+/* @s < 25: take a snapshot (the model keeps head as it is now, requests
+ * in flight included: they were submitted before it, under the older
+ * context, as dirty pages written back after a snapshot are); 25 <= @s <
+ * 35: remove a random live one; else nothing. */
+static void snap_step(struct pc_objstore *os, unsigned s, struct mrun *m)
+{
+	if (s < 25 && m->nsnaps < MAXSNAPS) {
+		uint64_t id = 0;
+		int r = os->ops->snap_create(os, &id);
+
+		if (r < 0 || id <= m->seq) {
+			FAIL("snap_create: %d, id %" PRIu64 " after seq %" PRIu64, r, id, m->seq);
+			return;
+		}
+		m->snaps[m->nsnaps].id = id;
+		m->snaps[m->nsnaps].st = malloc(sizeof(struct mstate));
+		memcpy(m->snaps[m->nsnaps].st, m->head, sizeof(*m->head));
+		m->nsnaps++;
+		m->seq = id;
+		set_ctx(m, make_ctx(m->seq, m->snaps, m->nsnaps));
+		m->created++;
+	} else if (s >= 25 && s < 35 && m->nsnaps > 0) {
+		int victim = (int)rndn((uint64_t)m->nsnaps);
+		uint64_t id = m->snaps[victim].id;
+
+		CHECK_EQ("snap_remove", os->ops->snap_remove(os, id), 0);
+		free(m->snaps[victim].st);
+		memmove(&m->snaps[victim], &m->snaps[victim + 1],
+			(size_t)(m->nsnaps - victim - 1) * sizeof(m->snaps[0]));
+		m->nsnaps--;
+		/* the same seq without the removed snap (what a read at a removed
+		 * snap returns is not defined: RADOS serves head for an object
+		 * unchanged since, -ENOENT otherwise) */
+		set_ctx(m, make_ctx(m->seq, m->snaps, m->nsnaps));
+		m->removed++;
+	}
+}
+
 static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *outdir)
 {
 	struct pc_objstore *os = open_store(pool, 0);
-	struct mstate *head = calloc(1, sizeof(*head));
-	struct msnap snaps[MAXSNAPS + 1];
-	int nsnaps = 0;
-	uint64_t seq = 0;
-	struct pc_snap_context *ctx = pc_snap_context_alloc(0, NULL, 0);
+	struct mrun m = { .ctx = pc_snap_context_alloc(0, NULL, 0) };
+	struct mstate *head = m.head = calloc(1, sizeof(*head));
+	struct msnap *snaps = m.snaps;
 	unsigned char *scratch = malloc(MAXSZ);
-	long nops = 0, nsnap_created = 0, nsnap_removed = 0, nchecks = 0;
+	long nops = 0, nchecks = 0, midbatch = 0;
 	struct batch b;
 	double t0 = now();
 
@@ -345,8 +406,15 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 
 		for (int k = 0; k < n; k++) {
 			struct mreq *q = &rq[k];
+
+			/* now and then a snapshot taken (or removed) while this
+			 * batch's requests are still in flight */
+			if (rndn(100) < 4) {
+				snap_step(os, (unsigned)rndn(35), &m);
+				midbatch++;
+			}
 			int i = (int)rndn(NOBJ);
-			struct mobj *m = &head->o[i];
+			struct mobj *mo = &head->o[i];
 			unsigned kind = (unsigned)rndn(100);
 			uint64_t off = rndn(64 * KiB), len = 1 + rndn(16 * KiB);
 
@@ -355,7 +423,7 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 				len = 4096 * (1 + rndn(4));
 			}
 			q->req.oid = objname[i];
-			q->req.snapc = ctx;
+			q->req.snapc = m.ctx;
 			q->req.snapid = PC_SNAP_HEAD;
 			if (kind < 45) {	/* write, 1 to 3 iovecs */
 				int niov = 1 + (int)rndn(3);
@@ -378,22 +446,22 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 				q->req.len = len;
 				q->req.iov = q->iov;
 				q->req.iovcnt = niov;
-				model_write(m, off, q->buf, len);
+				model_write(mo, off, q->buf, len);
 				q->want = 0;
 			} else if (kind < 55) {
 				q->req.op = PC_OBJ_ZERO;
 				q->req.off = off;
 				q->req.len = len;
-				model_zero(m, off, len);
+				model_zero(mo, off, len);
 				q->want = 0;
 			} else if (kind < 63) {
 				q->req.op = PC_OBJ_TRUNCATE;
 				q->req.off = rndn(80 * KiB);
-				model_truncate(m, q->req.off);
+				model_truncate(mo, q->req.off);
 				q->want = 0;
 			} else if (kind < 68) {
 				q->req.op = PC_OBJ_REMOVE;
-				q->want = model_remove(m);
+				q->want = model_remove(mo);
 			} else if (kind < 90) {
 				q->req.op = PC_OBJ_READ;
 				if (off + len > MAXSZ)
@@ -407,13 +475,13 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 				q->req.iov = q->iov;
 				q->req.iovcnt = 1;
 				q->want_data = malloc(len);
-				memcpy(q->want_data, m->data + off, len);
-				q->want = !m->exists || off >= m->size ? 0 :
-					  (int64_t)(m->size - off < len ? m->size - off : len);
+				memcpy(q->want_data, mo->data + off, len);
+				q->want = !mo->exists || off >= mo->size ? 0 :
+					  (int64_t)(mo->size - off < len ? mo->size - off : len);
 			} else {
 				q->req.op = PC_OBJ_STAT;
-				q->want = m->exists ? 0 : -ENOENT;
-				q->want_size = m->size;
+				q->want = mo->exists ? 0 : -ENOENT;
+				q->want_size = mo->size;
 			}
 			int r = batch_submit(os, &b, &q->req);
 
@@ -444,45 +512,14 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 		free(rq);
 
 		/* snapshots: take one (a new context), or remove one */
-		unsigned s = (unsigned)rndn(100);
-
-		if (s < 25 && nsnaps < MAXSNAPS) {
-			uint64_t id;
-			int r = os->ops->snap_create(os, &id);
-
-			if (r < 0 || id <= seq) {
-				FAIL("snap_create: %d, id %" PRIu64 " after seq %" PRIu64, r, id, seq);
-			} else {
-				snaps[nsnaps].id = id;
-				snaps[nsnaps].st = malloc(sizeof(struct mstate));
-				memcpy(snaps[nsnaps].st, head, sizeof(*head));
-				nsnaps++;
-				seq = id;
-				pc_snap_context_put(ctx);
-				ctx = make_ctx(seq, snaps, nsnaps);
-				nsnap_created++;
-			}
-		} else if (s < 35 && nsnaps > 0) {
-			int victim = (int)rndn((uint64_t)nsnaps);
-			uint64_t id = snaps[victim].id;
-			int r = os->ops->snap_remove(os, id);
-
-			CHECK_EQ("snap_remove", r, 0);
-			free(snaps[victim].st);
-			memmove(&snaps[victim], &snaps[victim + 1],
-				(size_t)(nsnaps - victim - 1) * sizeof(snaps[0]));
-			nsnaps--;
-			/* the same seq without the removed snap */
-			pc_snap_context_put(ctx);
-			ctx = make_ctx(seq, snaps, nsnaps);
-			nsnap_removed++;
-			/* (what a read at a removed snap returns is not defined: RADOS
-			 * serves head for an object unchanged since, -ENOENT otherwise) */
-		}
+		snap_step(os, (unsigned)rndn(100), &m);
+		for (int k = 0; k < m.nretired; k++)
+			pc_snap_context_put(m.retired[k]);
+		m.nretired = 0;
 		if (bi % 10 == 9 || bi == nbatch - 1) {
 			for (int i = 0; i < NOBJ; i++) {
 				check_object(os, i, PC_SNAP_HEAD, &head->o[i], scratch);
-				for (int k = 0; k < nsnaps; k++)
+				for (int k = 0; k < m.nsnaps; k++)
 					check_object(os, i, snaps[k].id, &snaps[k].st->o[i], scratch);
 			}
 			nchecks++;
@@ -496,7 +533,7 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 
 		printf("head %s %lld\n", objname[i],
 		       head->o[i].exists ? (long long)head->o[i].size : -1LL);
-		for (int k = 0; k < nsnaps; k++)
+		for (int k = 0; k < m.nsnaps; k++)
 			printf("expect %s %" PRIu64 " %lld\n", objname[i], snaps[k].id,
 			       snaps[k].st->o[i].exists ? (long long)snaps[k].st->o[i].size : -1LL);
 		if (!head->o[i].exists)
@@ -509,11 +546,12 @@ static int mode_model(const char *pool, uint64_t seed, int nbatch, const char *o
 		if (f)
 			fclose(f);
 	}
-	printf("ops %ld\nsnaps_created %ld\nsnaps_removed %ld\nlive_snaps %d\nfull_checks %ld\n",
-	       nops, nsnap_created, nsnap_removed, nsnaps, nchecks);
+	printf("ops %ld\nsnaps_created %ld\nsnaps_removed %ld\nsnap_steps_mid_batch %ld\n"
+	       "live_snaps %d\nfull_checks %ld\n",
+	       nops, m.created, m.removed, midbatch, m.nsnaps, nchecks);
 	printf("seconds %.2f\n", now() - t0);
-	pc_snap_context_put(ctx);
-	for (int k = 0; k < nsnaps; k++)
+	pc_snap_context_put(m.ctx);
+	for (int k = 0; k < m.nsnaps; k++)
 		free(snaps[k].st);
 	free(head);
 	free(scratch);

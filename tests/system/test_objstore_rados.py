@@ -84,7 +84,7 @@ def size_at(listsnaps, snap):
 def test_model(ceph_cluster, ceph_pool, tmp_path):
     """The model-based random test (writes, zeros, truncates, removes, reads
     and stats in asynchronous batches under changing snap contexts; snap
-    create and remove; every object read at every live snap and at head and
+    create and remove, also while a batch is in flight; every object read at every live snap and at head and
     compared byte for byte with the model), then the rados command line as a
     second reader: `rados get` of every object's head against the model's
     bytes, and `rados listsnaps` (clone ids, the snaps each clone serves,
@@ -98,6 +98,7 @@ def test_model(ceph_cluster, ceph_pool, tmp_path):
     ok(p)
     assert int(facts["ops"]) > 1000 and int(facts["snaps_created"]) >= 20, p.stdout
     assert int(facts["snaps_removed"]) >= 10 and int(facts["full_checks"]) >= 30, p.stdout
+    assert int(facts["snap_steps_mid_batch"]) >= 10, p.stdout
 
     heads = [l.split() for l in p.stdout.splitlines() if l.startswith("head ")]
     expects = [l.split() for l in p.stdout.splitlines() if l.startswith("expect ")]
