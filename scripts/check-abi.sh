@@ -11,7 +11,8 @@
 # Fails (exit 1) on anything exported undeclared, declared unexported, or a map that
 # differs from the export list. pc_ext4_fs_type is declared always and exported only
 # when the library is built with libext2fs: it is dropped from "declared" and "map"
-# when the .so lacks it and libext2fs was not built in (PC_ABI_NO_EXT4=1).
+# when the .so lacks it and libext2fs was not built in (PC_ABI_NO_EXT4=1);
+# pc_objstore_open_rados likewise without librados (PC_ABI_NO_RADOS=1).
 set -euo pipefail
 src=$1 so=$2 cc=${3:-cc}
 tmp=$(mktemp -d)
@@ -41,6 +42,10 @@ done | "$cc" -std=gnu17 -D_GNU_SOURCE -DPC_EXPORT=PC_EXPORT_MARK -I"$src/include
 
 if [ "${PC_ABI_NO_EXT4:-0}" = 1 ] && ! grep -qx pc_ext4_fs_type "$tmp/exported"; then
 	sed -i '/^pc_ext4_fs_type$/d' "$tmp/declared" "$tmp/map"
+fi
+# Likewise pc_objstore_open_rados: exported only when built with librados.
+if [ "${PC_ABI_NO_RADOS:-0}" = 1 ] && ! grep -qx pc_objstore_open_rados "$tmp/exported"; then
+	sed -i '/^pc_objstore_open_rados$/d' "$tmp/declared" "$tmp/map"
 fi
 
 fail=0

@@ -332,4 +332,104 @@ PC_EXPORT int pc_objstore_fault_delay(struct pc_objstore *wrap, unsigned usec);
  * fault wrapper). Thread-safe. */
 PC_EXPORT unsigned long pc_objstore_fault_injected(struct pc_objstore *wrap);
 
+/* ======================================================================
+ * Ceph RADOS backend (src/objstore/radosstore.c). Built, and
+ * pc_objstore_open_rados exported, only when the library was built with
+ * librados (Debian librados-dev); otherwise the symbol is absent and a
+ * program that calls it does not link.
+ * ====================================================================== */
+
+/* Defaults of struct pc_rados_opts' timeouts, in seconds (Ceph's own are
+ * 300 s to mount and "never" for an OSD operation: a cluster that is down
+ * or full must come back as an error instead). */
+#define PC_RADOS_MOUNT_TIMEOUT_DEFAULT 10
+#define PC_RADOS_OP_TIMEOUT_DEFAULT 30
+
+/* Name of the object, in the pool, that pc_objstore_ops.lock locks, and
+ * of the lock on it (for `rados -p POOL lock list/info/break`). */
+#define PC_RADOS_LOCK_OBJECT "pagecache.lock"
+#define PC_RADOS_LOCK_NAME "pagecache"
+
+/*
+ * struct pc_rados_opts - how pc_objstore_open_rados connects. All zero
+ * (or a NULL pointer) means every default.
+ * @size:          sizeof(struct pc_rados_opts) as the caller was compiled,
+ *                 or 0 for this first layout. Growth rule: members are only
+ *                 ever added at the end, zero always means "default", and
+ *                 the library reads only the first @size bytes (members
+ *                 past them are taken as zero), so old callers keep working
+ *                 with a newer library; a caller newer than the library
+ *                 gets -E2BIG only if it set a member the library does not
+ *                 know (as Linux's copy_struct_from_user).
+ * @conf:          path of a ceph.conf; NULL: $CEPH_CONF, then librados'
+ *                 default search (/etc/ceph/ceph.conf, ...). CEPH_ARGS is
+ *                 applied on top either way.
+ * @client:        the client to connect as: "client.ID", or just "ID";
+ *                 NULL: client.admin (librados' default).
+ * @mount_timeout: seconds the open may wait for the monitors
+ *                 (client_mount_timeout); 0: the configuration's value if
+ *                 ceph.conf/CEPH_ARGS set one other than Ceph's 300 s,
+ *                 else PC_RADOS_MOUNT_TIMEOUT_DEFAULT.
+ * @op_timeout:    seconds before an OSD or monitor operation that gets no
+ *                 answer fails with -ETIMEDOUT (rados_osd_op_timeout and
+ *                 rados_mon_op_timeout); 0: the configuration's value if it
+ *                 sets one other than Ceph's 0 (never), else
+ *                 PC_RADOS_OP_TIMEOUT_DEFAULT.
+ * @why, @whylen:  where a failed open writes its one-line reason (NUL
+ *                 terminated, at most @whylen bytes, truncated to fit);
+ *                 NULL: no message.
+ */
+struct pc_rados_opts {
+	size_t size;
+	const char *conf;
+	const char *client;
+	unsigned mount_timeout;
+	unsigned op_timeout;
+	char *why;
+	size_t whylen;
+};
+
+/*
+ * pc_objstore_open_rados - open pool @pool of a Ceph cluster as an object
+ * store (librados: rados_create2, rados_conf_read_file, rados_connect,
+ * rados_ioctx_create). Sleeps: connects to the cluster, bounded by the
+ * mount timeout.
+ * @pool: the pool's name (must exist; the store never creates pools).
+ * @opts: NULL or options, see struct pc_rados_opts; read during the call only.
+ * @osp:  on success the new store (the caller owns it: pc_objstore_close);
+ *        untouched on failure.
+ * The store: requests are asynchronous librados operations (any number in
+ * flight, submitted from any threads at once, completions called on
+ * librados' finisher thread); every data write, zero, truncate and remove
+ * carries LIBRADOS_OPERATION_ORDERSNAP (an older context after a newer one
+ * gives -PC_EOLDSNAPC, unchanged) and FULL_TRY (a full cluster answers
+ * -ENOSPC instead of holding the write); a write context is an ioctx of its
+ * own, cached while in use; reads and stats at a snap id use an ioctx with
+ * that read snap. READ and WRITE want @len equal to the sum of the iovec
+ * lengths (else submit returns -EINVAL). max_object_size and
+ * max_write_size come from osd_max_object_size and osd_max_write_size as
+ * the configuration has them (Ceph: 128 MiB and 90 MiB), and requests past
+ * them complete with -EFBIG / -EMSGSIZE without being sent. A missing
+ * object reads as zeros. snap_remove of an id never handed out gives
+ * -ENOENT, of one removed already 0 (RADOS does not tell those apart from
+ * live ones). statfs reports what the cluster's statistics say (all zero
+ * on a cluster without a ceph-mgr, which collects them). lock takes PC_RADOS_LOCK_NAME on
+ * PC_RADOS_LOCK_OBJECT with rados_lock_exclusive, for ever (a holder that
+ * dies leaves it: the -EBUSY message names the holder and says how to
+ * break it). flush waits for every write in flight (RADOS acknowledges a
+ * write once it is durable, so PC_OBJ_F_SYNC asks nothing more). close
+ * waits for every request in flight and shuts the cluster handle down.
+ * Locking: none needed by callers; the store's own mutex is never held
+ * across a call that waits for the cluster nor across req->done.
+ * Returns 0, or a negative errno with a message in @opts->why:
+ *   -EINVAL    @pool or @osp NULL, a bad pool name or option;
+ *   -E2BIG     @opts->size larger than known with unknown members set;
+ *   -ENOENT    no such pool, the configuration file does not exist, or
+ *              it names no monitors (mon_host; DNS SRV lookup is not used);
+ *   -ETIMEDOUT the monitors did not answer within the mount timeout;
+ *   -ENOMEM;   or another negative errno librados gave (in the message).
+ */
+PC_EXPORT int pc_objstore_open_rados(const char *pool, const struct pc_rados_opts *opts,
+				     struct pc_objstore **osp);
+
 #endif /* PAGECACHE_OBJSTORE_H */
