@@ -49,7 +49,9 @@
 enum pc_obj_op {
 	PC_OBJ_READ = 1,   /* read [off, off+len) at snapid into iov */
 	PC_OBJ_WRITE,      /* write iov at off, creating the object */
-	PC_OBJ_ZERO,       /* zero [off, off+len) (a hole where possible) */
+	PC_OBJ_ZERO,       /* zero [off, off+len) (a hole where possible); a
+			    * range reaching the object's end truncates it to
+			    * off, and a missing object stays missing (RADOS) */
 	PC_OBJ_TRUNCATE,   /* set the object's size to off, creating it */
 	PC_OBJ_REMOVE,     /* remove the object (missing: -ENOENT) */
 	PC_OBJ_STAT,       /* size and mtime at snapid (missing: -ENOENT) */

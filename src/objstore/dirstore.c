@@ -958,10 +958,14 @@ static int64_t ds_do_mutate(struct dirstore *ds, struct pc_obj_req *req)
 			err = -errno;
 			break;
 		}
-		/* zero never changes the size */
-		if (req->off < (uint64_t)st.st_size)
-			err = ds_zero_range(fd, req->off,
-					    PC_MIN(req->len, (uint64_t)st.st_size - req->off));
+		/* As RADOS: a zero that reaches the object's end truncates the
+		 * object to the zero's start; one past the end does nothing. */
+		if (req->off < (uint64_t)st.st_size) {
+			if (req->len >= (uint64_t)st.st_size - req->off)
+				err = ftruncate(fd, (off_t)req->off) < 0 ? -errno : 0;
+			else
+				err = ds_zero_range(fd, req->off, req->len);
+		}
 		break;
 	default:
 		err = -EINVAL;
