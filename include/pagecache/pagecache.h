@@ -93,11 +93,23 @@ struct pc_cache;
  *              otherwise). Exclusive access (the lock below) is then the
  *              caller's business (pc_bdev_open with PC_BDEV_EXCL takes it).
  *              A read-only device mounts read-only.
+ * @objstore:   objfs only (pagecache/objfs.h): mount the filesystem kept in
+ *              this open object store (pagecache/objstore.h; a backend's
+ *              constructor or the caller's own struct pc_objstore) instead
+ *              of opening @source, which is then only a label for messages
+ *              (may be NULL). The mount BORROWS the store: it takes the
+ *              store's exclusive lock (ops->lock, when the backend has one:
+ *              -EBUSY if another mount holds it) and releases it at
+ *              pc_umount; the caller closes the store (pc_objstore_close)
+ *              after pc_umount has returned or pc_mount failed. NULL: open
+ *              @source (a host directory for the embedded store, or
+ *              "rados:POOL"). Other filesystems ignore it.
  *
  * Growth: new members are only added at the end; a zeroed member keeps
  * the default behaviour.
  */
 struct pc_block_device;
+struct pc_objstore;
 /*
  * enum pc_engine_kind - how a block device opened on a host file or device
  * sends its I/O (pc_mount_opts.engine; pc_bdev_open in pagecache/blkdev.h).
@@ -120,6 +132,7 @@ struct pc_mount_opts {
 	bool force;
 	const char *log_writes;
 	struct pc_block_device *bdev;
+	struct pc_objstore *objstore;
 };
 
 /*
