@@ -226,8 +226,14 @@ static void objfs_touch(struct pc_inode *inode, unsigned which)
 
 /* ---- inode objects ---- */
 
-/* Write @inode's object now (serialised per inode). */
-static int objfs_store_inode(struct pc_inode *inode)
+/*
+ * Write @inode's object now. meta_lock serialises the writes of one inode
+ * object and guards the fields it encodes that the VFS does not protect
+ * otherwise from the flusher (i_nlink, i_mode, i_uid, i_gid: objfs changes
+ * them under meta_lock). @if_linked: do nothing for an unlinked inode
+ * (its objects go at eviction).
+ */
+static int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 {
 	struct objfs_inode *oi = OBJFS_I(inode);
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
@@ -239,6 +245,10 @@ static int objfs_store_inode(struct pc_inode *inode)
 	int err;
 
 	pthread_mutex_lock(&oi->meta_lock);
+	if (if_linked && inode->i_nlink == 0) {
+		pthread_mutex_unlock(&oi->meta_lock);
+		return 0;
+	}
 	pc_inode_get_times(inode, &at, &mt, &ct);
 	r.ino = inode->i_ino;
 	r.mode = inode->i_mode;
@@ -259,6 +269,24 @@ static int objfs_store_inode(struct pc_inode *inode)
 	err = objfs_put(sbi, oid, buf, len);
 	pthread_mutex_unlock(&oi->meta_lock);
 	return err;
+}
+
+static int objfs_store_inode(struct pc_inode *inode)
+{
+	return objfs_store_inode_cond(inode, false);
+}
+
+/* Change i_nlink by @delta (or set it to 0 with @zero) under meta_lock. */
+static void objfs_nlink(struct pc_inode *inode, int delta, bool zero)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+
+	pthread_mutex_lock(&oi->meta_lock);
+	if (zero)
+		inode->i_nlink = 0;
+	else if (delta > 0 || inode->i_nlink > 0)
+		inode->i_nlink = (unsigned)((int)inode->i_nlink + delta);
+	pthread_mutex_unlock(&oi->meta_lock);
 }
 
 /* ---- directories in memory ---- */
@@ -892,6 +920,7 @@ static int objfs_write_end(struct pc_file *file, struct pc_address_space *mappin
 	if (copied) {
 		if (pos + (loff_t)copied > pc_i_size_read(inode)) {
 			pc_i_size_write(inode, pos + (loff_t)copied);
+			inode->i_blocks = ((uint64_t)pos + copied + 511) >> 9;
 			pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
 		}
 		pc_set_page_dirty(page);
@@ -1082,9 +1111,10 @@ static int objfs_read_inode(struct pc_inode *inode)
 static int objfs_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc)
 {
 	(void)wbc;
-	if (inode->i_sb->s_readonly || inode->i_nlink == 0)
-		return 0;	/* an unlinked inode's objects go at eviction */
-	return objfs_store_inode(inode);
+	if (inode->i_sb->s_readonly)
+		return 0;
+	/* An unlinked inode's objects go at eviction. */
+	return objfs_store_inode_cond(inode, true);
 }
 
 static void objfs_evict_inode(struct pc_inode *inode)
@@ -1297,7 +1327,7 @@ static int objfs_mknod(struct pc_inode *dir, const char *name, size_t len, mode_
 		goto fail_objects;
 	}
 	if (S_ISDIR(mode))
-		dir->i_nlink++;
+		objfs_nlink(dir, 1, false);
 	objfs_dir_changed(dir);
 	*out = inode;
 	return 0;
@@ -1338,13 +1368,9 @@ static int objfs_symlink(struct pc_inode *dir, const char *name, size_t len, con
 /* Drop one link of @victim after its entry is gone from the directory. */
 static int objfs_drop_link(struct pc_inode *victim)
 {
-	if (S_ISDIR(victim->i_mode))
-		victim->i_nlink = 0;
-	else if (victim->i_nlink > 0)
-		victim->i_nlink--;
+	objfs_nlink(victim, -1, S_ISDIR(victim->i_mode));
 	objfs_touch(victim, PC_ATTR_CTIME);
-	if (victim->i_nlink)
-		return objfs_store_inode(victim);
+	return objfs_store_inode_cond(victim, true);
 	/* nlink 0: the objects are removed when the last reference goes
 	 * (an open file keeps its data until then). */
 	return 0;
@@ -1390,7 +1416,7 @@ static int objfs_rmdir(struct pc_inode *dir, const char *name, size_t len, struc
 		return err;
 	}
 	free(e);
-	dir->i_nlink--;
+	objfs_nlink(dir, -1, false);
 	objfs_dir_changed(dir);
 	return objfs_drop_link(victim);
 }
@@ -1451,14 +1477,14 @@ static int objfs_rename(struct pc_inode *odir, const char *oname, size_t olen, s
 		OBJFS_I(source)->dir.parent = ndir->i_ino;
 		if (!err)
 			err = objfs_store_dir(source);
-		odir->i_nlink--;
-		ndir->i_nlink++;
+		objfs_nlink(odir, -1, false);
+		objfs_nlink(ndir, 1, false);
 	}
 	(void)old_parent;
 	if (ve) {
 		free(ve);
 		if (S_ISDIR(victim->i_mode))
-			ndir->i_nlink--;
+			objfs_nlink(ndir, -1, false);
 		if (objfs_drop_link(victim) && !err)
 			err = -EIO;
 	}
@@ -1521,11 +1547,13 @@ static int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 			objfs_touch(inode, PC_ATTR_MTIME | PC_ATTR_CTIME);
 		}
 	}
+	pthread_mutex_lock(&OBJFS_I(inode)->meta_lock);
 	pc_setattr_copy(inode, attr);
+	pthread_mutex_unlock(&OBJFS_I(inode)->meta_lock);
 	if (!(attr->ia_valid & (PC_ATTR_CTIME | PC_ATTR_SIZE)))
 		objfs_touch(inode, PC_ATTR_CTIME);
-	if (inode->i_nlink) {
-		int e = objfs_store_inode(inode);
+	{
+		int e = objfs_store_inode_cond(inode, true);
 
 		if (!err)
 			err = e;

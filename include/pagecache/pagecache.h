@@ -138,7 +138,8 @@ struct pc_mount_opts {
 /*
  * pc_mount - mount @source with filesystem @fstype, the name (or alias)
  * of a registered filesystem type: built in are "ext4" for ext2/3/4
- * images ("ext2"/"ext3" are aliases) and "ramfs" with @source NULL;
+ * images ("ext2"/"ext3" are aliases), "ramfs" with @source NULL, and
+ * "objfs" on an object store (pagecache/objfs.h, opts->objstore);
  * others are added with pc_register_filesystem() (pagecache/fs.h).
  * On success returns 0 and *@out (owned by the caller until pc_umount).
  * Errors: -ENODEV no registered type has the name @fstype; -ENOENT/-EACCES opening @source;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,7 @@ static void test_basic_remount(void **state)
 	CHECK(pc_utimens(m, "/f2", (struct timespec[2]){ { 1000, 5 }, { 2000, 7 } }) == 0);
 	/* rename over an existing file, and a directory to another parent */
 	CHECK(pc_rename(m, "/f2", "/f1") == 0);
+	free(f[1].data);
 	f[1] = f[2];
 	snprintf(f[1].path, sizeof(f[1].path), "/f1");
 	f[2].size = (size_t)-1;
@@ -800,6 +802,114 @@ static void test_direct_io(void **state)
 	pc_objstore_close(os);
 }
 
+/* ---- concurrency (also run under TSan: the 'concurrency' suite) ---- */
+
+struct cthread {
+	struct pc_mount *m;
+	int id;
+	int failures;
+	pthread_t th;
+};
+
+/* Random writes, truncates and fsyncs of one file against a model. */
+static void *writer_thread(void *arg)
+{
+	struct cthread *t = arg;
+	const size_t cap = 3 << 20;
+	unsigned char *model = calloc(1, cap), *buf = malloc(cap);
+	struct tu_rng rng = { (uint64_t)t->id * 7919 + 1 };
+	char path[32];
+	size_t size = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/c%d", t->id);
+	fd = pc_open(t->m, path, O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || !model || !buf) {
+		t->failures++;
+		goto out;
+	}
+	for (int op = 0; op < 200; op++) {
+		size_t off = (size_t)tu_rand_below(&rng, cap - 70000);
+		size_t len = (size_t)tu_rand_below(&rng, 70000) + 1;
+		uint64_t kind = tu_rand_below(&rng, 20);
+
+		if (kind == 0) {
+			if (pc_ftruncate(fd, (off_t)off) != 0)
+				t->failures++;
+			if (off < size)
+				memset(model + off, 0, size - off);
+			size = off;
+		} else if (kind == 1) {
+			if (pc_fsync(fd) != 0)
+				t->failures++;
+		} else {
+			tu_fill(model + off, off, len, (unsigned)op);
+			if (pc_pwrite(fd, model + off, len, (off_t)off) != (ssize_t)len)
+				t->failures++;
+			if (off + len > size)
+				size = off + len;
+		}
+	}
+	if (pc_pread(fd, buf, cap, 0) != (ssize_t)size || memcmp(buf, model, size) != 0)
+		t->failures++;
+	pc_close(fd);
+out:
+	free(model);
+	free(buf);
+	return NULL;
+}
+
+/* Creates, renames and removes in one shared directory. */
+static void *namespace_thread(void *arg)
+{
+	struct cthread *t = arg;
+	char a[64], b[64];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(a, sizeof(a), "/shared/n%d-%d", t->id, i);
+		snprintf(b, sizeof(b), "/shared/r%d-%d", t->id, i % 7);
+		if (write_all(t->m, a, a, strlen(a), 0) != (ssize_t)strlen(a))
+			t->failures++;
+		if (pc_rename(t->m, a, b) != 0)
+			t->failures++;
+		if (i % 3 == 0 && pc_unlink(t->m, b) != 0)
+			t->failures++;
+	}
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	struct pc_objstore *os = new_fs(&striped);
+	struct pc_mount *m = mnt(os, 2 << 20);
+	struct cthread t[6];
+	struct pc_dir *d;
+	struct pc_dirent de;
+	int names = 0;
+
+	(void)state;
+	CHECK(pc_mkdir(m, "/shared", 0755) == 0);
+	for (int i = 0; i < 6; i++) {
+		t[i] = (struct cthread){ .m = m, .id = i };
+		assert_int_equal(pthread_create(&t[i].th, NULL, i < 4 ? writer_thread : namespace_thread,
+						&t[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i].th, NULL);
+		CHECK(t[i].failures == 0);
+	}
+	m = remount(os, m, 2 << 20);
+	CHECK(pc_opendir(m, "/shared", &d) == 0);
+	while (pc_readdir(d, &de) == 1)
+		names += de.d_name[0] == 'r';
+	pc_closedir(d);
+	/* r<id>-k survives when the last i with i % 7 == k is not a multiple
+	 * of 3: k = 0 (98), 3 (94), 4 (95), 6 (97); per thread. */
+	CHECK(names == 2 * 4);
+	CHECK(pc_umount(m) == 0);
+	pc_objstore_close(os);
+}
+
 static void test_mkfs_and_source(void **state)
 {
 	struct pc_objstore *os = objstore_mem_create();
@@ -812,6 +922,16 @@ static void test_mkfs_and_source(void **state)
 	CHECK(objstore_mem_count(os, NULL) == 0);
 	CHECK(pc_objfs_mkfs(os, NULL, msg, sizeof(msg)) == 0);
 	CHECK(pc_objfs_mkfs(os, NULL, msg, sizeof(msg)) == -EEXIST);
+	/* statfs is the store's (objstore_mem: 16 GiB total). */
+	{
+		struct pc_statfs sf;
+
+		m = mnt(os, 1 << 20);
+		CHECK(pc_statfs(m, &sf) == 0 && sf.f_bsize == 4096 &&
+		      sf.f_blocks == (1ull << 34) / 4096 && sf.f_bavail < sf.f_blocks &&
+		      sf.f_namelen == 255);
+		CHECK(pc_umount(m) == 0);
+	}
 	/* No store and no backend for a path in this build. */
 	CHECK(pc_mount("objfs", "/nonexistent", NULL, &m) == -EOPNOTSUPP);
 	CHECK(strstr(pc_mount_error(), "objstore") != NULL);
@@ -834,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_write_batching),
 		cmocka_unit_test(test_small_cache_copy),
 		cmocka_unit_test(test_direct_io),
+		cmocka_unit_test(test_concurrent),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
