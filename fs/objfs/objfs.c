@@ -1737,7 +1737,11 @@ static int objfs_fill_super(struct pc_super_block *sb, const char *source,
 		sbi->wsize = os->max_write_size & PC_PAGE_MASK;
 	if (sbi->wsize < PC_PAGE_SIZE)
 		sbi->wsize = PC_PAGE_SIZE;
-	sbi->rsize = r.layout.stripe_unit < (4u << 20) ? r.layout.stripe_unit : (4u << 20);
+	/* A readahead request covers pages contiguous in one object: a whole
+	 * object with one stripe, a stripe unit otherwise. */
+	sbi->rsize = r.layout.stripe_count == 1 ? r.layout.object_size : r.layout.stripe_unit;
+	if (sbi->rsize > (4u << 20))
+		sbi->rsize = 4u << 20;
 	err = pc_bdi_init(&sbi->bdi, sb->s_cache, "objfs");
 	if (err) {
 		snprintf(msg, msglen, "objfs: cannot start its flusher: %s", strerror(-err));

@@ -37,7 +37,7 @@ struct mem_store {
 	pthread_t worker;
 	bool stop;
 	long fail_in;			/* writes until the failing one (0: off) */
-	long writes;
+	long writes, reads;
 	uint64_t max_write;
 	char lock_holder[128];
 };
@@ -132,6 +132,7 @@ static int64_t run_req(struct mem_store *ms, struct pc_obj_req *req)
 
 	switch (req->op) {
 	case PC_OBJ_READ:
+		ms->reads++;
 		o = get_obj(ms, req->oid, false);
 		done = 0;
 		for (int i = 0; i < req->iovcnt; i++) {
@@ -415,6 +416,27 @@ void objstore_mem_reset_stats(struct pc_objstore *os)
 
 	pthread_mutex_lock(&ms->lock);
 	ms->writes = 0;
+	ms->reads = 0;
 	ms->max_write = 0;
+	pthread_mutex_unlock(&ms->lock);
+}
+
+long objstore_mem_reads(struct pc_objstore *os)
+{
+	struct mem_store *ms = MS(os);
+	long n;
+
+	pthread_mutex_lock(&ms->lock);
+	n = ms->reads;
+	pthread_mutex_unlock(&ms->lock);
+	return n;
+}
+
+void objstore_mem_set_max_write(struct pc_objstore *os, uint64_t bytes)
+{
+	struct mem_store *ms = MS(os);
+
+	pthread_mutex_lock(&ms->lock);
+	ms->os.max_write_size = bytes;
 	pthread_mutex_unlock(&ms->lock);
 }

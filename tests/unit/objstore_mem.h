@@ -24,5 +24,9 @@ void objstore_mem_fail_write(struct pc_objstore *os, long n);
 /* Statistics: WRITE requests and the largest WRITE seen (bytes); reset. */
 void objstore_mem_write_stats(struct pc_objstore *os, long *writes, uint64_t *max_len);
 void objstore_mem_reset_stats(struct pc_objstore *os);
+/* Set the store's max_write_size (bytes; a larger WRITE fails -EMSGSIZE). */
+void objstore_mem_set_max_write(struct pc_objstore *os, uint64_t bytes);
+/* READ requests since the last reset. */
+long objstore_mem_reads(struct pc_objstore *os);
 
 #endif

@@ -293,6 +293,14 @@ static void test_basic_remount(void **state)
 	snprintf(f[1].path, sizeof(f[1].path), "/f1");
 	f[2].size = (size_t)-1;
 	CHECK(pc_rename(m, "/d/e", "/e2") == 0);
+	/* A directory over a non-empty one, then over an empty one. */
+	CHECK(pc_mkdir(m, "/x", 0755) == 0 && pc_mkdir(m, "/y", 0755) == 0);
+	CHECK(write_all(m, "/y/z", "z", 1, 0) == 1);
+	CHECK(pc_rename(m, "/x", "/y") == -ENOTEMPTY);
+	CHECK(pc_rename(m, "/y/z", "/x") == -EISDIR);
+	CHECK(pc_unlink(m, "/y/z") == 0);
+	CHECK(pc_rename(m, "/x", "/y") == 0);
+	CHECK(pc_rmdir(m, "/y") == 0);
 	for (int i = 3; i < 6; i++)
 		snprintf(f[i].path, sizeof(f[i].path), "/e2/g%d", i);
 
@@ -738,6 +746,25 @@ static void test_write_batching(void **state)
 	 * truncate are one WRITE); a flusher pass meanwhile may split once. */
 	CHECK(writes <= 8 && max_len >= (1u << 20));
 	CHECK(pc_close(fd) == 0);
+	m = remount(os, m, 32 << 20);
+	/* A cold sequential read: readahead sends one request per run of
+	 * pages in one object (2 MiB windows), not one per page. */
+	objstore_mem_reset_stats(os);
+	CHECK(file_is(m, "/seq", data, size));
+	if (getenv("OBJFS_TEST_VERBOSE") || objstore_mem_reads(os) > 32)
+		fprintf(stderr, "%ld reads\n", objstore_mem_reads(os));
+	CHECK(objstore_mem_reads(os) <= 32);
+	CHECK(pc_umount(m) == 0);
+	pc_objstore_close(os);
+
+	/* A store that takes at most 256 KiB per write: writes are split. */
+	os = new_fs(NULL);
+	objstore_mem_set_max_write(os, 256 << 10);
+	m = mnt(os, 32 << 20);
+	CHECK(write_all(m, "/seq", data, size, 0) == (ssize_t)size);
+	CHECK(pc_sync(m) == 0);
+	objstore_mem_write_stats(os, &writes, &max_len);
+	CHECK(max_len == 256 << 10);
 	m = remount(os, m, 32 << 20);
 	CHECK(file_is(m, "/seq", data, size));
 	CHECK(pc_umount(m) == 0);
