@@ -752,6 +752,27 @@ static void objfs_wb_submit(struct pc_inode *inode, struct objfs_wb *wb, int syn
 }
 
 /*
+ * The most pages a write starting at page @index may carry: to the end of
+ * the bytes contiguous in its object (the object's end with one stripe,
+ * the stripe unit's otherwise), at most wsize (Ceph's
+ * ceph_calc_file_object_mapping + wsize cut). At least 1. This is the
+ * snap layer's pc_snap_inode_ops.max_pages when objfs moves to it.
+ */
+static unsigned long objfs_run_max_pages(struct pc_inode *inode, pc_pgoff_t index)
+{
+	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
+	uint64_t objno, objoff, n, cap = OBJFS_SB(inode->i_sb)->wsize >> PC_PAGE_SHIFT;
+
+	n = pc_objfs_file_to_object(l, (uint64_t)index << PC_PAGE_SHIFT, UINT64_MAX, &objno, &objoff);
+	if (l->stripe_count == 1)
+		n = l->object_size - objoff;
+	n >>= PC_PAGE_SHIFT;
+	if (n > cap)
+		n = cap;
+	return n ? (unsigned long)n : 1;
+}
+
+/*
  * The pc_write_cache_pages callback: @page locked, dirty bit cleared. Add
  * it to the batch being built (setting writeback and unlocking it), after
  * sending the batch if the page does not continue it.
@@ -772,15 +793,16 @@ static int objfs_writepage_cb(struct pc_page *page, struct pc_writeback_control 
 	}
 	len = size - pos < PC_PAGE_SIZE ? size - pos : PC_PAGE_SIZE;
 	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, pos, PC_PAGE_SIZE, &objno, &objoff);
-	if (wb && (wb->closed || wb->nr == wb->cap || page->index != wb->next_index ||
-		   objno != wb->objno || objoff != wb->objoff + wb->bytes)) {
+	/* A batch is one run: contiguous pages, no further than
+	 * objfs_run_max_pages allows from its first page. */
+	if (wb && (wb->closed || wb->nr == wb->cap || page->index != wb->next_index)) {
 		objfs_wb_submit(inode, wb, ctx->sync);
 		wb = ctx->wb = NULL;
 	}
 	if (!wb) {
 		wb = calloc(1, sizeof(*wb));
 		if (wb) {
-			wb->cap = (unsigned)(sbi->wsize >> PC_PAGE_SHIFT);
+			wb->cap = (unsigned)objfs_run_max_pages(inode, page->index);
 			wb->pages = malloc(wb->cap * sizeof(*wb->pages));
 			wb->iov = malloc(wb->cap * sizeof(*wb->iov));
 		}
