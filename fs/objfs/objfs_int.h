@@ -17,6 +17,8 @@
 #define OBJFS_INO_BATCH 1024
 /* Largest directory object objfs loads (a corrupt size is refused). */
 #define OBJFS_DIR_OBJ_MAX (64u << 20)
+/* O_DIRECT alignment of offsets, lengths and buffers (bytes). */
+#define OBJFS_DIO_ALIGN 512
 
 /* ---- on-store formats (format.c) ---- */
 
@@ -88,5 +90,90 @@ void objfs_oid_data(char *oid, uint64_t ino, uint64_t objno);
 /* Synchronous object I/O with the empty context (mkfs). */
 int objfs_put_object(struct pc_objstore *os, const struct pc_snap_context *snapc,
 		     const char *oid, const void *buf, size_t len);
+
+/* ---- in-memory state (objfs.c, dir.c, file.c) ---- */
+
+struct objfs_sb {
+	struct pc_objstore *os;
+	bool locked;
+	char cookie[64];
+	struct pc_backing_dev bdi;
+	bool bdi_up;
+	struct pc_objfs_layout layout;	/* default for new files */
+	uint64_t root_ino;
+	uint64_t wsize;			/* bytes per data write */
+	uint64_t rsize;			/* bytes per readahead request */
+	pthread_mutex_t ino_lock;
+	uint64_t next_ino, reserved_end;
+	pthread_mutex_t snapc_lock;
+	struct pc_snap_context *snapc;	/* the current write context */
+	uint64_t snapid;		/* reads: PC_SNAP_HEAD */
+};
+
+struct objfs_dirent {
+	struct pc_list_head list;
+	struct objfs_dirent *hnext;
+	uint64_t ino;
+	loff_t cookie;
+	uint32_t hash;
+	unsigned char type;
+	unsigned char len;
+	char name[];
+};
+
+struct objfs_dir {
+	struct pc_list_head entries;
+	struct objfs_dirent **buckets;
+	size_t nbuckets, count;
+	loff_t next_cookie;
+	uint64_t parent;
+	size_t bytes;			/* encoded size of the entries */
+};
+
+struct objfs_inode {
+	struct pc_inode vfs;
+	struct pc_objfs_layout layout;
+	pthread_mutex_t meta_lock;
+	char *target;			/* symlinks */
+	struct objfs_dir dir;		/* directories (buckets NULL otherwise) */
+};
+
+static inline struct objfs_inode *OBJFS_I(struct pc_inode *inode)
+{
+	return pc_container_of(inode, struct objfs_inode, vfs);
+}
+
+static inline struct objfs_sb *OBJFS_SB(struct pc_super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+extern const struct pc_inode_operations objfs_dir_iops, objfs_file_iops, objfs_symlink_iops;
+extern const struct pc_file_operations objfs_file_fops, objfs_dir_fops;
+extern const struct pc_address_space_operations objfs_aops;
+
+/* objfs.c: object I/O with the mount's context, inode objects, inodes. */
+struct pc_snap_context *objfs_get_snapc(struct objfs_sb *sbi);
+int objfs_put(struct objfs_sb *sbi, const char *oid, const void *buf, size_t len);
+int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off);
+int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size);
+int objfs_read(struct objfs_sb *sbi, const char *oid, uint64_t off, void *buf, size_t len,
+	       size_t *got);
+void objfs_touch(struct pc_inode *inode, unsigned which);
+int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked);
+int objfs_store_inode(struct pc_inode *inode);
+void objfs_nlink(struct pc_inode *inode, int delta, bool zero);
+void objfs_set_ops(struct pc_inode *inode);
+int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino);
+
+/* dir.c */
+int objfs_dir_init(struct objfs_dir *d, uint64_t parent);
+void objfs_dir_free(struct objfs_dir *d);
+int objfs_load_dir(struct pc_inode *inode);
+
+/* file.c */
+int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size);
+int objfs_remove_data(struct pc_inode *inode, uint64_t size);
+int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
 
 #endif
