@@ -93,11 +93,23 @@ struct pc_cache;
  *              otherwise). Exclusive access (the lock below) is then the
  *              caller's business (pc_bdev_open with PC_BDEV_EXCL takes it).
  *              A read-only device mounts read-only.
+ * @objstore:   objfs only (pagecache/objfs.h): mount the filesystem kept in
+ *              this open object store (pagecache/objstore.h; a backend's
+ *              constructor or the caller's own struct pc_objstore) instead
+ *              of opening @source, which is then only a label for messages
+ *              (may be NULL). The mount BORROWS the store: it takes the
+ *              store's exclusive lock (ops->lock, when the backend has one:
+ *              -EBUSY if another mount holds it) and releases it at
+ *              pc_umount; the caller closes the store (pc_objstore_close)
+ *              after pc_umount has returned or pc_mount failed. NULL: open
+ *              @source (a host directory for the embedded store, or
+ *              "rados:POOL"). Other filesystems ignore it.
  *
  * Growth: new members are only added at the end; a zeroed member keeps
  * the default behaviour.
  */
 struct pc_block_device;
+struct pc_objstore;
 /*
  * enum pc_engine_kind - how a block device opened on a host file or device
  * sends its I/O (pc_mount_opts.engine; pc_bdev_open in pagecache/blkdev.h).
@@ -120,12 +132,14 @@ struct pc_mount_opts {
 	bool force;
 	const char *log_writes;
 	struct pc_block_device *bdev;
+	struct pc_objstore *objstore;
 };
 
 /*
  * pc_mount - mount @source with filesystem @fstype, the name (or alias)
  * of a registered filesystem type: built in are "ext4" for ext2/3/4
- * images ("ext2"/"ext3" are aliases) and "ramfs" with @source NULL;
+ * images ("ext2"/"ext3" are aliases), "ramfs" with @source NULL, and
+ * "objfs" on an object store (pagecache/objfs.h, opts->objstore);
  * others are added with pc_register_filesystem() (pagecache/fs.h).
  * On success returns 0 and *@out (owned by the caller until pc_umount).
  * Errors: -ENODEV no registered type has the name @fstype; -ENOENT/-EACCES opening @source;

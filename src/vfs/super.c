@@ -44,7 +44,7 @@
  * unregister, holding it exclusive, sees every mount that found the type)
  * and decremented without it when a mount ends or fails.
  *
- * The filesystems built into the library (ramfs, ext4) register
+ * The filesystems built into the library (ramfs, objfs, ext4) register
  * themselves through pc_register_filesystem, once, from the first call of
  * any registry function or pc_mount (ensure_builtin_types): a constructor
  * in fs/ would be dropped by a static link, as nothing else references
@@ -64,6 +64,7 @@ static __thread bool in_builtin_init;
 
 /* fs/ramfs/ramfs.c and fs/ext4/super.c: register the built-in types. */
 int pc_ramfs_register(void);
+int pc_objfs_register(void);
 #if PC_HAVE_EXT2FS
 int pc_ext4_register(void);
 #endif
@@ -83,12 +84,16 @@ static void ensure_builtin_types(void)
 		return;
 	pthread_mutex_lock(&builtin_lock);
 	if (!atomic_load_explicit(&builtin_done, memory_order_relaxed)) {
-		static bool ramfs_done, ext4_done = !PC_HAVE_EXT2FS;
+		static bool ramfs_done, objfs_done, ext4_done = !PC_HAVE_EXT2FS;
 
 		in_builtin_init = true;
 		if (!ramfs_done) {
 			err = pc_ramfs_register();
 			ramfs_done = err == 0 || err == -EEXIST;
+		}
+		if (!objfs_done) {
+			err = pc_objfs_register();
+			objfs_done = err == 0 || err == -EEXIST;
 		}
 #if PC_HAVE_EXT2FS
 		if (!ext4_done) {
@@ -97,7 +102,7 @@ static void ensure_builtin_types(void)
 		}
 #endif
 		in_builtin_init = false;
-		if (ramfs_done && ext4_done)
+		if (ramfs_done && objfs_done && ext4_done)
 			atomic_store_explicit(&builtin_done, true, memory_order_release);
 	}
 	pthread_mutex_unlock(&builtin_lock);

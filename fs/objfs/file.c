@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * fs/objfs/file.c - objfs regular files: data objects (truncate), the
+ * address_space operations (asynchronous object reads, batched
+ * asynchronous writeback, write_begin/write_end), O_DIRECT and setattr.
+ * The design is in objfs.c's header comment and docs/objfs.md.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "objfs_int.h"
+
+/* ---- data objects ---- */
+
+/*
+ * Make the objects of @inode match a file of @new_size bytes that was
+ * @old_size bytes: objects wholly past the new size are removed, the ones
+ * holding the new end truncated to it. Growing: the objects holding the old
+ * end are trimmed to it (bytes past an old EOF must read as zeros). The
+ * work is bounded by the old size (validated against the layout).
+ */
+int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	const struct pc_objfs_layout *l = &oi->layout;
+	uint64_t period = (uint64_t)l->object_size * l->stripe_count;
+	bool shrink = new_size < old_size;
+	uint64_t lo = shrink ? new_size : old_size;
+	uint64_t first, last, cur = 0;
+	char oid[OBJFS_OID_LEN];
+	int err = 0, e;
+
+	/* Objects of the sets before lo's are full and stay. Shrinking, every
+	 * set up to the one holding byte old_size-1 may change; growing, only
+	 * the set holding the old end is trimmed. */
+	first = (lo / period) * l->stripe_count;
+	last = shrink ? ((old_size - 1) / period + 1) * l->stripe_count : first + l->stripe_count;
+	for (uint64_t objno = first; objno < last; objno++) {
+		uint64_t want = pc_objfs_object_size_for(l, objno, lo);
+
+		if (shrink && want == pc_objfs_object_size_for(l, objno, old_size))
+			continue;
+		objfs_oid_data(oid, inode->i_ino, objno);
+		if (want == 0 && shrink) {
+			e = objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+		} else {
+			e = objfs_stat(sbi, oid, &cur);
+			if (e == -ENOENT)
+				e = 0;
+			else if (!e && want == 0)
+				e = objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+			else if (!e && cur > want)
+				e = objfs_obj_op(sbi, PC_OBJ_TRUNCATE, oid, want);
+		}
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+/* Remove every data object of @inode (size @size). */
+int objfs_remove_data(struct pc_inode *inode, uint64_t size)
+{
+	return objfs_truncate_objects(inode, size, 0);
+}
+
+/* ---- reads ---- */
+
+struct objfs_rd {
+	struct pc_obj_req req;
+	unsigned nr;
+	char oid[OBJFS_OID_LEN];
+	struct pc_page **pages;
+	struct iovec *iov;
+};
+
+static void objfs_read_done(struct pc_obj_req *req)
+{
+	struct objfs_rd *rd = pc_container_of(req, struct objfs_rd, req);
+	int64_t got = req->result;
+
+	for (unsigned i = 0; i < rd->nr; i++) {
+		struct pc_page *page = rd->pages[i];
+
+		if (got < 0) {
+			pc_SetPageError(page);
+		} else {
+			int64_t start = (int64_t)i << PC_PAGE_SHIFT;
+
+			/* A missing object or a short read: zeros. */
+			if (got < start + (int64_t)PC_PAGE_SIZE)
+				pc_zero_user_segment(page, got > start ? (unsigned)(got - start) : 0,
+						     PC_PAGE_SIZE);
+			pc_ClearPageError(page);
+			pc_SetPageUptodate(page);
+		}
+		pc_unlock_page(page);
+		pc_put_page(page);
+	}
+	free(rd->pages);
+	free(rd->iov);
+	free(rd);
+}
+
+/* Start an asynchronous read of @nr pages (locked, referenced by us) at
+ * @objoff of object @objno. On a submit failure the pages end in error. */
+static void objfs_submit_read(struct pc_inode *inode, struct objfs_rd *rd, uint64_t objno,
+			      uint64_t objoff)
+{
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	int err;
+
+	objfs_oid_data(rd->oid, inode->i_ino, objno);
+	for (unsigned i = 0; i < rd->nr; i++) {
+		rd->iov[i].iov_base = pc_page_address(rd->pages[i]);
+		rd->iov[i].iov_len = PC_PAGE_SIZE;
+	}
+	rd->req = (struct pc_obj_req){
+		.op = PC_OBJ_READ, .oid = rd->oid, .off = objoff,
+		.len = (uint64_t)rd->nr << PC_PAGE_SHIFT, .iov = rd->iov, .iovcnt = (int)rd->nr,
+		.snapid = sbi->snapid, .done = objfs_read_done,
+	};
+	err = sbi->os->ops->submit(sbi->os, &rd->req);
+	if (err) {
+		rd->req.result = err;
+		objfs_read_done(&rd->req);
+	}
+}
+
+static struct objfs_rd *objfs_rd_alloc(unsigned cap)
+{
+	struct objfs_rd *rd = calloc(1, sizeof(*rd));
+
+	if (!rd)
+		return NULL;
+	rd->pages = malloc(cap * sizeof(*rd->pages));
+	rd->iov = malloc(cap * sizeof(*rd->iov));
+	if (!rd->pages || !rd->iov) {
+		free(rd->pages);
+		free(rd->iov);
+		free(rd);
+		return NULL;
+	}
+	return rd;
+}
+
+/* a_ops->readpage: page locked, not uptodate. */
+static int objfs_readpage(struct pc_file *file, struct pc_page *page)
+{
+	struct pc_inode *inode = page->mapping->host;
+	struct objfs_rd *rd = objfs_rd_alloc(1);
+	uint64_t objno, objoff;
+
+	(void)file;
+	if (!rd) {
+		pc_unlock_page(page);
+		return -ENOMEM;
+	}
+	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, (uint64_t)page->index << PC_PAGE_SHIFT,
+				PC_PAGE_SIZE, &objno, &objoff);
+	pc_get_page(page);
+	rd->pages[0] = page;
+	rd->nr = 1;
+	objfs_submit_read(inode, rd, objno, objoff);
+	return 0;
+}
+
+/* a_ops->readahead: runs of pages contiguous in one object, one request each. */
+static void objfs_readahead(struct pc_readahead_control *rac)
+{
+	struct pc_inode *inode = rac->mapping->host;
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
+	unsigned cap = (unsigned)(sbi->rsize >> PC_PAGE_SHIFT);
+	struct objfs_rd *rd = NULL;
+	uint64_t objno = 0, objoff = 0, next_off = 0;
+	pc_pgoff_t next_index = 0;
+	struct pc_page *page;
+
+	while ((page = pc_readahead_page(rac)) != NULL) {
+		uint64_t no, oo;
+
+		pc_objfs_file_to_object(l, (uint64_t)page->index << PC_PAGE_SHIFT, PC_PAGE_SIZE,
+					&no, &oo);
+		if (rd && (rd->nr == cap || page->index != next_index || no != objno ||
+			   oo != next_off)) {
+			objfs_submit_read(inode, rd, objno, objoff);
+			rd = NULL;
+		}
+		if (!rd) {
+			rd = objfs_rd_alloc(cap);
+			if (!rd) {
+				/* The reader retries it through readpage. */
+				pc_unlock_page(page);
+				pc_put_page(page);
+				continue;
+			}
+			objno = no;
+			objoff = oo;
+		}
+		rd->pages[rd->nr++] = page;	/* keeps the reference we were handed */
+		next_index = page->index + 1;
+		next_off = oo + PC_PAGE_SIZE;
+	}
+	if (rd)
+		objfs_submit_read(inode, rd, objno, objoff);
+}
+
+/* ---- writeback ---- */
+
+struct objfs_wb {
+	struct pc_obj_req req;
+	struct pc_address_space *mapping;
+	struct pc_snap_context *snapc;
+	unsigned nr, cap;
+	uint64_t objno, objoff, bytes;
+	pc_pgoff_t next_index;
+	bool closed;			/* the last page was partial (EOF) */
+	char oid[OBJFS_OID_LEN];
+	struct pc_page **pages;
+	struct iovec *iov;
+};
+
+struct objfs_wb_ctx {
+	struct pc_inode *inode;
+	struct objfs_wb *wb;
+	int sync;
+};
+
+static void objfs_write_done(struct pc_obj_req *req)
+{
+	struct objfs_wb *wb = pc_container_of(req, struct objfs_wb, req);
+	int err = req->result < 0 ? (int)req->result : 0;
+
+	if (err)
+		pc_mapping_set_error(wb->mapping, err);
+	for (unsigned i = 0; i < wb->nr; i++) {
+		struct pc_page *page = wb->pages[i];
+
+		if (err)
+			pc_SetPageError(page);
+		else
+			pc_ClearPageError(page);
+		pc_end_page_writeback(page);
+		pc_put_page(page);
+	}
+	pc_snap_context_put(wb->snapc);
+	free(wb->pages);
+	free(wb->iov);
+	free(wb);
+}
+
+static void objfs_wb_submit(struct pc_inode *inode, struct objfs_wb *wb, int sync)
+{
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	int err;
+
+	objfs_oid_data(wb->oid, inode->i_ino, wb->objno);
+	wb->req = (struct pc_obj_req){
+		.op = PC_OBJ_WRITE, .oid = wb->oid, .off = wb->objoff, .len = wb->bytes,
+		.iov = wb->iov, .iovcnt = (int)wb->nr, .snapc = wb->snapc,
+		.flags = sync ? PC_OBJ_F_SYNC : 0, .done = objfs_write_done,
+	};
+	err = sbi->os->ops->submit(sbi->os, &wb->req);
+	if (err) {
+		wb->req.result = err;
+		objfs_write_done(&wb->req);
+	}
+}
+
+/*
+ * The most pages a write starting at page @index may carry: to the end of
+ * the bytes contiguous in its object (the object's end with one stripe,
+ * the stripe unit's otherwise), at most wsize (Ceph's
+ * ceph_calc_file_object_mapping + wsize cut). At least 1. This is the
+ * snap layer's pc_snap_inode_ops.max_pages when objfs moves to it.
+ */
+static unsigned long objfs_run_max_pages(struct pc_inode *inode, pc_pgoff_t index)
+{
+	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
+	uint64_t objno, objoff, n, cap = OBJFS_SB(inode->i_sb)->wsize >> PC_PAGE_SHIFT;
+
+	n = pc_objfs_file_to_object(l, (uint64_t)index << PC_PAGE_SHIFT, UINT64_MAX, &objno, &objoff);
+	if (l->stripe_count == 1)
+		n = l->object_size - objoff;
+	n >>= PC_PAGE_SHIFT;
+	if (n > cap)
+		n = cap;
+	return n ? (unsigned long)n : 1;
+}
+
+/*
+ * The pc_write_cache_pages callback: @page locked, dirty bit cleared. Add
+ * it to the batch being built (setting writeback and unlocking it), after
+ * sending the batch if the page does not continue it.
+ */
+static int objfs_writepage_cb(struct pc_page *page, struct pc_writeback_control *wbc, void *data)
+{
+	struct objfs_wb_ctx *ctx = data;
+	struct pc_inode *inode = ctx->inode;
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_wb *wb = ctx->wb;
+	uint64_t pos = (uint64_t)page->index << PC_PAGE_SHIFT;
+	uint64_t size = (uint64_t)pc_i_size_read(inode), len, objno, objoff;
+
+	(void)wbc;
+	if (pos >= size) {		/* truncated meanwhile: nothing to write */
+		pc_unlock_page(page);
+		return 0;
+	}
+	len = size - pos < PC_PAGE_SIZE ? size - pos : PC_PAGE_SIZE;
+	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, pos, PC_PAGE_SIZE, &objno, &objoff);
+	/* A batch is one run: contiguous pages, no further than
+	 * objfs_run_max_pages allows from its first page. */
+	if (wb && (wb->closed || wb->nr == wb->cap || page->index != wb->next_index)) {
+		objfs_wb_submit(inode, wb, ctx->sync);
+		wb = ctx->wb = NULL;
+	}
+	if (!wb) {
+		wb = calloc(1, sizeof(*wb));
+		if (wb) {
+			wb->cap = (unsigned)objfs_run_max_pages(inode, page->index);
+			wb->pages = malloc(wb->cap * sizeof(*wb->pages));
+			wb->iov = malloc(wb->cap * sizeof(*wb->iov));
+		}
+		if (!wb || !wb->pages || !wb->iov) {
+			if (wb) {
+				free(wb->pages);
+				free(wb->iov);
+				free(wb);
+			}
+			pc_redirty_page_for_writepage(wbc, page);
+			pc_unlock_page(page);
+			return -ENOMEM;
+		}
+		wb->mapping = page->mapping;
+		wb->snapc = objfs_get_snapc(sbi);
+		wb->objno = objno;
+		wb->objoff = objoff;
+		ctx->wb = wb;
+	}
+	pc_get_page(page);
+	wb->pages[wb->nr] = page;
+	wb->iov[wb->nr].iov_base = pc_page_address(page);
+	wb->iov[wb->nr].iov_len = len;
+	wb->nr++;
+	wb->bytes += len;
+	wb->next_index = page->index + 1;
+	wb->closed = len < PC_PAGE_SIZE;
+	pc_set_page_writeback(page);
+	pc_unlock_page(page);
+	return 0;
+}
+
+/* a_ops->writepages: batched, asynchronous object writes. */
+static int objfs_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc)
+{
+	struct objfs_wb_ctx ctx = { .inode = mapping->host, .wb = NULL,
+				    .sync = wbc->sync_mode == PC_WB_SYNC_ALL };
+	int err = pc_write_cache_pages(mapping, wbc, objfs_writepage_cb, &ctx);
+
+	if (ctx.wb)
+		objfs_wb_submit(ctx.inode, ctx.wb, ctx.sync);
+	return err;
+}
+
+/* a_ops->writepage (reclaim, invalidation): a batch of one page. */
+static int objfs_writepage(struct pc_page *page, struct pc_writeback_control *wbc)
+{
+	struct objfs_wb_ctx ctx = { .inode = page->mapping->host, .wb = NULL,
+				    .sync = wbc->sync_mode == PC_WB_SYNC_ALL };
+	int err = objfs_writepage_cb(page, wbc, &ctx);
+
+	if (ctx.wb)
+		objfs_wb_submit(ctx.inode, ctx.wb, ctx.sync);
+	return err;
+}
+
+/* a_ops->set_page_dirty: the generic one (snapshots: the page's context). */
+static bool objfs_set_page_dirty(struct pc_page *page)
+{
+	return pc___set_page_dirty_nobuffers(page);
+}
+
+/* No private page state yet (snapshots: the page's context reference). */
+static void objfs_invalidatepage(struct pc_page *page, unsigned offset, unsigned length)
+{
+	(void)page;
+	(void)offset;
+	(void)length;
+}
+
+static bool objfs_releasepage(struct pc_page *page)
+{
+	return !pc_PagePrivate(page);
+}
+
+/* ---- buffered writes ---- */
+
+/* Read @page (locked) synchronously from its object. */
+static int objfs_read_page_sync(struct pc_inode *inode, struct pc_page *page)
+{
+	char oid[OBJFS_OID_LEN];
+	uint64_t objno, objoff;
+
+	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, (uint64_t)page->index << PC_PAGE_SHIFT,
+				PC_PAGE_SIZE, &objno, &objoff);
+	objfs_oid_data(oid, inode->i_ino, objno);
+	return objfs_read(OBJFS_SB(inode->i_sb), oid, objoff, pc_page_address(page), PC_PAGE_SIZE,
+			  NULL);
+}
+
+static int objfs_write_begin(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
+			     unsigned len, unsigned flags, struct pc_page **pagep, void **fsdata)
+{
+	struct pc_inode *inode = mapping->host;
+	struct pc_page *page = pc_grab_cache_page_write_begin(mapping, pos >> PC_PAGE_SHIFT, flags);
+	loff_t page_pos = pos & (loff_t)PC_PAGE_MASK;
+	int err;
+
+	(void)file;
+	(void)fsdata;
+	if (!page)
+		return -ENOMEM;
+	if (pc_PageUptodate(page))
+		goto out;
+	if ((pos & ~PC_PAGE_MASK) == 0 && len == PC_PAGE_SIZE)
+		goto out;		/* the copy covers the page: write_end decides */
+	if (page_pos >= pc_i_size_read(inode)) {
+		pc_zero_user_segment(page, 0, PC_PAGE_SIZE);	/* wholly past EOF */
+		pc_SetPageUptodate(page);
+		goto out;
+	}
+	err = objfs_read_page_sync(inode, page);
+	if (err) {
+		pc_unlock_page(page);
+		pc_put_page(page);
+		return err;
+	}
+	pc_SetPageUptodate(page);
+out:
+	*pagep = page;
+	return 0;
+}
+
+static int objfs_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
+			   unsigned len, unsigned copied, struct pc_page *page, void *fsdata)
+{
+	struct pc_inode *inode = mapping->host;
+
+	(void)file;
+	(void)fsdata;
+	if (!pc_PageUptodate(page)) {
+		if (copied < len)
+			copied = 0;	/* a full-page write that fell short: retry */
+		else
+			pc_SetPageUptodate(page);
+	}
+	if (copied) {
+		if (pos + (loff_t)copied > pc_i_size_read(inode)) {
+			pc_i_size_write(inode, pos + (loff_t)copied);
+			inode->i_blocks = ((uint64_t)pos + copied + 511) >> 9;
+			pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
+		}
+		pc_set_page_dirty(page);
+	}
+	pc_unlock_page(page);
+	pc_put_page(page);
+	return (int)copied;
+}
+
+/* ---- O_DIRECT ---- */
+
+/*
+ * a_ops->direct_IO: write back and drop the cached pages of the range,
+ * then read or write the objects directly, one stripe-unit extent at a
+ * time (synchronous). Writes hold i_rwsem (the VFS's).
+ */
+static ssize_t objfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
+{
+	struct pc_inode *inode = iocb->ki_filp->f_inode;
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct pc_address_space *mapping = inode->i_mapping;
+	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
+	loff_t pos = iocb->ki_pos;
+	size_t count = pc_iov_iter_count(iter), done = 0;
+	char *buf;
+	int err;
+
+	err = pc_check_dio_alignment(iter, pos, OBJFS_DIO_ALIGN);
+	if (err)
+		return err;
+	if (iter->dir == PC_READ) {
+		loff_t size = pc_i_size_read(inode);
+
+		if (pos >= size)
+			return 0;
+		if ((loff_t)count > size - pos)
+			count = (size_t)(size - pos);
+	}
+	if (count == 0)
+		return 0;
+	err = pc_filemap_write_and_wait_range(mapping, pos, pos + (loff_t)count - 1);
+	if (err)
+		return err;
+	err = pc_invalidate_inode_pages2_range(mapping, pos >> PC_PAGE_SHIFT,
+					       (pos + (loff_t)count - 1) >> PC_PAGE_SHIFT);
+	if (err)
+		return err;
+	buf = malloc(l->stripe_unit);
+	if (!buf)
+		return -ENOMEM;
+	while (done < count) {
+		uint64_t objno, objoff, n;
+		char oid[OBJFS_OID_LEN];
+
+		n = pc_objfs_file_to_object(l, (uint64_t)pos + done, count - done, &objno, &objoff);
+		objfs_oid_data(oid, inode->i_ino, objno);
+		if (iter->dir == PC_READ) {
+			err = objfs_read(sbi, oid, objoff, buf, n, NULL);
+			if (err)
+				break;
+			pc_copy_to_iter(buf, n, iter);
+		} else {
+			struct pc_snap_context *sc = objfs_get_snapc(sbi);
+			struct iovec iov = { .iov_base = buf, .iov_len = n };
+			struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = oid, .off = objoff,
+						  .len = n, .iov = &iov, .iovcnt = 1, .snapc = sc };
+			int64_t r;
+
+			if (pc_copy_from_iter(buf, n, iter) != n) {
+				pc_snap_context_put(sc);
+				err = -EFAULT;
+				break;
+			}
+			r = pc_objstore_exec(sbi->os, &req);
+			pc_snap_context_put(sc);
+			if (r < 0) {
+				err = (int)r;
+				break;
+			}
+		}
+		done += n;
+	}
+	free(buf);
+	if (iter->dir == PC_WRITE && done) {
+		if (pos + (loff_t)done > pc_i_size_read(inode)) {
+			pc_i_size_write(inode, pos + (loff_t)done);
+			pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
+		}
+		/* A buffered reader may have cached the old data meanwhile. */
+		pc_invalidate_inode_pages2_range(mapping, pos >> PC_PAGE_SHIFT,
+						 (pos + (loff_t)done - 1) >> PC_PAGE_SHIFT);
+	}
+	return done ? (ssize_t)done : err;
+}
+
+int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
+{
+	int err = 0;
+
+	if (attr->ia_valid & PC_ATTR_SIZE) {
+		uint64_t old = (uint64_t)pc_i_size_read(inode), new = (uint64_t)attr->ia_size;
+
+		if (!S_ISREG(inode->i_mode))
+			return S_ISDIR(inode->i_mode) ? -EISDIR : -EINVAL;
+		if (new > pc_objfs_max_bytes(&OBJFS_I(inode)->layout))
+			return -EFBIG;
+		if (new != old) {
+			pc_truncate_setsize(inode, attr->ia_size);
+			err = objfs_truncate_objects(inode, old, new);
+			inode->i_blocks = (new + 511) >> 9;
+			objfs_touch(inode, PC_ATTR_MTIME | PC_ATTR_CTIME);
+		}
+	}
+	pthread_mutex_lock(&OBJFS_I(inode)->meta_lock);
+	pc_setattr_copy(inode, attr);
+	pthread_mutex_unlock(&OBJFS_I(inode)->meta_lock);
+	if (!(attr->ia_valid & (PC_ATTR_CTIME | PC_ATTR_SIZE)))
+		objfs_touch(inode, PC_ATTR_CTIME);
+	{
+		int e = objfs_store_inode_cond(inode, true);
+
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+const struct pc_inode_operations objfs_file_iops = {
+	.setattr = objfs_setattr,
+};
+const struct pc_file_operations objfs_file_fops = {
+	.read_iter = pc_generic_file_read_iter,
+	.write_iter = pc_generic_file_write_iter,
+	.fsync = pc_generic_file_fsync,
+	.llseek = pc_generic_file_llseek,
+};
+const struct pc_address_space_operations objfs_aops = {
+	.writepage = objfs_writepage,
+	.readpage = objfs_readpage,
+	.writepages = objfs_writepages,
+	.set_page_dirty = objfs_set_page_dirty,
+	.readahead = objfs_readahead,
+	.write_begin = objfs_write_begin,
+	.write_end = objfs_write_end,
+	.invalidatepage = objfs_invalidatepage,
+	.releasepage = objfs_releasepage,
+	.direct_IO = objfs_direct_IO,
+};

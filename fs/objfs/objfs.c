@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * fs/objfs/objfs.c - objfs: a filesystem whose data and metadata are
+ * objects of a struct pc_objstore (objstore.h), laid out as CephFS lays
+ * files over RADOS. Written only against pagecache/fs.h, like a filesystem
+ * outside the tree.
+ *
+ * Objects (formats in format.c): the superblock "objfs.super", one
+ * "<ino>.inode" per inode, one "<ino>.dir" per directory, and the data of
+ * a regular file in "<ino>.<objno>" objects, striped per the inode's
+ * layout (layout.c, Ceph's arithmetic).
+ *
+ * Files: objfs.c (this: object I/O with the mount's snap context, inode
+ * objects, the super_operations, mount), dir.c (directories and the
+ * namespace operations), file.c (data objects, the address_space
+ * operations, O_DIRECT, setattr), format.c (the byte formats, mkfs),
+ * layout.c (striping).
+ *
+ * Snap contexts: every object write carries a const struct
+ * pc_snap_context * taken from the mount (objfs_get_snapc): today the
+ * empty context (seq 0, no snapshots), held by the mount for its life.
+ * Snapshot support replaces that one pointer by the realm's current
+ * context and routes the small data a_ops below (set_page_dirty,
+ * writepages, write_begin, invalidatepage, releasepage) through the snap
+ * layer's helpers; see "Snapshots" at the end of this comment.
+ *
+ * Metadata: namespace changes (create, mkdir, symlink, unlink, rmdir,
+ * rename) write the objects they change before they return, synchronously
+ * (a new inode's object before the directory entry that names it). Size,
+ * times and mode changes mark the inode dirty; write_inode writes
+ * "<ino>.inode" (the flusher, fsync, sync). Truncate and setattr write the
+ * inode object at once. Inode numbers are reserved OBJFS_INO_BATCH at a
+ * time by a superblock write, so creating a file costs two object writes.
+ *
+ * Data path:
+ *  - readpage / readahead: asynchronous object reads (pc_obj_req); the
+ *    completion sets each page uptodate (error on failure) and unlocks
+ *    it. Readahead reads pages contiguous in the file and in one object
+ *    with one request. A missing object or a short read is zero-filled.
+ *  - writepages: pc_write_cache_pages hands the dirty pages in index
+ *    order; pages contiguous in the file and in one object are batched
+ *    into one object write of up to wsize bytes (default: the object size,
+ *    bounded by the store's max_write_size), submitted asynchronously;
+ *    the completion ends writeback on every page and, on failure, marks
+ *    the pages in error and records the error on the mapping, so fsync
+ *    reports it once per open file (errseq). The write is clipped at
+ *    i_size, so an object never holds bytes past the end of the file.
+ *  - write_begin skips the read for a full-page write and for a page
+ *    wholly past EOF (zeroed); otherwise it reads the page synchronously.
+ *  - truncate: pc_truncate_setsize, then every object past the new size is
+ *    removed and the object(s) holding the new EOF truncated to it
+ *    (pc_objfs_object_size_for); truncating up trims the objects holding
+ *    the old EOF the same way, so the bytes that become visible are zeros.
+ *  - fsync: pc_generic_file_fsync (write back and wait, write_inode,
+ *    sync_fs = the store's flush, errors once per file).
+ *  - O_DIRECT: the range is written back and dropped from the cache, then
+ *    synchronous object reads/writes per extent (hostdirfs's scheme, not
+ *    yet the placeholder machinery).
+ *
+ * Locking: the VFS's (docs/locking.md). Directory contents are protected
+ * by the directory's i_rwsem; an inode object write is serialised by the
+ * inode's meta_lock (the flusher's write_inode and a namespace operation
+ * may write the same object); inode numbers by sbi->ino_lock.
+ *
+ * Snapshots (next change): objfs_set_page_dirty, objfs_writepages,
+ * objfs_write_begin, objfs_invalidatepage and objfs_releasepage are the
+ * hooks the snap layer replaces (pc_snap_set_page_dirty, ordered
+ * writepages per context...); the batch struct objfs_wb already carries
+ * its own context reference; metadata writes take objfs_get_snapc() at
+ * the moment they are issued.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "objfs_int.h"
+
+/* ---- snap context and synchronous object I/O ---- */
+
+/* The context new writes carry, referenced: pc_snap_context_put it. */
+struct pc_snap_context *objfs_get_snapc(struct objfs_sb *sbi)
+{
+	struct pc_snap_context *sc;
+
+	pthread_mutex_lock(&sbi->snapc_lock);
+	sc = pc_snap_context_get(sbi->snapc);
+	pthread_mutex_unlock(&sbi->snapc_lock);
+	return sc;
+}
+
+/* Write @buf as the whole content of @oid with the current context. */
+int objfs_put(struct objfs_sb *sbi, const char *oid, const void *buf, size_t len)
+{
+	struct pc_snap_context *sc = objfs_get_snapc(sbi);
+	int err = objfs_put_object(sbi->os, sc, oid, buf, len);
+
+	pc_snap_context_put(sc);
+	return err;
+}
+
+/* REMOVE or TRUNCATE @oid (a missing object is not an error). */
+int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off)
+{
+	struct pc_snap_context *sc = objfs_get_snapc(sbi);
+	struct pc_obj_req req = { .op = op, .oid = oid, .off = off, .snapc = sc,
+				  .flags = PC_OBJ_F_FULL_TRY };
+	int64_t r = pc_objstore_exec(sbi->os, &req);
+
+	pc_snap_context_put(sc);
+	return r == -ENOENT ? 0 : r < 0 ? (int)r : 0;
+}
+
+/* Size of @oid (-ENOENT if missing). */
+int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size)
+{
+	struct pc_obj_req req = { .op = PC_OBJ_STAT, .oid = oid, .snapid = sbi->snapid };
+	int64_t r = pc_objstore_exec(sbi->os, &req);
+
+	if (r < 0)
+		return (int)r;
+	*size = req.size;
+	return 0;
+}
+
+/* Read up to @len bytes of @oid at @off into @buf; *@got: bytes of the object. */
+int objfs_read(struct objfs_sb *sbi, const char *oid, uint64_t off, void *buf, size_t len,
+		      size_t *got)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct pc_obj_req req = { .op = PC_OBJ_READ, .oid = oid, .off = off, .len = len,
+				  .iov = &iov, .iovcnt = 1, .snapid = sbi->snapid };
+	int64_t r = pc_objstore_exec(sbi->os, &req);
+
+	if (r < 0)
+		return (int)r;
+	if ((uint64_t)r < len)
+		memset((char *)buf + r, 0, len - (size_t)r);	/* the contract, kept */
+	if (got)
+		*got = (size_t)((uint64_t)r < len ? (uint64_t)r : len);
+	return 0;
+}
+
+/* ---- timestamps ---- */
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static struct timespec ns_ts(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+void objfs_touch(struct pc_inode *inode, unsigned which)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pc_inode_set_times(inode, which, &now);
+}
+
+/* ---- inode objects ---- */
+
+/*
+ * Write @inode's object now. meta_lock serialises the writes of one inode
+ * object and guards the fields it encodes that the VFS does not protect
+ * otherwise from the flusher (i_nlink, i_mode, i_uid, i_gid: objfs changes
+ * them under meta_lock). @if_linked: do nothing for an unlinked inode
+ * (its objects go at eviction).
+ */
+int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	unsigned char buf[OBJFS_INODE_HDR + OBJFS_SYMLINK_MAX];
+	struct objfs_inode_rec r = { 0 };
+	struct timespec at, mt, ct;
+	char oid[OBJFS_OID_LEN];
+	size_t len;
+	int err;
+
+	pthread_mutex_lock(&oi->meta_lock);
+	if (if_linked && inode->i_nlink == 0) {
+		pthread_mutex_unlock(&oi->meta_lock);
+		return 0;
+	}
+	pc_inode_get_times(inode, &at, &mt, &ct);
+	r.ino = inode->i_ino;
+	r.mode = inode->i_mode;
+	r.uid = inode->i_uid;
+	r.gid = inode->i_gid;
+	r.nlink = inode->i_nlink;
+	r.size = (uint64_t)pc_i_size_read(inode);
+	r.atime_ns = ts_ns(&at);
+	r.mtime_ns = ts_ns(&mt);
+	r.ctime_ns = ts_ns(&ct);
+	r.layout = oi->layout;
+	if (oi->target) {
+		r.target = oi->target;
+		r.target_len = (uint32_t)strlen(oi->target);
+	}
+	len = objfs_encode_inode(buf, &r);
+	objfs_oid_inode(oid, inode->i_ino);
+	err = objfs_put(sbi, oid, buf, len);
+	pthread_mutex_unlock(&oi->meta_lock);
+	return err;
+}
+
+int objfs_store_inode(struct pc_inode *inode)
+{
+	return objfs_store_inode_cond(inode, false);
+}
+
+/* Change i_nlink by @delta (or set it to 0 with @zero) under meta_lock. */
+void objfs_nlink(struct pc_inode *inode, int delta, bool zero)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+
+	pthread_mutex_lock(&oi->meta_lock);
+	if (zero)
+		inode->i_nlink = 0;
+	else if (delta > 0 || inode->i_nlink > 0)
+		inode->i_nlink = (unsigned)((int)inode->i_nlink + delta);
+	pthread_mutex_unlock(&oi->meta_lock);
+}
+
+/* ---- inodes ---- */
+
+void objfs_set_ops(struct pc_inode *inode)
+{
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFDIR:
+		pc_inode_set_ops(inode, &objfs_dir_iops, &objfs_dir_fops, NULL);
+		break;
+	case S_IFLNK:
+		pc_inode_set_ops(inode, &objfs_symlink_iops, NULL, NULL);
+		break;
+	default:
+		pc_inode_set_ops(inode, &objfs_file_iops, &objfs_file_fops, &objfs_aops);
+		break;
+	}
+}
+
+static struct pc_inode *objfs_alloc_inode(struct pc_super_block *sb)
+{
+	struct objfs_inode *oi = calloc(1, sizeof(*oi));
+
+	(void)sb;
+	if (!oi)
+		return NULL;
+	pthread_mutex_init(&oi->meta_lock, NULL);
+	pc_list_init(&oi->dir.entries);
+	return &oi->vfs;
+}
+
+static void objfs_destroy_inode(struct pc_inode *inode)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+
+	objfs_dir_free(&oi->dir);
+	free(oi->target);
+	pthread_mutex_destroy(&oi->meta_lock);
+	free(oi);
+}
+
+static int objfs_read_inode(struct pc_inode *inode)
+{
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_inode *oi = OBJFS_I(inode);
+	unsigned char buf[OBJFS_INODE_HDR + OBJFS_SYMLINK_MAX];
+	struct objfs_inode_rec r;
+	char oid[OBJFS_OID_LEN], why[200];
+	struct timespec ts;
+	size_t got;
+	int err;
+
+	objfs_oid_inode(oid, inode->i_ino);
+	err = objfs_stat(sbi, oid, &(uint64_t){ 0 });
+	if (err)
+		return err;		/* -ENOENT: no such inode */
+	err = objfs_read(sbi, oid, 0, buf, sizeof(buf), &got);
+	if (err)
+		return err;
+	err = objfs_decode_inode(buf, got, inode->i_ino, &r, why, sizeof(why));
+	if (err) {
+		pc_fs_set_error("objfs: %s", why);
+		return err;
+	}
+	inode->i_mode = r.mode;
+	inode->i_uid = r.uid;
+	inode->i_gid = r.gid;
+	inode->i_nlink = r.nlink;
+	inode->i_blkbits = PC_PAGE_SHIFT;
+	pc_i_size_write(inode, (loff_t)r.size);
+	inode->i_blocks = (r.size + 511) >> 9;
+	ts = ns_ts(r.atime_ns);
+	pc_inode_set_times(inode, PC_ATTR_ATIME, &ts);
+	ts = ns_ts(r.mtime_ns);
+	pc_inode_set_times(inode, PC_ATTR_MTIME, &ts);
+	ts = ns_ts(r.ctime_ns);
+	pc_inode_set_times(inode, PC_ATTR_CTIME, &ts);
+	oi->layout = r.layout;
+	if (S_ISLNK(r.mode)) {
+		oi->target = strndup(r.target, r.target_len);
+		if (!oi->target)
+			return -ENOMEM;
+	}
+	if (S_ISDIR(r.mode)) {
+		err = objfs_load_dir(inode);
+		if (err)
+			return err;
+	}
+	objfs_set_ops(inode);
+	return 0;
+}
+
+static int objfs_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc)
+{
+	(void)wbc;
+	if (inode->i_sb->s_readonly)
+		return 0;
+	/* An unlinked inode's objects go at eviction. */
+	return objfs_store_inode_cond(inode, true);
+}
+
+static void objfs_evict_inode(struct pc_inode *inode)
+{
+	char oid[OBJFS_OID_LEN];
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+
+	pc_truncate_inode_pages(&inode->i_data, 0);
+	if (inode->i_nlink || inode->i_sb->s_readonly)
+		return;
+	/* The last reference to an unlinked inode: its objects go. Errors
+	 * leave orphan objects (nothing names them), not a corrupt tree. */
+	if (S_ISREG(inode->i_mode))
+		objfs_remove_data(inode, (uint64_t)pc_i_size_read(inode));
+	if (S_ISDIR(inode->i_mode)) {
+		objfs_oid_dir(oid, inode->i_ino);
+		objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+	}
+	objfs_oid_inode(oid, inode->i_ino);
+	objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+}
+
+static int objfs_sync_fs(struct pc_super_block *sb, int wait)
+{
+	struct objfs_sb *sbi = OBJFS_SB(sb);
+
+	(void)wait;
+	if (!sbi->os->ops->flush)
+		return 0;
+	return sbi->os->ops->flush(sbi->os);
+}
+
+static int objfs_statfs(struct pc_super_block *sb, struct pc_statfs *buf)
+{
+	struct objfs_sb *sbi = OBJFS_SB(sb);
+	struct pc_objstore_statfs st = { 0 };
+	int err = 0;
+
+	if (sbi->os->ops->statfs)
+		err = sbi->os->ops->statfs(sbi->os, &st);
+	if (err)
+		return err;
+	buf->f_bsize = PC_PAGE_SIZE;
+	buf->f_blocks = st.total / PC_PAGE_SIZE;
+	buf->f_bfree = (st.total - (st.used < st.total ? st.used : st.total)) / PC_PAGE_SIZE;
+	buf->f_bavail = st.avail / PC_PAGE_SIZE;
+	if (buf->f_bavail > buf->f_bfree)
+		buf->f_bfree = buf->f_bavail;
+	buf->f_ffree = (uint64_t)1 << 32;
+	buf->f_files = st.objects + buf->f_ffree;
+	buf->f_namelen = OBJFS_NAME_MAX;
+	return 0;
+}
+
+static void objfs_free_sbi(struct objfs_sb *sbi)
+{
+	if (sbi->bdi_up)
+		pc_bdi_destroy(&sbi->bdi);
+	if (sbi->locked && sbi->os->ops->unlock)
+		sbi->os->ops->unlock(sbi->os, sbi->cookie);
+	pc_snap_context_put(sbi->snapc);
+	pthread_mutex_destroy(&sbi->ino_lock);
+	pthread_mutex_destroy(&sbi->snapc_lock);
+	free(sbi);
+}
+
+static void objfs_put_super(struct pc_super_block *sb)
+{
+	struct objfs_sb *sbi = OBJFS_SB(sb);
+
+	if (!sb->s_readonly && sbi->os->ops->flush) {
+		int err = sbi->os->ops->flush(sbi->os);
+
+		if (err && !sb->s_put_super_err)
+			sb->s_put_super_err = err;
+	}
+	objfs_free_sbi(sbi);
+	sb->s_fs_info = NULL;
+}
+
+static const struct pc_super_operations objfs_sops = {
+	.alloc_inode = objfs_alloc_inode,
+	.destroy_inode = objfs_destroy_inode,
+	.read_inode = objfs_read_inode,
+	.write_inode = objfs_write_inode,
+	.evict_inode = objfs_evict_inode,
+	.sync_fs = objfs_sync_fs,
+	.statfs = objfs_statfs,
+	.put_super = objfs_put_super,
+};
+
+/* A free inode number; reserves OBJFS_INO_BATCH more with a superblock
+ * write when the reserve is used up. */
+int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&sbi->ino_lock);
+	if (sbi->next_ino >= sbi->reserved_end) {
+		struct objfs_super_rec r = { .layout = sbi->layout, .root_ino = sbi->root_ino,
+					     .next_ino = sbi->next_ino + OBJFS_INO_BATCH };
+		unsigned char buf[OBJFS_SB_SIZE];
+
+		if (r.next_ino > (UINT64_C(1) << 62)) {
+			err = -ENOSPC;
+		} else {
+			objfs_encode_super(buf, &r);
+			err = objfs_put(sbi, PC_OBJFS_SUPER_OID, buf, sizeof(buf));
+			if (!err)
+				sbi->reserved_end = r.next_ino;
+		}
+	}
+	if (!err)
+		*ino = sbi->next_ino++;
+	pthread_mutex_unlock(&sbi->ino_lock);
+	return err;
+}
+
+/* ---- mount ---- */
+
+/* Open the store @source names. The embedded and RADOS backends are not in
+ * this build yet: only pc_mount_opts.objstore mounts. */
+static int objfs_open_source(const char *source, struct pc_objstore **out, char *msg, size_t msglen)
+{
+	(void)out;
+	snprintf(msg, msglen, "objfs: cannot open store \"%s\": this build has no store backend for "
+		 "a source path; pass an open store in pc_mount_opts.objstore", source ? source : "");
+	return -EOPNOTSUPP;
+}
+
+static int objfs_fill_super(struct pc_super_block *sb, const char *source,
+			    const struct pc_mount_opts *opts, char *msg, size_t msglen)
+{
+	unsigned char buf[OBJFS_SB_SIZE], ibuf[OBJFS_INODE_HDR + OBJFS_SYMLINK_MAX];
+	struct objfs_super_rec r;
+	struct objfs_inode_rec ir;
+	struct pc_objstore *os = opts ? opts->objstore : NULL;
+	struct objfs_sb *sbi;
+	char why[200], oid[OBJFS_OID_LEN], dummy[1];
+	size_t got;
+	int err;
+
+	if (!msg) {
+		msg = dummy;
+		msglen = sizeof(dummy);
+	}
+	if (opts && opts->bdev) {
+		snprintf(msg, msglen, "objfs has no block device (pc_mount_opts.bdev)");
+		return -EINVAL;
+	}
+	if (!os) {
+		err = objfs_open_source(source, &os, msg, msglen);
+		if (err)
+			return err;
+	}
+	if (!os->ops || !os->ops->submit) {
+		snprintf(msg, msglen, "objfs: the object store has no submit operation");
+		return -EINVAL;
+	}
+	sbi = calloc(1, sizeof(*sbi));
+	if (!sbi)
+		return -ENOMEM;
+	sbi->os = os;
+	sbi->snapid = PC_SNAP_HEAD;
+	pthread_mutex_init(&sbi->ino_lock, NULL);
+	pthread_mutex_init(&sbi->snapc_lock, NULL);
+	sbi->snapc = pc_snap_context_alloc(0, NULL, 0);
+	if (!sbi->snapc) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	snprintf(sbi->cookie, sizeof(sbi->cookie), "objfs-%ld-%p", (long)getpid(), (void *)sb);
+	if (os->ops->lock) {
+		why[0] = '\0';
+		err = os->ops->lock(os, sbi->cookie, why, sizeof(why));
+		if (err) {
+			snprintf(msg, msglen, "objfs: %s: %s", os->name,
+				 why[0] ? why : err == -EBUSY ? "in use by another mount" : strerror(-err));
+			goto fail;
+		}
+		sbi->locked = true;
+	}
+	err = objfs_read(sbi, PC_OBJFS_SUPER_OID, 0, buf, sizeof(buf), &got);
+	if (err) {
+		snprintf(msg, msglen, "objfs: reading %s from %s: %s", PC_OBJFS_SUPER_OID, os->name,
+			 strerror(-err));
+		goto fail;
+	}
+	if (got == 0) {
+		snprintf(msg, msglen, "objfs: %s holds no filesystem (no %s object; run mkfs)", os->name,
+			 PC_OBJFS_SUPER_OID);
+		err = -EINVAL;
+		goto fail;
+	}
+	err = objfs_decode_super(buf, got, &r, why, sizeof(why));
+	if (err) {
+		snprintf(msg, msglen, "objfs: %s: %s", os->name, why);
+		goto fail;
+	}
+	if (os->max_object_size && r.layout.object_size > os->max_object_size) {
+		snprintf(msg, msglen, "objfs: object size %u exceeds the store's limit %llu",
+			 r.layout.object_size, (unsigned long long)os->max_object_size);
+		err = -EINVAL;
+		goto fail;
+	}
+	/* The root is read again by the VFS; checking it here gives a clear
+	 * message for a corrupt one. */
+	objfs_oid_inode(oid, r.root_ino);
+	err = objfs_read(sbi, oid, 0, ibuf, sizeof(ibuf), &got);
+	if (!err)
+		err = objfs_decode_inode(ibuf, got, r.root_ino, &ir, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "reading the root inode: %s", strerror(-err));
+	if (!err && !S_ISDIR(ir.mode)) {
+		snprintf(why, sizeof(why), "root inode %" PRIx64 " is not a directory", r.root_ino);
+		err = -EUCLEAN;
+	}
+	if (err) {
+		snprintf(msg, msglen, "objfs: %s: %s", os->name, why);
+		goto fail;
+	}
+	sbi->layout = r.layout;
+	sbi->root_ino = r.root_ino;
+	sbi->next_ino = r.next_ino;
+	sbi->reserved_end = r.next_ino;	/* the first allocation reserves */
+	sbi->wsize = r.layout.object_size;
+	if (os->max_write_size && sbi->wsize > os->max_write_size)
+		sbi->wsize = os->max_write_size & PC_PAGE_MASK;
+	if (sbi->wsize < PC_PAGE_SIZE)
+		sbi->wsize = PC_PAGE_SIZE;
+	/* A readahead request covers pages contiguous in one object: a whole
+	 * object with one stripe, a stripe unit otherwise. */
+	sbi->rsize = r.layout.stripe_count == 1 ? r.layout.object_size : r.layout.stripe_unit;
+	if (sbi->rsize > (4u << 20))
+		sbi->rsize = 4u << 20;
+	err = pc_bdi_init(&sbi->bdi, sb->s_cache, "objfs");
+	if (err) {
+		snprintf(msg, msglen, "objfs: cannot start its flusher: %s", strerror(-err));
+		goto fail;
+	}
+	sbi->bdi_up = true;
+	if (opts && opts->ra_kb)
+		sbi->bdi.ra_pages = opts->ra_kb / (PC_PAGE_SIZE / 1024);
+	sb->s_fs_info = sbi;
+	sb->s_op = &objfs_sops;
+	pc_sb_set_blocksize(sb, PC_PAGE_SIZE);
+	sb->s_maxbytes = (loff_t)pc_objfs_max_bytes(&r.layout);
+	sb->s_dio_align = OBJFS_DIO_ALIGN;
+	sb->s_bdev = NULL;
+	sb->s_bdi = &sbi->bdi;
+	sb->s_root_ino = r.root_ino;
+	return 0;
+
+fail:
+	objfs_free_sbi(sbi);
+	return err;
+}
+
+PC_EXPORT const struct pc_fs_type pc_objfs_fs_type = {
+	.name = "objfs",
+	.fill_super = objfs_fill_super,
+};
+
+/* Called once by the VFS registry (src/vfs/super.c) before its first use. */
+int pc_objfs_register(void);
+int pc_objfs_register(void)
+{
+	return pc_register_filesystem(&pc_objfs_fs_type);
+}
+

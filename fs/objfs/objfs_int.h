@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fs/objfs/objfs_int.h - objfs's private declarations (not installed).
+ */
+#ifndef OBJFS_INT_H
+#define OBJFS_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pagecache/fs.h>
+#include <pagecache/objfs.h>
+
+#define OBJFS_NAME_MAX 255
+#define OBJFS_SYMLINK_MAX 4095
+/* Inode numbers reserved per superblock write (see objfs_alloc_ino). */
+#define OBJFS_INO_BATCH 1024
+/* Largest directory object objfs loads (a corrupt size is refused). */
+#define OBJFS_DIR_OBJ_MAX (64u << 20)
+/* O_DIRECT alignment of offsets, lengths and buffers (bytes). */
+#define OBJFS_DIO_ALIGN 512
+
+/* ---- on-store formats (format.c) ---- */
+
+#define OBJFS_SB_MAGIC "OBJFS\0SB"
+#define OBJFS_SB_VERSION 1u
+#define OBJFS_SB_SIZE 48u
+
+#define OBJFS_INODE_MAGIC 0x494a424fu	/* "OBJI" little endian */
+#define OBJFS_INODE_VERSION 1u
+#define OBJFS_INODE_HDR 80u
+
+#define OBJFS_DIR_MAGIC 0x444a424fu	/* "OBJD" */
+#define OBJFS_DIR_VERSION 1u
+#define OBJFS_DIR_HDR 32u
+#define OBJFS_DIRENT_MIN 11u		/* u64 ino, u8 type, u8 len, >= 1 name byte */
+
+struct objfs_super_rec {
+	struct pc_objfs_layout layout;
+	uint64_t next_ino;
+	uint64_t root_ino;
+};
+
+struct objfs_inode_rec {
+	uint64_t ino;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	int64_t atime_ns, mtime_ns, ctime_ns;
+	struct pc_objfs_layout layout;
+	uint32_t target_len;
+	const char *target;		/* decode: points into the buffer */
+};
+
+/* A decoded directory entry (decode: name points into the buffer). */
+struct objfs_dirent_rec {
+	uint64_t ino;
+	unsigned char type;
+	unsigned char len;
+	const char *name;
+};
+
+void objfs_encode_super(unsigned char *buf, const struct objfs_super_rec *r);
+/* 0, -EINVAL (not objfs / unknown version), -EUCLEAN (corrupt); @why filled. */
+int objfs_decode_super(const unsigned char *buf, size_t len, struct objfs_super_rec *r,
+		       char *why, size_t whylen);
+/* Returns the encoded length (OBJFS_INODE_HDR + target_len). */
+size_t objfs_encode_inode(unsigned char *buf, const struct objfs_inode_rec *r);
+/* 0 or -EUCLEAN with @why filled. */
+int objfs_decode_inode(const unsigned char *buf, size_t len, uint64_t ino,
+		       struct objfs_inode_rec *r, char *why, size_t whylen);
+/* Directory header; the entries follow (objfs_encode_dirent). */
+void objfs_encode_dir_hdr(unsigned char *buf, uint64_t ino, uint64_t parent, uint32_t count);
+size_t objfs_encode_dirent(unsigned char *buf, uint64_t ino, unsigned char type, const char *name,
+			   size_t len);
+/*
+ * Check a directory object and call @fn for each entry (stops at a
+ * nonzero return, which it returns). 0, -EUCLEAN (@why filled).
+ */
+int objfs_decode_dir(const unsigned char *buf, size_t len, uint64_t ino, uint64_t *parent,
+		     int (*fn)(void *arg, const struct objfs_dirent_rec *e), void *arg,
+		     char *why, size_t whylen);
+
+/* Object names. */
+void objfs_oid_inode(char *oid, uint64_t ino);
+void objfs_oid_dir(char *oid, uint64_t ino);
+void objfs_oid_data(char *oid, uint64_t ino, uint64_t objno);
+
+#define OBJFS_OID_LEN 48
+
+/* Synchronous object I/O with the empty context (mkfs). */
+int objfs_put_object(struct pc_objstore *os, const struct pc_snap_context *snapc,
+		     const char *oid, const void *buf, size_t len);
+
+/* ---- in-memory state (objfs.c, dir.c, file.c) ---- */
+
+struct objfs_sb {
+	struct pc_objstore *os;
+	bool locked;
+	char cookie[64];
+	struct pc_backing_dev bdi;
+	bool bdi_up;
+	struct pc_objfs_layout layout;	/* default for new files */
+	uint64_t root_ino;
+	uint64_t wsize;			/* bytes per data write */
+	uint64_t rsize;			/* bytes per readahead request */
+	pthread_mutex_t ino_lock;
+	uint64_t next_ino, reserved_end;
+	pthread_mutex_t snapc_lock;
+	struct pc_snap_context *snapc;	/* the current write context */
+	uint64_t snapid;		/* reads: PC_SNAP_HEAD */
+};
+
+struct objfs_dirent {
+	struct pc_list_head list;
+	struct objfs_dirent *hnext;
+	uint64_t ino;
+	loff_t cookie;
+	uint32_t hash;
+	unsigned char type;
+	unsigned char len;
+	char name[];
+};
+
+struct objfs_dir {
+	struct pc_list_head entries;
+	struct objfs_dirent **buckets;
+	size_t nbuckets, count;
+	loff_t next_cookie;
+	uint64_t parent;
+	size_t bytes;			/* encoded size of the entries */
+};
+
+struct objfs_inode {
+	struct pc_inode vfs;
+	struct pc_objfs_layout layout;
+	pthread_mutex_t meta_lock;
+	char *target;			/* symlinks */
+	struct objfs_dir dir;		/* directories (buckets NULL otherwise) */
+};
+
+static inline struct objfs_inode *OBJFS_I(struct pc_inode *inode)
+{
+	return pc_container_of(inode, struct objfs_inode, vfs);
+}
+
+static inline struct objfs_sb *OBJFS_SB(struct pc_super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+extern const struct pc_inode_operations objfs_dir_iops, objfs_file_iops, objfs_symlink_iops;
+extern const struct pc_file_operations objfs_file_fops, objfs_dir_fops;
+extern const struct pc_address_space_operations objfs_aops;
+
+/* objfs.c: object I/O with the mount's context, inode objects, inodes. */
+struct pc_snap_context *objfs_get_snapc(struct objfs_sb *sbi);
+int objfs_put(struct objfs_sb *sbi, const char *oid, const void *buf, size_t len);
+int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off);
+int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size);
+int objfs_read(struct objfs_sb *sbi, const char *oid, uint64_t off, void *buf, size_t len,
+	       size_t *got);
+void objfs_touch(struct pc_inode *inode, unsigned which);
+int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked);
+int objfs_store_inode(struct pc_inode *inode);
+void objfs_nlink(struct pc_inode *inode, int delta, bool zero);
+void objfs_set_ops(struct pc_inode *inode);
+int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino);
+
+/* dir.c */
+int objfs_dir_init(struct objfs_dir *d, uint64_t parent);
+void objfs_dir_free(struct objfs_dir *d);
+int objfs_load_dir(struct pc_inode *inode);
+
+/* file.c */
+int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size);
+int objfs_remove_data(struct pc_inode *inode, uint64_t size);
+int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
+
+#endif
