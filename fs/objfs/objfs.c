@@ -78,6 +78,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "objfs_int.h"
 
 /* ---- snap context and synchronous object I/O ---- */
@@ -393,6 +394,8 @@ static void objfs_free_sbi(struct objfs_sb *sbi)
 		pc_bdi_destroy(&sbi->bdi);
 	if (sbi->locked && sbi->os->ops->unlock)
 		sbi->os->ops->unlock(sbi->os, sbi->cookie);
+	if (sbi->own_os)
+		pc_objstore_close(sbi->os);
 	pc_snap_context_put(sbi->snapc);
 	pthread_mutex_destroy(&sbi->ino_lock);
 	pthread_mutex_destroy(&sbi->snapc_lock);
@@ -455,12 +458,41 @@ int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino)
 
 /* Open the store @source names. The embedded and RADOS backends are not in
  * this build yet: only pc_mount_opts.objstore mounts. */
+/*
+ * Open the store a source string names, for a mount given no open store:
+ * "rados:POOL" is a pool of the Ceph cluster CEPH_CONF (or the default
+ * ceph.conf) names, anything else a directory made by pc_objstore_mkfs_dir.
+ * The mount owns what this opens and closes it at umount.
+ */
 static int objfs_open_source(const char *source, struct pc_objstore **out, char *msg, size_t msglen)
 {
-	(void)out;
-	snprintf(msg, msglen, "objfs: cannot open store \"%s\": this build has no store backend for "
-		 "a source path; pass an open store in pc_mount_opts.objstore", source ? source : "");
-	return -EOPNOTSUPP;
+	char why[256] = "";
+	int err;
+
+	if (!source || !*source) {
+		snprintf(msg, msglen, "objfs: no source: a store directory or rados:POOL");
+		return -EINVAL;
+	}
+	if (!strncmp(source, "rados:", 6)) {
+#if PC_HAVE_RADOS
+		struct pc_rados_opts ro = { .size = sizeof(ro), .why = why, .whylen = sizeof(why) };
+
+		err = pc_objstore_open_rados(source + 6, &ro, out);
+		if (err)
+			snprintf(msg, msglen, "objfs: %s: %s", source, why[0] ? why : strerror(-err));
+		return err;
+#else
+		snprintf(msg, msglen, "objfs: %s: this build has no RADOS support (built without "
+			 "librados)", source);
+		return -EOPNOTSUPP;
+#endif
+	}
+	err = pc_objstore_open_dir(source, 0, out);
+	if (err) {
+		pc_objstore_dir_strerror(NULL, why, sizeof(why));
+		snprintf(msg, msglen, "objfs: %s: %s", source, why[0] ? why : strerror(-err));
+	}
+	return err;
 }
 
 static int objfs_fill_super(struct pc_super_block *sb, const char *source,
@@ -483,19 +515,28 @@ static int objfs_fill_super(struct pc_super_block *sb, const char *source,
 		snprintf(msg, msglen, "objfs has no block device (pc_mount_opts.bdev)");
 		return -EINVAL;
 	}
+	bool own_os = false;
+
 	if (!os) {
 		err = objfs_open_source(source, &os, msg, msglen);
 		if (err)
 			return err;
+		own_os = true;
 	}
 	if (!os->ops || !os->ops->submit) {
 		snprintf(msg, msglen, "objfs: the object store has no submit operation");
+		if (own_os)
+			pc_objstore_close(os);
 		return -EINVAL;
 	}
 	sbi = calloc(1, sizeof(*sbi));
-	if (!sbi)
+	if (!sbi) {
+		if (own_os)
+			pc_objstore_close(os);
 		return -ENOMEM;
+	}
 	sbi->os = os;
+	sbi->own_os = own_os;
 	sbi->snapid = PC_SNAP_HEAD;
 	pthread_mutex_init(&sbi->ino_lock, NULL);
 	pthread_mutex_init(&sbi->snapc_lock, NULL);

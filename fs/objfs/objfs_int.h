@@ -95,6 +95,7 @@ int objfs_put_object(struct pc_objstore *os, const struct pc_snap_context *snapc
 
 struct objfs_sb {
 	struct pc_objstore *os;
+	bool own_os;			/* opened from the source string: closed at umount */
 	bool locked;
 	char cookie[64];
 	struct pc_backing_dev bdi;

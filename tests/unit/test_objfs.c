@@ -978,10 +978,39 @@ static void test_mkfs_and_source(void **state)
 		      sf.f_namelen == 255);
 		CHECK(pc_umount(m) == 0);
 	}
-	/* No store and no backend for a path in this build. */
-	CHECK(pc_mount("objfs", "/nonexistent", NULL, &m) == -EOPNOTSUPP);
-	CHECK(strstr(pc_mount_error(), "objstore") != NULL);
 	pc_objstore_close(os);
+
+	/* A source path is a directory store: the mount opens it, holds its
+	 * lock (a second mount is refused) and closes it at umount. */
+	{
+		char dir[4200], log[4300], path[4300], buf[6] = "";
+		struct pc_objstore *ds;
+		struct pc_mount *m2;
+		int f;
+
+		CHECK(pc_mount("objfs", "/nonexistent/objfs", NULL, &m) < 0);
+		CHECK(strstr(pc_mount_error(), "/nonexistent/objfs") != NULL);
+		CHECK(tu_make_tmpdir("objfs-src", "", dir, sizeof(dir), log, sizeof(log)) == 0);
+		snprintf(path, sizeof(path), "%s/store", dir);
+		CHECK(pc_objstore_mkfs_dir(path) == 0);
+		CHECK(pc_mount("objfs", path, NULL, &m) == -EINVAL);	/* no filesystem yet */
+		CHECK(strstr(pc_mount_error(), "mkfs") != NULL);
+		CHECK(pc_objstore_open_dir(path, 0, &ds) == 0);
+		CHECK(pc_objfs_mkfs(ds, NULL, msg, sizeof(msg)) == 0);
+		pc_objstore_close(ds);
+		CHECK(pc_mount("objfs", path, NULL, &m) == 0);
+		CHECK(pc_mount("objfs", path, NULL, &m2) == -EBUSY);
+		CHECK((f = pc_open(m, "/f", O_CREAT | O_RDWR, 0644)) >= 0);
+		CHECK(pc_pwrite(f, "hello", 5, 0) == 5);
+		CHECK(pc_close(f) == 0);
+		CHECK(pc_umount(m) == 0);
+		CHECK(pc_mount("objfs", path, NULL, &m) == 0);
+		CHECK((f = pc_open(m, "/f", O_RDONLY, 0)) >= 0);
+		CHECK(pc_pread(f, buf, 5, 0) == 5 && !memcmp(buf, "hello", 5));
+		CHECK(pc_close(f) == 0);
+		CHECK(pc_umount(m) == 0);
+		tu_run("rm -rf '%s'", dir);
+	}
 }
 
 int main(void)
