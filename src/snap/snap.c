@@ -581,7 +581,8 @@ struct wr_state {
 	struct pc_address_space *mapping;
 	struct pc_writeback_control *wbc;
 	uint64_t seq;		/* the context being written */
-	int64_t size;		/* its file size */
+	int64_t size;		/* its file size (head: i_size, refreshed) */
+	bool head;		/* the head context */
 	long submitted;		/* pages put into requests */
 	int err;		/* first write_pages error */
 	struct pc_snap_write *req;	/* the run being built */
@@ -595,6 +596,8 @@ static void flush_run(struct wr_state *st)
 
 	if (!st->req)
 		return;
+	if (st->head)	/* the head's pages are all below the current i_size */
+		st->size = PC_MAX(st->size, pc_i_size_read(st->si->inode));
 	err = submit_write(st->req, st->size, st->wbc->sync_mode == PC_WB_SYNC_ALL);
 	if (err && !st->err)
 		st->err = err;
@@ -646,9 +649,15 @@ static bool write_range(struct wr_state *st, pc_pgoff_t start, pc_pgoff_t end, p
 				}
 				pc_wait_on_page_writeback(page);
 			}
+			if ((int64_t)page->index << PC_PAGE_SHIFT >= st->size && st->head)
+				st->size = PC_MAX(st->size, pc_i_size_read(st->si->inode));
 			if ((int64_t)page->index << PC_PAGE_SHIFT >= st->size) {
-				/* Wholly past this context's EOF: its own empty run. */
+				/* Past this context's EOF as sampled (a write grew
+				 * the file since, or a truncate is removing it):
+				 * leave it dirty, as the seed stops there. */
+				pc_unlock_page(page);
 				flush_run(st);
+				continue;
 			}
 			if (!pc_clear_page_dirty_for_io(page)) {
 				pc_unlock_page(page);
@@ -673,8 +682,6 @@ static bool write_range(struct wr_state *st, pc_pgoff_t start, pc_pgoff_t end, p
 			st->req->pages[st->req->nr_pages++] = page;
 			st->next = page->index + 1;
 			st->submitted++;
-			if ((int64_t)page->index << PC_PAGE_SHIFT >= st->size)
-				flush_run(st);
 			if (--wbc->nr_to_write <= 0 && !sync) {
 				flush_run(st);
 				pc_pagevec_release(&pv);
@@ -786,6 +793,7 @@ PC_EXPORT int pc_snap_writepages(struct pc_address_space *mapping, struct pc_wri
 	while (oldest_seq(si, &seq, &size, &is_head)) {
 		struct wr_state st = {
 			.si = si, .mapping = mapping, .wbc = wbc, .seq = seq, .size = size,
+			.head = is_head,
 		};
 		bool out = false;
 
