@@ -124,6 +124,7 @@ struct pc_snap_realm {
 	_Atomic uint64_t nr_pages_written;
 	_Atomic uint64_t nr_write_errors;
 	_Atomic uint64_t nr_cap_snaps;
+	_Atomic uint64_t nr_pending;
 };
 
 /*
@@ -476,6 +477,7 @@ PC_EXPORT unsigned pc_snap_inode_get_stats(struct pc_snap_inode *si, struct pc_s
  * @nr_pages_written: pages those requests carried (completed).
  * @nr_write_errors: requests completed with an error.
  * @nr_cap_snaps:   cap_snaps made.
+ * @nr_pending:     of those, made pending (a write was copying).
  * @dirty:          dirty pages per context over all inodes, oldest
  *                  first, @nr_dirty entries (at most
  *                  PC_SNAP_STATS_MAX_CTX; older ones are merged into the
@@ -490,6 +492,7 @@ struct pc_snap_stats {
 	uint64_t nr_pages_written;
 	uint64_t nr_write_errors;
 	uint64_t nr_cap_snaps;
+	uint64_t nr_pending;
 	unsigned nr_dirty;
 	struct pc_snap_ctx_stat dirty[PC_SNAP_STATS_MAX_CTX];
 };

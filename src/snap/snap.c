@@ -228,6 +228,8 @@ PC_EXPORT int pc_snap_realm_snapshot(struct pc_snap_realm *realm, uint64_t snapi
 			}
 			pc_list_add_tail(&cs->item, &si->cap_snaps);
 			atomic_fetch_add(&realm->nr_cap_snaps, 1);
+			if (cs->pending)
+				atomic_fetch_add(&realm->nr_pending, 1);
 		}
 		pc_mutex_lock(&realm->list_lock);
 		pc_list_del_init(&si->realm_dirty);
@@ -1169,6 +1171,7 @@ PC_EXPORT void pc_snap_realm_get_stats(struct pc_snap_realm *realm, struct pc_sn
 	st->nr_pages_written = atomic_load(&realm->nr_pages_written);
 	st->nr_write_errors = atomic_load(&realm->nr_write_errors);
 	st->nr_cap_snaps = atomic_load(&realm->nr_cap_snaps);
+	st->nr_pending = atomic_load(&realm->nr_pending);
 	pc_mutex_lock(&realm->inodes_lock);	/* -> si->lock: see snap.h */
 	for (struct pc_list_head *p = realm->inodes.next; p != &realm->inodes; p = p->next) {
 		struct pc_snap_inode *si = pc_list_entry(p, struct pc_snap_inode, realm_item);

@@ -969,8 +969,8 @@ static void test_remove(void **state)
 
 #define CW_FILES 4
 #define CW_PAGES 32
-#define CW_ITERS 300
-#define CW_SNAPS 24
+#define CW_ITERS 1000
+#define CW_SNAPS 60
 
 struct cw_rec {
 	unsigned page, value;
@@ -980,6 +980,8 @@ struct cw_rec {
 
 static struct cw_rec cw_log[CW_FILES][CW_ITERS];
 static _Atomic unsigned cw_started, cw_done;
+static _Atomic int cw_writers;
+static _Atomic unsigned cw_progress;
 
 static void cw_fill(uint8_t *buf, unsigned f, unsigned v, unsigned page)
 {
@@ -1002,6 +1004,8 @@ static void *cw_writer(void *arg)
 		unsigned page = rand_r(&seed) % CW_PAGES;
 		struct cw_rec *r = &cw_log[f][it];
 
+		while ((uint64_t)(atomic_load(&cw_done) + 1) * CW_ITERS < (uint64_t)it * CW_SNAPS)
+			sched_yield();
 		cw_fill(buf, f, it + 1, page);
 		r->page = page;
 		r->value = it + 1;
@@ -1009,11 +1013,13 @@ static void *cw_writer(void *arg)
 		assert_int_equal(pc_pwrite(fd, buf, PC_PAGE_SIZE, (off_t)page * PC_PAGE_SIZE),
 				 PC_PAGE_SIZE);
 		r->b = atomic_load(&cw_started);
-		if (it % 64 == 63)
+		atomic_fetch_add(&cw_progress, 1);
+		if (it % 256 == 255)
 			assert_int_equal(pc_fsync(fd), 0);
 	}
 	pc_close(fd);
 	free(buf);
+	atomic_fetch_sub(&cw_writers, 1);
 	return NULL;
 }
 
@@ -1021,11 +1027,16 @@ static void *cw_snapper(void *arg)
 {
 	(void)arg;
 	for (unsigned k = 1; k <= CW_SNAPS; k++) {
+		/* Spread the snapshots over the writers' run (the writers
+		 * wait for us in step: see cw_writer; no deadlock, as
+		 * writers all waiting means progress is far enough). */
+		while ((uint64_t)atomic_load(&cw_progress) * (CW_SNAPS + 1) <
+			       (uint64_t)k * CW_FILES * CW_ITERS &&
+		       atomic_load(&cw_writers) > 0)
+			sched_yield();
 		atomic_store(&cw_started, k);
 		assert_int_equal(pc_snap_realm_snapshot(&T->realm, k), 0);
 		atomic_store(&cw_done, k);
-		for (int i = 0; i < 2000; i++)
-			sched_yield();
 	}
 	return NULL;
 }
@@ -1036,9 +1047,13 @@ static void test_concurrent(void **state)
 	uint8_t *buf = malloc(PC_PAGE_SIZE);
 
 	(void)state;
-	do_mount(1 << 20, true);
+	/* Room for every page to stay dirty (the flusher's background limit
+	 * is 10% of the cache), so most snapshots find dirty heads. */
+	do_mount(8 << 20, true);
 	atomic_store(&cw_started, 0);
 	atomic_store(&cw_done, 0);
+	atomic_store(&cw_writers, CW_FILES);
+	atomic_store(&cw_progress, 0);
 	/* Every page starts with value 0, written and synced before. */
 	for (unsigned f = 0; f < CW_FILES; f++) {
 		int fd = open_file(f);
@@ -1063,6 +1078,13 @@ static void test_concurrent(void **state)
 	}
 	check_order();
 	check_counts_zero();
+	if (getenv("SNAP_TEST_VERBOSE")) {
+		struct pc_snap_stats st;
+		pc_snap_realm_get_stats(&T->realm, &st);
+		fprintf(stderr, "cap_snaps %lu pending %lu writes %lu pages %lu\n",
+			(unsigned long)st.nr_cap_snaps, (unsigned long)st.nr_pending,
+			(unsigned long)st.nr_writes, (unsigned long)st.nr_pages_written);
+	}
 
 	/* Each snapshot k of each page holds the value of one write W that
 	 * did not start after k completed, and no later write to the page
