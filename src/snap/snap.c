@@ -845,14 +845,20 @@ PC_EXPORT int pc_snap_writepages(struct pc_address_space *mapping, struct pc_wri
 	return ret;
 }
 
-/* Write the locked, dirty-cleared @page of the oldest context alone. */
+/*
+ * Write the locked, dirty-cleared @page of the oldest context alone. On
+ * -ENOMEM nothing was sent: the page is redirtied (still locked, still
+ * counted). Any other result: the request was completed or will be.
+ */
 static int write_one_locked(struct pc_snap_inode *si, struct pc_page *page, int64_t size, bool sync,
 			    bool keep_locked)
 {
 	struct pc_snap_write *req = write_alloc(si, 1);
 
-	if (!req)
+	if (!req) {
+		pc_set_page_dirty(page);	/* keeps its context (S1) */
 		return -ENOMEM;
+	}
 	req->_keep_locked = keep_locked;
 	req->pos = (int64_t)page->index << PC_PAGE_SHIFT;
 	pc_set_page_writeback(page);
@@ -894,7 +900,8 @@ PC_EXPORT int pc_snap_writepage(struct pc_page *page, struct pc_writeback_contro
 	}
 	err = write_one_locked(si, page, size, wbc && wbc->sync_mode == PC_WB_SYNC_ALL, false);
 	if (err == -ENOMEM) {
-		pc_redirty_page_for_writepage(wbc, page);
+		if (wbc)
+			wbc->pages_skipped++;
 		pc_unlock_page(page);
 	}
 	return err;
@@ -992,6 +999,8 @@ retry_locked:
 				/* The oldest: write it now, keeping the page. */
 				if (pc_clear_page_dirty_for_io(page)) {
 					err = write_one_locked(si, page, size, true, true);
+					if (err == -ENOMEM)
+						goto fail;	/* redirtied, nothing sent */
 					pc_wait_on_page_writeback(page);
 					if (!err && pc_PageError(page))
 						err = -EIO;
