@@ -98,7 +98,7 @@ struct pc_snap_inode;
  * Embed it in the filesystem's private super block data; initialise with
  * pc_snap_realm_init(), tear down with pc_snap_realm_destroy(). Every
  * member is private to src/snap: read it only through the functions below.
- * @rwsem:     the seed's snap_rwsem: exclusive while a snapshot or a
+ * @rwsem:     Linux's mdsc->snap_rwsem: exclusive while a snapshot or a
  *             removal builds and publishes a new context; shared while
  *             set_page_dirty picks the context for a page. Writer-preferring.
  * @context:   the current context (one reference held by the realm).
@@ -393,7 +393,7 @@ PC_EXPORT int pc_snap_writepage(struct pc_page *page, struct pc_writeback_contro
  * in turn, oldest first, writes all its pages and waits for those writes
  * to complete before the next context (the head is scanned once per
  * call, so a steady writer cannot keep it going). When the oldest context
- * changes between passes, the scan restarts (as the seed does). Returns 0
+ * changes between passes, the scan restarts (as ceph_writepages_start does). Returns 0
  * or the first -errno from ops->write_pages (the error is also recorded
  * in the mapping by the completion).
  */

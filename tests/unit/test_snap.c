@@ -72,6 +72,7 @@ struct st_store {
 	/* asynchronous completion */
 	bool async;
 	bool stop;
+	bool paused;		/* the async thread holds requests */
 	pthread_t thread;
 	pthread_cond_t cond;
 	struct pc_snap_write *queue[4096];
@@ -207,7 +208,7 @@ static void *store_thread(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&S.lock);
 	for (;;) {
-		while (S.qhead == S.qtail && !S.stop)
+		while ((S.qhead == S.qtail || S.paused) && !S.stop)
 			pthread_cond_wait(&S.cond, &S.lock);
 		if (S.qhead == S.qtail)
 			break;
@@ -965,6 +966,55 @@ static void test_remove(void **state)
 	do_umount();
 }
 
+/* writepage (pc_write_one_page through invalidate) writes a page of the
+ * oldest context, and leaves a newer one dirty rather than break the
+ * order. */
+static void test_writepage_rule(void **state)
+{
+	struct pc_address_space *mapping;
+	struct pc_page *page;
+	int fd;
+
+	(void)state;
+	do_mount(4 << 20, true);
+	fd = open_file(0);
+	write_pages(fd, 0, 1, 0, 1);		/* context 0 */
+	snapshot();
+	write_pages(fd, 0, 2, 1, 1);		/* head */
+	mapping = T->files[0]->vfs.i_mapping;
+	/* The store holds every write for now: the flusher the writepage
+	 * below wakes may send page 0, but page 1 cannot follow before page
+	 * 0's write completed. */
+	pthread_mutex_lock(&S.lock);
+	S.paused = true;
+	pthread_mutex_unlock(&S.lock);
+	/* Page 1 is not in the oldest context: kept dirty, not written. */
+	assert_int_equal(pc_invalidate_inode_pages2_range(mapping, 1, 1), -EBUSY);
+	page = pc_find_get_page(mapping, 1);
+	assert_non_null(page);
+	assert_true(pc_PageDirty(page) && pc_PagePrivate(page));
+	pc_put_page(page);
+	assert_int_equal(inode_dirty(0), 2);
+	pthread_mutex_lock(&S.lock);
+	assert_int_equal(S.writes, 0);
+	S.paused = false;
+	pthread_cond_signal(&S.cond);
+	pthread_mutex_unlock(&S.lock);
+	/* Page 0 is (or the flusher has written it): dropped from the cache. */
+	assert_int_equal(pc_invalidate_inode_pages2_range(mapping, 0, 0), 0);
+	assert_null(pc_find_get_page(mapping, 0));
+	/* Now page 1 is the oldest. */
+	assert_int_equal(pc_invalidate_inode_pages2_range(mapping, 1, 1), 0);
+	pthread_mutex_lock(&S.lock);
+	assert_int_equal(S.writes, 2);
+	pthread_mutex_unlock(&S.lock);
+	check_counts_zero();
+	check_store();
+	check_head_reads(0);
+	assert_int_equal(pc_close(fd), 0);
+	do_umount();
+}
+
 /* ---- concurrent writers and snapshots (also run under TSan) ---- */
 
 #define CW_FILES 4
@@ -1148,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_truncate_counts),
 		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_writepage_rule),
 		cmocka_unit_test(test_concurrent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
