@@ -387,9 +387,10 @@ PC_EXPORT int pc_snap_writepage(struct pc_page *page, struct pc_writeback_contro
  * submitted asynchronously through ops->write_pages. The head context
  * honours the wbc range (range_cyclic: from writeback_index, wrapping);
  * older contexts are written whole (their order must not wait on a range).
- * WB_SYNC_NONE: writes the oldest context and moves to the next one only
- * once the older one's writes have completed (an inline completion lets
- * it go on at once); stops at nr_to_write. WB_SYNC_ALL: for each context
+ * WB_SYNC_NONE: writes the oldest context; when that was a cap_snap and
+ * nr_to_write is left, waits for its writes to complete and goes on with
+ * the next context; stops at nr_to_write, after the head, or when a
+ * context's pages cannot be taken (locked elsewhere). WB_SYNC_ALL: for each context
  * in turn, oldest first, writes all its pages and waits for those writes
  * to complete before the next context (the head is scanned once per
  * call, so a steady writer cannot keep it going). When the oldest context
@@ -450,6 +451,33 @@ PC_EXPORT int pc_snap_write_end(struct pc_file *file, struct pc_address_space *m
  * the store). No page lock held. 0, or -EIO if a write failed.
  */
 PC_EXPORT int pc_snap_inode_flush_older(struct pc_snap_inode *si);
+
+/*
+ * pc_snap_get_write / pc_snap_put_write - open and close a write section
+ * on @si (Linux: taking and dropping the Fw cap reference,
+ * ceph_get_caps/ceph_put_cap_refs) around a change of the file's data or
+ * size that does not go through write_begin/write_end: truncate, a direct
+ * write, fallocate. pc_snap_get_write waits while a cap_snap is pending;
+ * a snapshot taken while the section is open makes the inode's cap_snap
+ * pending, so the snapshot is ordered after the change: its size and
+ * mtime are recorded when the last section closes, and data the section
+ * writes to the store must use pc_snap_inode_write_context(). Sections
+ * nest across threads, NOT with write_begin in the same thread
+ * (write_begin opens its own and would wait for the one held). Inode lock
+ * held exclusive by the caller; no page lock; may sleep.
+ */
+PC_EXPORT void pc_snap_get_write(struct pc_snap_inode *si);
+PC_EXPORT void pc_snap_put_write(struct pc_snap_inode *si);
+
+/*
+ * pc_snap_inode_write_context - the context a change made inside an open
+ * write section must reach the store with: the pending cap_snap's if a
+ * snapshot was taken during the section, else the realm's current one.
+ * Referenced: the caller puts it. Before sending such a change (e.g. an
+ * object truncate), write the older contexts (pc_snap_inode_flush_older),
+ * so the store sees them first. Takes realm->rwsem shared and si->lock.
+ */
+PC_EXPORT struct pc_snap_context *pc_snap_inode_write_context(struct pc_snap_inode *si);
 
 /* ---- statistics ---- */
 

@@ -800,9 +800,10 @@ PC_EXPORT int pc_snap_writepages(struct pc_address_space *mapping, struct pc_wri
 		bool out = false;
 
 		if (have_last && seq == last) {
-			/* Still the same context: WB_SYNC_NONE leaves its writes
-			 * in flight to complete; WB_SYNC_ALL has waited for them
-			 * and writes what was dirtied into it since. */
+			/* Still the same context after its writes completed:
+			 * WB_SYNC_NONE leaves what it could not take (pages
+			 * locked elsewhere) for later; WB_SYNC_ALL writes what
+			 * was dirtied into it since. */
 			if (!sync)
 				break;
 			if (++idle > 10000)
@@ -841,6 +842,11 @@ PC_EXPORT int pc_snap_writepages(struct pc_address_space *mapping, struct pc_wri
 		}
 		if (out || is_head || st.err)
 			break;
+		/* An older context went out and budget is left: let its
+		 * writes complete (the store answers them; nothing here holds
+		 * a page) so the next context can follow in this call, rather
+		 * than have the flusher come back to find them in flight. */
+		wait_inflight(si);
 	}
 	return ret;
 }
@@ -950,6 +956,31 @@ static void wr_put(struct pc_snap_inode *si)
 	}
 	pthread_cond_broadcast(&si->wq);
 	si_unlock(si);
+}
+
+PC_EXPORT void pc_snap_get_write(struct pc_snap_inode *si)
+{
+	wr_get(si);
+}
+
+PC_EXPORT void pc_snap_put_write(struct pc_snap_inode *si)
+{
+	wr_put(si);
+}
+
+PC_EXPORT struct pc_snap_context *pc_snap_inode_write_context(struct pc_snap_inode *si)
+{
+	struct pc_snap_realm *realm = si->realm;
+	struct pc_snap_cap_snap *last;
+	struct pc_snap_context *sc;
+
+	pc_rwsem_down_read(&realm->rwsem);
+	si_lock(si);
+	last = last_cap_snap(si);
+	sc = pc_snap_context_get(last && last->pending ? last->context : realm->context);
+	si_unlock(si);
+	pc_rwsem_up_read(&realm->rwsem);
+	return sc;
 }
 
 PC_EXPORT int pc_snap_write_begin(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,

@@ -345,15 +345,21 @@ static int st_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 		struct pc_snap_context *sc;
 		int err;
 
-		/* Snapshotted data past the cut belongs to its snapshot:
-		 * write it first; dirty head data past the cut is dropped. */
+		/* A snapshot taken from here on is ordered after the cut
+		 * (pending). Snapshotted data past the cut belongs to its
+		 * snapshot: write it first; dirty head data past the cut is
+		 * dropped. */
+		pc_snap_get_write(&ti->si);
 		err = pc_snap_inode_flush_older(&ti->si);
-		if (err)
+		if (err) {
+			pc_snap_put_write(&ti->si);
 			return err;
-		sc = pc_snap_realm_get_context(&T->realm);
+		}
+		sc = pc_snap_inode_write_context(&ti->si);
 		store_truncate(inode->i_ino - ST_FIRST, attr->ia_size, sc);
 		pc_snap_context_put(sc);
 		pc_truncate_setsize(inode, attr->ia_size);
+		pc_snap_put_write(&ti->si);
 	}
 	pc_setattr_copy(inode, attr);
 	return 0;
