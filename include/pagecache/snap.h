@@ -260,7 +260,9 @@ struct pc_snap_inode {
 /*
  * pc_snap_realm_init - an empty realm whose first context has seq @seq and
  * no snapshots (a filesystem mounting a store with live snapshots then
- * calls pc_snap_realm_set_context). Returns 0 or -ENOMEM.
+ * calls pc_snap_realm_set_context). @realm is the caller's memory (embed
+ * it); no lock needed, nobody else may use it yet. Returns 0 or -ENOMEM.
+ * Linux: ceph_create_snap_realm with the realm's cached_context.
  */
 PC_EXPORT int pc_snap_realm_init(struct pc_snap_realm *realm, uint64_t seq);
 
@@ -328,7 +330,12 @@ PC_EXPORT void pc_snap_inode_init(struct pc_snap_inode *si, struct pc_inode *ino
  * pc_snap_inode_destroy - tear @si down: the inode's pages must be gone
  * (pc_truncate_inode_pages(mapping, 0) waits for their writes), so no page
  * is dirty or being written. Frees what is left (finished cap_snaps) and
- * leaves the realm. No lock held.
+ * leaves the realm. No lock held. Truncating drops dirty data of every
+ * context, cap_snaps included: an inode whose snapshots must keep its data
+ * (an unlinked file still in a snapshot) is written first
+ * (pc_snap_inode_flush_older, or pc_write_inode_now with sync) in
+ * s_op->evict_inode. Unmount syncs before evicting, so nothing is lost
+ * there.
  */
 PC_EXPORT void pc_snap_inode_destroy(struct pc_snap_inode *si);
 
@@ -495,6 +502,31 @@ struct pc_snap_ctx_stat {
  */
 PC_EXPORT unsigned pc_snap_inode_get_stats(struct pc_snap_inode *si, struct pc_snap_ctx_stat *out,
 					   unsigned max);
+
+/*
+ * struct pc_snap_cap_snap_info - a copy of one cap_snap (for a filesystem
+ * writing the inode's metadata as of a snapshot: size and mtime).
+ * @seq: its context's seq; @dirty_pages: pages still to write;
+ * @size, @mtime: the file's at the snapshot (valid once !@pending).
+ */
+struct pc_snap_cap_snap_info {
+	uint64_t seq;
+	long dirty_pages;
+	int64_t size;
+	struct timespec mtime;
+	bool pending;
+};
+
+/*
+ * pc_snap_inode_get_cap_snaps - copy @si's cap_snaps, oldest first, up to
+ * @max into @out. Returns how many there are (may exceed @max). A
+ * cap_snap lives until its last page is written and it is not pending, so
+ * a filesystem that must write per-snapshot metadata reads it before
+ * writing the data (e.g. at the start of writepages or fsync). Takes
+ * si->lock; no lock needed on entry.
+ */
+PC_EXPORT unsigned pc_snap_inode_get_cap_snaps(struct pc_snap_inode *si,
+					       struct pc_snap_cap_snap_info *out, unsigned max);
 
 /*
  * struct pc_snap_stats - a realm's counters, for --stats.

@@ -1168,6 +1168,25 @@ PC_EXPORT unsigned pc_snap_inode_get_stats(struct pc_snap_inode *si, struct pc_s
 	return n;
 }
 
+PC_EXPORT unsigned pc_snap_inode_get_cap_snaps(struct pc_snap_inode *si,
+					       struct pc_snap_cap_snap_info *out, unsigned max)
+{
+	unsigned n = 0;
+
+	si_lock(si);
+	for (struct pc_list_head *p = si->cap_snaps.next; p != &si->cap_snaps; p = p->next) {
+		struct pc_snap_cap_snap *cs = pc_list_entry(p, struct pc_snap_cap_snap, item);
+		if (n < max)
+			out[n] = (struct pc_snap_cap_snap_info){
+				.seq = cs->context->seq, .dirty_pages = cs->dirty_pages,
+				.size = cs->size, .mtime = cs->mtime, .pending = cs->pending,
+			};
+		n++;
+	}
+	si_unlock(si);
+	return n;
+}
+
 /* Add @pages of @seq into st->dirty, kept sorted by seq. */
 static void stats_add(struct pc_snap_stats *st, uint64_t seq, long pages)
 {

@@ -907,6 +907,12 @@ static void test_truncate_counts(void **state)
 	snapshot();				/* 1 */
 	write_pages(fd, 0, 2, 16, 16);		/* head, context 1 */
 	assert_int_equal(inode_dirty(0), 32);
+	struct pc_snap_cap_snap_info cs[2];
+	assert_int_equal(pc_snap_inode_get_cap_snaps(&T->files[0]->si, cs, 2), 1);
+	assert_int_equal(cs[0].seq, 0);
+	assert_int_equal(cs[0].dirty_pages, 16);
+	assert_int_equal(cs[0].size, 16 * PC_PAGE_SIZE);	/* the size at the snapshot */
+	assert_false(cs[0].pending);
 	/* Cut at 8 pages: the cap_snap's pages are written first (they are
 	 * the snapshot's), the head's past the cut are dropped. */
 	assert_int_equal(pc_ftruncate(fd, 8 * PC_PAGE_SIZE), 0);
