@@ -204,7 +204,10 @@ struct pc_file_operations {
  * @i_blocks:  512-byte sectors allocated.
  * @i_rwsem:   the inode lock (exclusive: write, truncate, namespace
  *             changes in a directory; shared: read, lookup).
- * @i_lock:    protects i_state, i_io_list membership with the bdi list_lock.
+ * @i_lock:    protects i_state (an atomic word: its lifecycle bits are
+ *             also changed under the super block's s_inode_lock, its
+ *             writeback bits under i_lock alone), i_io_list membership
+ *             with the bdi list_lock.
  * @i_count:   references.
  * @i_data:    the file's page cache; @i_mapping points to it.
  * @i_private: for the filesystem: NULL when the inode is created; the
@@ -240,7 +243,7 @@ struct pc_inode {
 	struct pc_rwsem i_rwsem;
 	pthread_mutex_t i_lock;
 	_Atomic int i_count;
-	unsigned long i_state;
+	_Atomic unsigned long i_state;
 	unsigned long long dirtied_when;
 	struct pc_list_head i_io_list;
 	struct pc_list_head i_hash;

@@ -6,8 +6,12 @@
  * can be found by number, on a hash chain of sb->s_inode_hash. Both under
  * sb->s_inode_lock.
  *
- * Inode states (i_state, changed under s_inode_lock AND i_lock, so either
- * lock is enough to read them):
+ * Inode states (i_state, an atomic word). The lifecycle bits below change
+ * under s_inode_lock AND i_lock, so either lock is enough to act on them;
+ * the writeback bits (I_SYNC, I_DIRTY_*) change under i_lock alone
+ * (fs-writeback.c), which is why the word is atomic: a reader holding only
+ * s_inode_lock (pc_iget) or the bdi list_lock (the flusher's pick) reads
+ * its bits while a writeback bit of the same word changes.
  *   I_NEW      inserted by pc_iget, being filled by s_op->read_inode; other
  *              pc_iget callers of the same number wait (inode_wait) for
  *              the one read instead of reading it twice;
