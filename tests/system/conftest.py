@@ -54,6 +54,8 @@ E2FS_ENV = dict(os.environ, LC_ALL="C")
 def pytest_configure(config):
     # cp(1) semantics give new files mode & ~umask: make that predictable.
     os.umask(0o022)
+    config.addinivalue_line(
+        "markers", "bench: runs a benchmark driver in its smoke mode (deselect with -m 'not bench')")
 
 
 def fs_type_of(path):
