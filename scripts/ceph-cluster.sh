@@ -299,9 +299,6 @@ paxos_min_wait = 0.01
 
 [mds]
 mds_data = $DIR/mds/\$cluster-\$id
-# beacons every second (Ceph: 4 s): on SIGTERM the MDS waits up to one
-# interval for the monitor to acknowledge it is going (stop: 5 s -> ~1 s)
-mds_beacon_interval = 1
 
 [osd]
 osd_data = $DIR/osd/\$cluster-\$id
