@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		free(buf);
 		return 1;
 	}
-	int rc = 1;
+	int rc = 1, fd;
 	if (strcmp(snapdir, "/.snap") != 0) {
 		err = pc_mkdir(m, snapdir, 0755);
 		if (err && err != -EEXIST) {
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	int fd = pc_open(m, file, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	fd = pc_open(m, file, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	if (fd < 0) {
 		fail(file, fd);
 		goto out;
