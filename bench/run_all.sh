@@ -20,4 +20,11 @@ bash bench/dio_bench.sh || status=1
 echo
 echo "== sparse files (bench/sparse_bench.sh; BASE_PCFS: an older pcfs to compare)"
 bash bench/sparse_bench.sh || status=1
+echo
+if [ "${PCFS_NO_CEPH:-0}" = 1 ]; then
+	echo "== Ceph: rados bench, ceph-fuse, objfs (bench/ceph_bench.sh): skipped, PCFS_NO_CEPH=1"
+else
+	echo "== Ceph: rados bench, ceph-fuse, objfs (bench/ceph_bench.sh; PCFS_NO_CEPH=1 skips it)"
+	bash bench/ceph_bench.sh || status=1
+fi
 exit $status

@@ -6,6 +6,7 @@
 #
 # Usage:
 #   scripts/ceph-cluster.sh start DIR    start a cluster that lives in DIR
+#   scripts/ceph-cluster.sh start --mds DIR   ... plus one MDS and a CephFS
 #   scripts/ceph-cluster.sh status DIR   its daemons, config and pool
 #   scripts/ceph-cluster.sh stop DIR     stop it (DIR is kept)
 #   scripts/ceph-cluster.sh stop --purge DIR   stop it and remove DIR
@@ -21,6 +22,12 @@
 # holds CEPH_CONF, CEPH_POOL and the monitor's address, shell syntax).
 # start's only line on stdout is "export CEPH_CONF=DIR/ceph.conf" (its
 # summary goes to stderr): eval "$(scripts/ceph-cluster.sh start DIR)".
+#
+# start --mds also installs ceph-mds, ceph-fuse and fuse when missing,
+# creates a CephFS "cephfs" (pools cephfs_metadata and cephfs_data, size 1,
+# allow_new_snaps on, so mkdir .snap/NAME works), starts ONE metadata
+# server (mds.a, still no manager) and returns once it is up:active;
+# clients mount it with ceph-fuse -c DIR/ceph.conf MNT.
 # If anything does not come up within the timeout, start prints one line
 # "ceph-cluster: ..." on stderr, stops what it started and exits 1.
 #
@@ -61,10 +68,15 @@ OSD_OP_TIMEOUT=${CEPH_OSD_OP_TIMEOUT:-30}
 MON_OP_TIMEOUT=${CEPH_MON_OP_TIMEOUT:-10}
 START_TIMEOUT=${CEPH_START_TIMEOUT:-60}
 STOP_TIMEOUT=${CEPH_STOP_TIMEOUT:-10}
-DAEMONS="osd.0 mon.a"          # stop order: the OSD first
+MDS_PKGS="ceph-mds ceph-fuse fuse"
+FS_NAME=cephfs
+FS_META_POOL=cephfs_metadata
+FS_DATA_POOL=cephfs_data
+DAEMONS="mds.a osd.0 mon.a"    # stop order: the MDS, then the OSD (mds.a only if started)
+WITH_MDS=0
 
 usage() {
-	echo "usage: $0 start DIR | status DIR | stop [--purge] DIR" >&2
+	echo "usage: $0 start [--mds] DIR | status DIR | stop [--purge] DIR" >&2
 	exit 2
 }
 
@@ -107,13 +119,17 @@ pid_of() {
 }
 
 # stop_daemon NAME: SIGTERM, wait up to STOP_TIMEOUT s, SIGKILL, wait.
-# Returns non-zero if it is still alive afterwards.
+# The MDS gets at most 1 s: on SIGTERM it spends ~5 s saying goodbye to
+# the monitor (a beacon it waits on, then its metrics threads), which a
+# throwaway cluster does not need. Returns non-zero if it is still alive
+# afterwards.
 stop_daemon() {
-	local name=$1 pid i
+	local name=$1 pid i grace=$STOP_TIMEOUT
 	alive "$name" || return 0
+	[ "$name" = mds.a ] && [ "$grace" -gt 1 ] && grace=1
 	pid=$(pid_of "$name")
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < STOP_TIMEOUT * 20; i++)); do
+	for ((i = 0; i < grace * 20; i++)); do
 		alive "$name" || return 0
 		sleep 0.05
 	done
@@ -154,9 +170,10 @@ spawn() {
 # ------------------------------------------------------------------ install
 
 install_missing() {
-	local missing="" p
+	local missing="" p pkgs=$PKGS
 	command -v dpkg >/dev/null 2>&1 || return 0
-	for p in $PKGS; do
+	[ "$WITH_MDS" = 1 ] && pkgs="$pkgs $MDS_PKGS"
+	for p in $pkgs; do
 		dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
@@ -280,6 +297,9 @@ mon_data = $DIR/mon/\$cluster-\$id
 paxos_propose_interval = 0.01
 paxos_min_wait = 0.01
 
+[mds]
+mds_data = $DIR/mds/\$cluster-\$id
+
 [osd]
 osd_data = $DIR/osd/\$cluster-\$id
 osd_objectstore = memstore
@@ -337,8 +357,13 @@ cmd_start() {
 	for t in ceph-mon ceph-osd ceph monmaptool ceph-authtool rados setsid python3; do
 		command -v "$t" >/dev/null 2>&1 || fail "start $DIR: $t not found"
 	done
+	if [ "$WITH_MDS" = 1 ]; then
+		for t in ceph-mds ceph-fuse; do
+			command -v "$t" >/dev/null 2>&1 || fail "start $DIR: $t not found"
+		done
+	fi
 	mkdir -p "$DIR" 2>/dev/null || fail "start $DIR: cannot create the directory"
-	mkdir -p "$DIR/log" "$DIR/run" "$DIR/pids" "$DIR/mon" "$DIR/osd" "$DIR/crash" 2>/dev/null ||
+	mkdir -p "$DIR/log" "$DIR/run" "$DIR/pids" "$DIR/mon" "$DIR/osd" "$DIR/mds" "$DIR/crash" 2>/dev/null ||
 		fail "start $DIR: cannot create its subdirectories"
 	CREATED=1
 	# From here on, failing stops whatever was started.
@@ -400,6 +425,15 @@ cmd_start() {
 	done
 	rm -f "$probe" "$back"
 	[ $ok = 1 ] || fail "start $DIR: pool $POOL not usable within $START_TIMEOUT s (see $DIR/log/start.log, $DIR/log/osd.0.log)"
+	local mds_env=""
+	if [ "$WITH_MDS" = 1 ]; then
+		start_mds
+		mds_env="CEPH_MDS_PID=$(pid_of mds.a)
+CEPH_FS_NAME=$FS_NAME
+CEPH_FS_METADATA_POOL=$FS_META_POOL
+CEPH_FS_DATA_POOL=$FS_DATA_POOL
+"
+	fi
 
 	cat >"$DIR/cluster.env" <<EOF
 CEPH_CONF=$DIR/ceph.conf
@@ -409,18 +443,53 @@ CEPH_MON_PID=$(pid_of mon.a)
 CEPH_OSD_PID=$(pid_of osd.0)
 CEPH_MEMSTORE_BYTES=$MEMSTORE_BYTES
 EOF
-	local t1
+	printf '%s' "$mds_env" >>"$DIR/cluster.env"
+	local t1 mds_msg=""
 	t1=$(date +%s.%N)
-	printf '%s: started in %s (mon.a pid %s on 127.0.0.1:%s, osd.0 pid %s, pool %s) in %.2f s\n' \
-		"$PROG" "$DIR" "$(pid_of mon.a)" "$base" "$(pid_of osd.0)" "$POOL" \
+	[ "$WITH_MDS" = 1 ] && mds_msg=$(printf ', mds.a pid %s, fs %s active %.2f s after its pools were created' \
+		"$(pid_of mds.a)" "$FS_NAME" "$(awk -v a="$T_MDS0" -v b="$T_MDS1" 'BEGIN { print b - a }')")
+	printf '%s: started in %s (mon.a pid %s on 127.0.0.1:%s, osd.0 pid %s, pool %s%s) in %.2f s\n' \
+		"$PROG" "$DIR" "$(pid_of mon.a)" "$base" "$(pid_of osd.0)" "$POOL" "$mds_msg" \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >&2
 	echo "export CEPH_CONF=$DIR/ceph.conf"
+}
+
+# start_mds: the CephFS pools and filesystem, then mds.a; returns once
+# the monitor's FSMap shows it up:active. Sets T_MDS0/T_MDS1 (from the
+# first pool create to active).
+start_mds() {
+	T_MDS0=$(date +%s.%N)
+	local p
+	for p in "$FS_META_POOL" "$FS_DATA_POOL"; do
+		ceph_cmd osd pool create "$p" "$PG_NUM" "$PG_NUM" replicated >/dev/null ||
+			fail "start $DIR: 'ceph osd pool create $p' failed (see $DIR/log/start.log)"
+	done
+	ceph_cmd fs new "$FS_NAME" "$FS_META_POOL" "$FS_DATA_POOL" >/dev/null ||
+		fail "start $DIR: 'ceph fs new $FS_NAME' failed (see $DIR/log/start.log)"
+	ceph_cmd fs set "$FS_NAME" allow_new_snaps true >/dev/null ||
+		fail "start $DIR: 'ceph fs set $FS_NAME allow_new_snaps true' failed (see $DIR/log/start.log)"
+	mkdir -p "$DIR/mds/ceph-a"
+	spawn mds.a ceph-mds --conf "$DIR/ceph.conf" -f -i a
+	check_alive mds.a "starting"
+	local deadline st=""
+	deadline=$(($(date +%s) + START_TIMEOUT))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		check_alive mds.a "waiting for it to become active"
+		st=$(ceph_cmd mds stat) || st=""
+		case $st in
+		*"=a=up:active"*) T_MDS1=$(date +%s.%N); return 0 ;;
+		esac
+		sleep 0.1
+	done
+	fail "start $DIR: mds.a not up:active within $START_TIMEOUT s (last 'ceph mds stat': ${st:-none}; see $DIR/log/mds.a.log)"
 }
 
 cmd_status() {
 	[ -d "$DIR/pids" ] || { echo "$PROG: $DIR holds no cluster" >&2; exit 1; }
 	local d rc=0
-	for d in mon.a osd.0; do
+	local daemons="mon.a osd.0"
+	[ -e "$DIR/pids/mds.a.pid" ] && daemons="$daemons mds.a"
+	for d in $daemons; do
 		if alive "$d"; then
 			echo "$d $(pid_of "$d") running"
 		else
@@ -462,6 +531,10 @@ shift
 PURGE=0
 if [ "$CMD" = stop ] && [ "$1" = --purge ]; then
 	PURGE=1
+	shift
+fi
+if [ "$CMD" = start ] && [ "$1" = --mds ]; then
+	WITH_MDS=1
 	shift
 fi
 [ $# -eq 1 ] || usage

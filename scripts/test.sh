@@ -242,7 +242,7 @@ setup_dir() {
 note "deps"
 PKGS="meson ninja-build pkg-config gcc libc6-dev liburing-dev libext2fs-dev comerr-dev liburcu-dev
       libcmocka-dev e2fsprogs python3 python3-pytest e2tools util-linux clang libclang-rt-14-dev
-      groff-base ceph-mon ceph-osd ceph-common librados-dev"
+      groff-base ceph-mon ceph-osd ceph-common librados-dev ceph-mds ceph-fuse fuse"
 if command -v dpkg >/dev/null 2>&1; then
 	MISSING=""
 	for p in $PKGS; do

@@ -54,6 +54,8 @@ E2FS_ENV = dict(os.environ, LC_ALL="C")
 def pytest_configure(config):
     # cp(1) semantics give new files mode & ~umask: make that predictable.
     os.umask(0o022)
+    config.addinivalue_line(
+        "markers", "bench: runs a benchmark driver in its smoke mode (deselect with -m 'not bench')")
 
 
 def fs_type_of(path):
@@ -519,6 +521,9 @@ class CephCluster:
         self.pool = kv["CEPH_POOL"]
         self.mon_addr = kv["CEPH_MON_ADDR"]
         self.pids = {"mon.a": int(kv["CEPH_MON_PID"]), "osd.0": int(kv["CEPH_OSD_PID"])}
+        if "CEPH_MDS_PID" in kv:        # start --mds: a CephFS and its MDS
+            self.pids["mds.a"] = int(kv["CEPH_MDS_PID"])
+        self.fs_name = kv.get("CEPH_FS_NAME")
 
     def env(self, **extra):
         e = dict(os.environ, CEPH_CONF=str(self.conf))
@@ -583,10 +588,11 @@ def ceph_script(*args, env=None, timeout=300):
                           text=True, env=e, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def ceph_start(dir, env=None):
-    """Start a cluster in @dir; returns a CephCluster, or calls pytest.fail
-    with the script's message."""
-    p = ceph_script("start", dir, env=env)
+def ceph_start(dir, env=None, mds=False):
+    """Start a cluster in @dir (@mds: with an MDS and a CephFS, start
+    --mds); returns a CephCluster, or calls pytest.fail with the script's
+    message."""
+    p = ceph_script("start", *(["--mds"] if mds else []), dir, env=env)
     if p.returncode != 0:
         pytest.fail("scripts/ceph-cluster.sh start %s failed (rc %d): %s"
                     % (dir, p.returncode, (p.stderr.strip() or p.stdout.strip())[-2000:]))

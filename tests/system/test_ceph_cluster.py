@@ -4,6 +4,7 @@ the objfs RADOS backend relies on (tests/ceph/rados_probe.c).
 
 Every test here needs a cluster: without one it FAILS, unless
 PCFS_NO_CEPH=1 (then skipped). docs/ceph.md describes the cluster."""
+import json
 import os
 import random
 import re
@@ -53,7 +54,7 @@ def status(dir):
     st = {}
     for line in p.stdout.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] in ("mon.a", "osd.0"):
+        if len(parts) == 3 and parts[0] in ("mon.a", "osd.0", "mds.a"):
             st[parts[0]] = (parts[1], parts[2])
     return p.returncode, st
 
@@ -137,6 +138,59 @@ def test_second_cluster(ceph_cluster, tmp_path):
     finally:
         if d.exists():
             ceph_stop(d, purge=True)
+
+
+def test_mds_cluster(tmp_path):
+    """start --mds: a CephFS with one active MDS and snapshots allowed;
+    ceph-fuse mounts it and .snap works; stop ends all three daemons (and
+    nothing else) by their recorded PIDs."""
+    d = ceph_tmpdir("cephmds")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    fuse = None
+    try:
+        c = ceph_start(d, env={"CEPH_MEMSTORE_BYTES": 256 * MiB}, mds=True)
+        assert set(c.pids) == {"mon.a", "osd.0", "mds.a"} and c.fs_name == "cephfs"
+        assert sorted(procs_of(d)) == sorted(c.pids.values())
+        rc, st = status(d)
+        assert rc == 0 and st["mds.a"] == (str(c.pids["mds.a"]), "running")
+        assert "=a=up:active" in c.ceph("mds", "stat")
+        # CEPH_MDSMAP_ALLOW_SNAPS (1 << 1): allow_new_snaps is on
+        fsmap = json.loads(c.ceph("fs", "get", "cephfs", "--format", "json"))
+        assert fsmap["mdsmap"]["flags"] & 2, fsmap["mdsmap"]["flags"]
+        for pool in ("cephfs_metadata", "cephfs_data"):
+            assert c.ceph("osd", "pool", "get", pool, "size").split() == ["size:", "1"]
+        # a client: ceph-fuse in the foreground, stopped by its PID
+        fuse = subprocess.Popen(["ceph-fuse", "-c", str(c.conf), "-f", str(mnt)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=c.env())
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(mnt):
+            assert fuse.poll() is None, fuse.stderr.read().decode("utf-8", "replace")
+            assert time.monotonic() < deadline, "ceph-fuse did not mount within 30 s"
+            time.sleep(0.05)
+        (mnt / "f").write_bytes(b"old\n")
+        os.mkdir(mnt / ".snap" / "s1")
+        (mnt / "f").write_bytes(b"new contents\n")
+        assert (mnt / ".snap" / "s1" / "f").read_bytes() == b"old\n"
+        assert (mnt / "f").read_bytes() == b"new contents\n"
+        assert os.listdir(mnt / ".snap") == ["s1"]
+        subprocess.run(["fusermount", "-u", str(mnt)], check=True, timeout=60)
+        fuse.wait(timeout=30)
+        assert fuse.returncode == 0
+        fuse = None
+        p = ceph_stop(d)
+        assert p.returncode == 0, p.stderr
+        assert not any(pid_runs(x) for x in c.pids.values())
+        assert procs_of(d) == []
+        rc, st = status(d)
+        assert rc != 0 and st["mds.a"][1] == "dead"
+    finally:
+        if fuse is not None:
+            subprocess.run(["fusermount", "-u", "-z", str(mnt)], timeout=60)
+            fuse.kill()
+            fuse.wait()
+        ceph_stop(d, purge=True)
 
 
 def test_ceph_pool_fixture(ceph_cluster, ceph_pool, tmp_path):
