@@ -132,9 +132,22 @@ static int snaps_write(struct objfs_sb *sbi, const struct objfs_snap *tab, unsig
 		off += 9 + l;
 	}
 	put64(buf + off, fnv64(buf, off));
-	err = objfs_put_object(sbi->os, NULL, snaps_oid[gen & 1], buf, len);
-	if (!err && sbi->os->ops->flush)
-		err = sbi->os->ops->flush(sbi->os);
+	{
+		/* Durable before it counts (PC_OBJ_F_SYNC: this object only,
+		 * not a flush of the whole store, which would cost time in
+		 * proportion to what was written before). */
+		struct iovec iov = { .iov_base = buf, .iov_len = len };
+		struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = snaps_oid[gen & 1], .len = len,
+					  .iov = &iov, .iovcnt = 1, .flags = PC_OBJ_F_SYNC };
+		int64_t r = pc_objstore_exec(sbi->os, &req);
+
+		if (r >= 0) {
+			req = (struct pc_obj_req){ .op = PC_OBJ_TRUNCATE, .oid = snaps_oid[gen & 1],
+						   .off = len, .flags = PC_OBJ_F_SYNC };
+			r = pc_objstore_exec(sbi->os, &req);
+		}
+		err = r < 0 ? (int)r : 0;
+	}
 	free(buf);
 	if (!err)
 		sbi->snaps_gen = gen;
@@ -585,6 +598,26 @@ static int ro_open(struct pc_inode *inode, struct pc_file *file)
 	return (file->f_flags & O_ACCMODE) != O_RDONLY ? -EROFS : 0;
 }
 
+/*
+ * open of a snapshot's file: read-only; data of the file still dirty in
+ * an older context than the head (a cap_snap) is written first, so the
+ * reads at the snap id find it in the store.
+ */
+static int snapfile_open(struct pc_inode *inode, struct pc_file *file)
+{
+	struct pc_inode *h;
+	int err = ro_open(inode, file);
+
+	if (err)
+		return err;
+	if (pc_iget(inode->i_sb, OBJFS_I(inode)->ino, &h) == 0) {
+		if (OBJFS_I(h)->si_live)
+			err = pc_snap_inode_flush_older(&OBJFS_I(h)->si);
+		pc_iput(h);
+	}
+	return err;
+}
+
 static int ro_fsync(struct pc_file *file, loff_t start, loff_t end, int datasync)
 {
 	(void)file, (void)start, (void)end, (void)datasync;
@@ -645,7 +678,7 @@ const struct pc_file_operations objfs_snapfile_fops = {
 	.read_iter = pc_generic_file_read_iter,
 	.write_iter = ro_write_iter,
 	.fsync = ro_fsync,
-	.open = ro_open,
+	.open = snapfile_open,
 	.fallocate = ro_fallocate,
 	.llseek = pc_generic_file_llseek,
 };
