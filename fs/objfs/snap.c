@@ -11,8 +11,9 @@
  * new context current (the snap layer gives every inode with dirty pages
  * a cap_snap: O(inodes dirtied since the last snapshot), no page touched),
  * every cached inode whose record changed since it was last written is
- * written with the OLD context (a file with dirty data gets its cap_snap's
- * size and mtime), and the snaps table is written. No data is flushed:
+ * written with the OLD context (before the switch; after it, a file with
+ * dirty data gets its cap_snap's size and mtime), and the snaps table is
+ * written. No data is flushed:
  * the snap layer writes each context's pages in order later.
  *
  * The snaps table: two objects, "objfs.snaps.a" and "objfs.snaps.b",
@@ -302,10 +303,16 @@ fail_io:
 
 /*
  * Write every cached head inode whose record changed since it was last
- * written with @old, the context before the snapshot: a regular file
- * with data dirty in @old gets its cap_snap's size and mtime.
+ * written, with @old, the context before the snapshot. Two passes around
+ * pc_snap_realm_snapshot: @after false, before it: the records as they
+ * are (a change racing with it that dirtied pages before the switch
+ * lands in a cap_snap and is fixed by the second pass; one after the
+ * switch belongs to the new context); @after true: files with data dirty
+ * in @old get their cap_snap's size and mtime (a pending cap_snap, a
+ * write copying at the snapshot, is waited for: it ends without any lock
+ * held here). snap_rwsem held exclusive.
  */
-static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context *old)
+static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context *old, bool after)
 {
 	struct pc_list_head *p;
 	int err = 0;
@@ -318,14 +325,28 @@ static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context
 		const struct timespec *mtime = NULL;
 		int e;
 
-		if (oi->si_live) {
-			unsigned n = pc_snap_inode_get_cap_snaps(&oi->si, cs, 8);
+		if (after) {
+			bool pending = true;
 
-			for (unsigned i = 0; i < n && i < 8; i++)
-				if (cs[i].seq == old->seq && !cs[i].pending) {
+			if (!oi->si_live)
+				continue;
+			for (int tries = 0; pending && tries < 20000; tries++) {
+				unsigned n = pc_snap_inode_get_cap_snaps(&oi->si, cs, 8);
+
+				pending = false;
+				size = NULL;
+				for (unsigned i = 0; i < n && i < 8; i++) {
+					if (cs[i].seq != old->seq)
+						continue;
+					pending = cs[i].pending;
 					size = &cs[i].size;
 					mtime = &cs[i].mtime;
 				}
+				if (pending)
+					nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+			}
+			if (!size || pending)
+				continue;
 		}
 		e = objfs_store_inode_ctx(&oi->vfs, old, size, mtime);
 		if (e && !err)
@@ -367,12 +388,15 @@ static int snap_create_locked(struct objfs_sb *sbi, const char *name, size_t len
 		return err;
 	tab->snapid = id;
 	old = objfs_get_snapc(sbi);
+	/* Metadata as of the snapshot, with the old context, before anything
+	 * is written with the new one (nothing else writes metadata now). */
+	err = write_old_metadata(sbi, old, false);
+	if (err)
+		goto undo_store;
 	err = pc_snap_realm_snapshot(&sbi->realm, id);
 	if (err)
 		goto undo_store;
-	/* Metadata as of the snapshot, with the old context, before anything
-	 * is written with the new one (nothing else writes metadata now). */
-	err = write_old_metadata(sbi, old);
+	err = write_old_metadata(sbi, old, true);
 	if (!err)
 		err = snaps_write(sbi, sbi->snaps, sbi->nr_snaps + 1, id);
 	if (err) {

@@ -712,7 +712,7 @@ static void test_fault(void **state)
 
 #define CW_FILES 3
 #define CW_PAGES 16
-#define CW_ITERS 60
+#define CW_ITERS 200
 
 struct cw_arg {
 	struct pc_mount *m;
@@ -747,7 +747,7 @@ static void *cw_writer(void *p)
 		for (int pg = 0; pg < CW_PAGES; pg++)
 			if (pc_pwrite(fd, buf, PG, (off_t)pg * PG) != PG)
 				a->err = -EIO;
-		if (v % 20 == 0 && pc_fsync(fd))
+		if (v % 50 == 0 && pc_fsync(fd))
 			a->err = -EIO;
 	}
 	pc_close(fd);
