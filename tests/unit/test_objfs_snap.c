@@ -20,7 +20,10 @@
  *  - a failing Nth write: fsync -EIO once per descriptor, counts right;
  *  - concurrent writers and snapshots from threads;
  *  - the time a snapshot takes with nothing and with 64 MiB dirty
- *    (printed; a generous bound only).
+ *    (printed; a generous bound only);
+ *  - the snapshot table: a torn newest copy falls back to the older one,
+ *    both torn refuse the mount; a store without snapshots (objstore_mem)
+ *    answers -EOPNOTSUPP and works otherwise.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -41,6 +44,7 @@
 
 #include <pagecache/pagecache.h>
 #include <pagecache/objfs.h>
+#include "objstore_mem.h"
 #include "test_util.h"
 
 #define CHECK(c) TU_CHECK(c, (void)0)
@@ -897,6 +901,73 @@ static void test_snap_latency(void **state)
 	fx_close(&f);
 }
 
+/* ---- the snapshot table: a torn newest copy falls back to the other ---- */
+
+static void test_table_torn(void **state)
+{
+	unsigned char a[PG], b[PG];
+	char list[256], path[4600];
+	struct pc_mount_opts o;
+	struct pc_mount *m2;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f, 16 << 20, false);
+	memset(a, 'a', PG);
+	memset(b, 'b', PG);
+	put(f.m, "/f", a, PG, 0);
+	CHECK(pc_mkdir(f.m, "/.snap/s1", 0755) == 0);		/* generation 1: .b */
+	put(f.m, "/f", b, PG, 0);
+	CHECK(pc_sync(f.m) == 0);
+	CHECK(pc_mkdir(f.m, "/.snap/s2", 0755) == 0);		/* generation 2: .a */
+	CHECK(pc_umount(f.m) == 0);
+	f.m = NULL;
+	/* A crash while generation 2 was written: .a is torn. */
+	snprintf(path, sizeof(path), "%s/obj/objfs.snaps.a", f.store);
+	CHECK(tu_run("test -f '%s' && truncate -s 20 '%s'", path, path) == 0);
+	fx_mount(&f);
+	list_dir(f.m, "/.snap", list, sizeof(list));
+	CHECK(!strcmp(list, "s1"));
+	expect_file(f.m, "/.snap/s1/f", a, PG);
+	expect_file(f.m, "/f", b, PG);
+	put(f.m, "/f", a, PG, 0);				/* writes still go */
+	CHECK(pc_mkdir(f.m, "/.snap/s3", 0755) == 0);
+	put(f.m, "/f", b, PG, 0);
+	CHECK(pc_umount(f.m) == 0);
+	f.m = NULL;
+	/* Both copies corrupt: the mount refuses, and says why. */
+	CHECK(tu_run("truncate -s 20 '%s/obj/objfs.snaps.a' '%s/obj/objfs.snaps.b'", f.store,
+		     f.store) == 0);
+	o = (struct pc_mount_opts){ .cache_size = f.cache, .objstore = f.os };
+	CHECK(pc_mount("objfs", "snaptest", &o, &m2) == -EUCLEAN);
+	CHECK(strstr(pc_mount_error(), "snapshot table") != NULL);
+	fx_close(&f);
+}
+
+/* ---- a store without snapshots (objstore_mem) ---- */
+
+static void test_no_snap_store(void **state)
+{
+	struct pc_objstore *os = objstore_mem_create();
+	struct pc_mount_opts o = { .cache_size = 8 << 20, .objstore = os };
+	struct pc_mount *m;
+	char msg[256], list[64];
+
+	(void)state;
+	assert_non_null(os);
+	assert_int_equal(pc_objfs_mkfs(os, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(pc_mount("objfs", "mem", &o, &m), 0);
+	put(m, "/f", "data", 4, 0);
+	CHECK(pc_mkdir(m, "/.snap/s", 0755) == -EOPNOTSUPP);
+	list_dir(m, "/.snap", list, sizeof(list));
+	CHECK(list[0] == '\0');
+	CHECK(pc_rmdir(m, "/.snap/s") == -ENOENT);
+	expect_file(m, "/f", (const unsigned char *)"data", 4);
+	CHECK(pc_umount(m) == 0);
+	CHECK(objstore_mem_count(os, "objfs.snaps") == 0);
+	pc_objstore_close(os);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -908,6 +979,8 @@ int main(void)
 		cmocka_unit_test(test_fault),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_snap_latency),
+		cmocka_unit_test(test_table_torn),
+		cmocka_unit_test(test_no_snap_store),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
