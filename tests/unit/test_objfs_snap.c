@@ -16,6 +16,7 @@
  *  - metadata point in time (create, rename, unlink, truncate, chmod,
  *    size and mtime of a file with dirty data at the snapshot);
  *  - -EROFS on every write path under .snap, -EEXIST / -ENOENT names;
+ *  - O_DIRECT and truncate after a snapshot taken with dirty data;
  *  - a 1 MiB cache under snapshot-heavy writes (reclaim keeps the order);
  *  - a failing Nth write: fsync -EIO once per descriptor, counts right;
  *  - concurrent writers and snapshots from threads;
@@ -1008,6 +1009,50 @@ static void test_no_snap_store(void **state)
 	pc_objstore_close(os);
 }
 
+/* ---- O_DIRECT and truncate after a snapshot with dirty data ---- */
+
+static void test_direct_truncate(void **state)
+{
+	unsigned char *a = aligned_alloc(4096, 4 * PG), *d = aligned_alloc(4096, PG);
+	unsigned char w[4 * PG];
+	struct fx f;
+	int fd, dfd;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(d);
+	fx_open(&f, 16 << 20, false);
+	memset(a, 'a', 4 * PG);
+	memset(d, 'd', PG);
+	put(f.m, "/f", a, 4 * PG, 0);			/* dirty, not written */
+	put(f.m, "/g", a, 4 * PG, 0);
+	CHECK(pc_mkdir(f.m, "/.snap/s1", 0755) == 0);
+	dfd = pc_open(f.m, "/f", O_RDWR | O_DIRECT, 0);
+	CHECK(dfd >= 0);
+	CHECK(pc_pwrite(dfd, d, PG, PG) == PG);		/* the old page 1 goes first */
+	CHECK(pc_close(dfd) == 0);
+	fd = pc_open(f.m, "/g", O_RDWR, 0);
+	CHECK(fd >= 0);
+	CHECK(pc_ftruncate(fd, 100) == 0);		/* cut below dirty snapshotted data */
+	CHECK(pc_ftruncate(fd, 3 * PG) == 0);		/* and up: zeros */
+	CHECK(pc_close(fd) == 0);
+	for (int pass = 0; pass < 2; pass++) {
+		expect_file(f.m, "/.snap/s1/f", a, 4 * PG);
+		expect_file(f.m, "/.snap/s1/g", a, 4 * PG);
+		memcpy(w, a, 4 * PG);
+		memset(w + PG, 'd', PG);
+		expect_file(f.m, "/f", w, 4 * PG);
+		memset(w, 0, sizeof(w));
+		memset(w, 'a', 100);
+		expect_file(f.m, "/g", w, 3 * PG);
+		if (pass == 0)
+			fx_remount(&f);
+	}
+	fx_close(&f);
+	free(a);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1019,6 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_fault),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_snap_latency),
+		cmocka_unit_test(test_direct_truncate),
 		cmocka_unit_test(test_table_torn),
 		cmocka_unit_test(test_no_snap_store),
 	};
