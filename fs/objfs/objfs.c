@@ -551,6 +551,17 @@ static void objfs_put_super(struct pc_super_block *sb)
 	sb->s_fs_info = NULL;
 }
 
+/* s_op->snap_stats: the realm's counters (pc_mount_get_snap_stats). */
+static int objfs_snap_stats(struct pc_super_block *sb, struct pc_snap_stats *st)
+{
+	struct objfs_sb *sbi = OBJFS_SB(sb);
+
+	if (!sbi->realm_up)
+		return -EOPNOTSUPP;
+	pc_snap_realm_get_stats(&sbi->realm, st);
+	return 0;
+}
+
 static const struct pc_super_operations objfs_sops = {
 	.alloc_inode = objfs_alloc_inode,
 	.destroy_inode = objfs_destroy_inode,
@@ -560,6 +571,7 @@ static const struct pc_super_operations objfs_sops = {
 	.sync_fs = objfs_sync_fs,
 	.statfs = objfs_statfs,
 	.put_super = objfs_put_super,
+	.snap_stats = objfs_snap_stats,
 };
 
 /* A free inode number; reserves OBJFS_INO_BATCH more with a superblock

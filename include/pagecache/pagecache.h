@@ -380,6 +380,43 @@ struct pc_mount_stats {
 };
 PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st);
 
+/*
+ * struct pc_mount_snap_stats - snapshot-ordered writeback of a filesystem
+ * with snapshots (objfs), for --stats. Page counts are 4 KiB pages.
+ * @seq:           the current snap context's seq (the newest snapshot id).
+ * @nr_snaps:      live snapshots in the current context.
+ * @snapshots:     snapshots taken since the mount.
+ * @object_writes: data writes sent to the object store since the mount
+ *                 (each one run of pages of one context in one object).
+ * @pages_written: pages those writes carried.
+ * @write_errors:  data writes that failed.
+ * @cap_snaps:     per-file snapshot records (dirty data of a context older
+ *                 than the current one) that exist now; @pending: those
+ *                 waiting for a write that began before their snapshot.
+ * @nr_dirty, @dirty: the contexts with dirty pages now, oldest first, at
+ *                 most PC_MOUNT_SNAP_STATS_MAX (older ones merged into the
+ *                 first entry): each its seq and its dirty pages.
+ */
+#define PC_MOUNT_SNAP_STATS_MAX 16
+struct pc_mount_snap_stats {
+	uint64_t seq;
+	uint32_t nr_snaps;
+	uint64_t snapshots, object_writes, pages_written, write_errors;
+	uint64_t cap_snaps, pending;
+	unsigned nr_dirty;
+	struct {
+		uint64_t seq;
+		uint64_t pages;
+	} dirty[PC_MOUNT_SNAP_STATS_MAX];
+};
+/*
+ * pc_mount_get_snap_stats - fill *@st for mount @m. No lock is held on
+ * entry or return; the figures are a snapshot taken under the filesystem's
+ * realm lock. Returns 0; -EFAULT for a NULL argument; -EOPNOTSUPP when the
+ * filesystem has no snapshot contexts (ext4, ramfs: *@st is zeroed).
+ */
+PC_EXPORT int pc_mount_get_snap_stats(struct pc_mount *m, struct pc_mount_snap_stats *st);
+
 /* Testing (crash simulation): append a MARK entry of @len bytes to the
  * write log of a mount made with opts->log_writes, ordered after every
  * write and flush that completed before the call (e.g. "this fsync

@@ -100,12 +100,17 @@ struct pc_dir_context {
  * @sync_fs:       make metadata durable (@wait: flush the device). 0 or -errno.
  * @statfs:        fill *@buf.
  * @put_super:     unmount: write back and release everything.
+ * @snap_stats:    a filesystem with snapshot contexts (snap.h) fills *@st
+ *                 (pc_snap_realm_get_stats) for pc_mount_get_snap_stats;
+ *                 0 or -errno. NULL: the filesystem has no snapshots.
+ *                 Called with no lock held, the super block active.
  *
  * Growth: new members are only ever added at the end, and a NULL (zeroed)
  * member means the operation is not provided (the generic default where the
  * member names one): define the table with
  * designated initialisers (or zero it) so a rebuilt program keeps working.
  */
+struct pc_snap_stats;
 struct pc_super_operations {
 	struct pc_inode *(*alloc_inode)(struct pc_super_block *sb);
 	void (*destroy_inode)(struct pc_inode *inode);
@@ -115,6 +120,7 @@ struct pc_super_operations {
 	int (*sync_fs)(struct pc_super_block *sb, int wait);
 	int (*statfs)(struct pc_super_block *sb, struct pc_statfs *buf);
 	void (*put_super)(struct pc_super_block *sb);
+	int (*snap_stats)(struct pc_super_block *sb, struct pc_snap_stats *st);
 };
 
 /*

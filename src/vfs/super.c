@@ -31,6 +31,7 @@
 
 #include <pagecache/mm.h>
 #include <pagecache/blkdev.h>
+#include <pagecache/snap.h>
 #include "vfs_internal.h"
 
 /*
@@ -502,6 +503,40 @@ PC_EXPORT int pc_statfs(struct pc_mount *m, struct pc_statfs *st)
 	if (!m->sb.s_op->statfs)
 		return 0;
 	return m->sb.s_op->statfs(&m->sb, st);
+}
+
+PC_EXPORT int pc_mount_get_snap_stats(struct pc_mount *m, struct pc_mount_snap_stats *st)
+{
+	struct pc_snap_stats ss;
+	unsigned n;
+	int err;
+
+	if (!m || !st)
+		return -EFAULT;
+	memset(st, 0, sizeof(*st));
+	if (!m->sb.s_op->snap_stats)
+		return -EOPNOTSUPP;
+	memset(&ss, 0, sizeof(ss));
+	err = m->sb.s_op->snap_stats(&m->sb, &ss);
+	if (err)
+		return err;
+	st->seq = ss.seq;
+	st->nr_snaps = ss.nr_snaps;
+	st->snapshots = ss.nr_snapshots;
+	st->object_writes = ss.nr_writes;
+	st->pages_written = ss.nr_pages_written;
+	st->write_errors = ss.nr_write_errors;
+	st->cap_snaps = ss.nr_cap_snaps;
+	st->pending = ss.nr_pending;
+	_Static_assert(PC_MOUNT_SNAP_STATS_MAX >= PC_SNAP_STATS_MAX_CTX,
+		       "pc_mount_snap_stats holds every context pc_snap_stats reports");
+	n = PC_MIN(ss.nr_dirty, (unsigned)PC_SNAP_STATS_MAX_CTX);
+	for (unsigned i = 0; i < n; i++) {
+		st->dirty[i].seq = ss.dirty[i].seq;
+		st->dirty[i].pages = ss.dirty[i].dirty_pages > 0 ? (uint64_t)ss.dirty[i].dirty_pages : 0;
+	}
+	st->nr_dirty = n;
+	return 0;
 }
 
 PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st)

@@ -324,11 +324,30 @@ static void test_write_begin_rule(void **state)
 	CHECK(pc_pwrite(fd, a, PG, PG) == PG);
 	put(f.m, "/g", g, sizeof(g), 0);		/* 64 dirty pages elsewhere */
 	before = f.cnt->data_writes;
+	{
+		struct pc_mount_snap_stats st;
+
+		CHECK(pc_mount_get_snap_stats(f.m, &st) == 0);
+		CHECK(st.snapshots == 0 && st.nr_dirty == 1 && st.dirty[0].pages == 66);
+	}
 	CHECK(pc_mkdir(f.m, "/.snap/s1", 0755) == 0);
 	CHECK(f.cnt->data_writes == before);		/* a snapshot writes no data */
 	CHECK(pc_pwrite(fd, b, PG, 0) == PG);		/* page 0: dirty in the old context */
 	/* write_begin wrote that one page (the oldest context), nothing else. */
 	CHECK(f.cnt->data_writes == before + 1);
+	{
+		/* --stats: 65 pages still dirty in the snapshot's context (older
+		 * seq first), 1 in the new head; one object write so far. */
+		struct pc_mount_snap_stats st;
+
+		CHECK(pc_mount_get_snap_stats(f.m, &st) == 0);
+		CHECK(st.snapshots == 1 && st.nr_snaps == 1 && st.cap_snaps >= 1);
+		CHECK(st.object_writes == 1 && st.pages_written == 1 && st.write_errors == 0);
+		CHECK(st.nr_dirty == 2 && st.dirty[0].seq < st.dirty[1].seq &&
+		      st.dirty[1].seq == st.seq);
+		CHECK(st.dirty[0].pages == 65 && st.dirty[1].pages == 1);
+		CHECK(pc_mount_get_snap_stats(f.m, NULL) == -EFAULT);
+	}
 	memcpy(want, b, PG);
 	memcpy(want + PG, a, PG);
 	expect_file(f.m, "/f", want, 2 * PG);
@@ -1000,6 +1019,13 @@ static void test_no_snap_store(void **state)
 	assert_int_equal(pc_mount("objfs", "mem", &o, &m), 0);
 	put(m, "/f", "data", 4, 0);
 	CHECK(pc_mkdir(m, "/.snap/s", 0755) == -EOPNOTSUPP);
+	{
+		struct pc_mount_snap_stats st;
+		int r = pc_mount_get_snap_stats(m, &st);
+
+		/* objfs keeps its realm even on a store without snapshots */
+		CHECK(r == 0 && st.snapshots == 0);
+	}
 	list_dir(m, "/.snap", list, sizeof(list));
 	CHECK(list[0] == '\0');
 	CHECK(pc_rmdir(m, "/.snap/s") == -ENOENT);
@@ -1007,6 +1033,14 @@ static void test_no_snap_store(void **state)
 	CHECK(pc_umount(m) == 0);
 	CHECK(objstore_mem_count(os, "objfs.snaps") == 0);
 	pc_objstore_close(os);
+	/* A filesystem without snapshot contexts has no such statistics. */
+	{
+		struct pc_mount_snap_stats st;
+
+		assert_int_equal(pc_mount("ramfs", "none", NULL, &m), 0);
+		CHECK(pc_mount_get_snap_stats(m, &st) == -EOPNOTSUPP && st.seq == 0);
+		CHECK(pc_umount(m) == 0);
+	}
 }
 
 /* ---- O_DIRECT and truncate after a snapshot with dirty data ---- */
