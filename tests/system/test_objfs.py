@@ -500,3 +500,37 @@ def test_snap_usage(image, work):
     r = run_pcfs("snap", "create", img, "s", ok=False)
     assert "need an objfs source" in one_line_error(r, str(img))
     assert run_pcfs("ls", "-a", src + ":/").text.split() == [".", ".."]
+
+
+def test_operands(work):
+    """How operands are told apart: a directory is a store only with its
+    pcstore; "rados:" always starts a RADOS source and needs a pool name."""
+    plain = work / "plain"
+    plain.mkdir()
+    r = run_pcfs("ls", "%s:/" % plain, ok=False)
+    assert "not IMAGE" in one_line_error(r, "%s:/" % plain)
+    for args in (["ls", "rados:"], ["cat", "rados::/f"], ["cp", plain, "rados::/x"]):
+        r = run_pcfs(*args, ok=False)
+        assert "no pool name" in r.err, r
+    store = work / "st:ore"     # a ':' in the store's own path: the shortest prefix wins
+    run_pcfs("mkfs", "objfs", store)
+    (work / "f").write_bytes(b"colon\n")
+    run_pcfs("cp", work / "f", "%s:/a:b" % store)
+    assert run_pcfs("ls", "%s:/" % store).text.split() == ["a:b"]
+    assert run_pcfs("cat", "%s:/a:b" % store).out == b"colon\n"
+
+
+def test_ceph_conf_option(ceph_cluster, ceph_pool, work):
+    """--ceph-conf names the cluster, over CEPH_CONF; a missing file is one
+    line."""
+    env = ceph_cluster.env(CEPH_CONF=str(work / "nonexistent.conf"))
+    src = "rados:" + ceph_pool
+    r = run_pcfs("--ceph-conf=%s" % ceph_cluster.conf, "mkfs", "objfs", src, env=env)
+    assert r.text.startswith("objfs made on " + src)
+    run_pcfs("--ceph-conf=%s" % ceph_cluster.conf, "mkdir", src + ":/d", env=env)
+    assert run_pcfs("ls", src + ":/", env=ceph_cluster.env()).text.split() == ["d"]
+    r = run_pcfs("ls", src + ":/", ok=False, env=env)          # CEPH_CONF alone: missing
+    assert "nonexistent.conf" in one_line_error(r, src)
+    r = run_pcfs("--ceph-conf=%s" % (work / "other.conf"), "ls", src, ok=False,
+                 env=ceph_cluster.env())
+    assert "other.conf" in one_line_error(r, src)
