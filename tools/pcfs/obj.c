@@ -107,8 +107,14 @@ void pcfs_objfs_mount_failed(struct pcfs_image *img, int err, const char *why)
 	 * description do not fit); a message that was cut. Not after a
 	 * timeout: the cluster would be waited for a second time.
 	 */
+	bool cut = strlen(why) >= 250;
+
+	/* (A directory store in use is asked again only when the message was
+	 * cut: opening one finishes an interrupted snapshot trim before any
+	 * lock is taken, which is better not repeated while a holder works.) */
 	if (err == -ETIMEDOUT || err == -ENOMEM || err == -EOPNOTSUPP ||
-	    (err != -EINVAL && err != -EUCLEAN && err != -EBUSY && strlen(why) < 250)) {
+	    (err == -EBUSY && img->kind == PCFS_OBJFS_DIR && !cut) ||
+	    (err != -EINVAL && err != -EUCLEAN && err != -EBUSY && !cut)) {
 		print_why(img->name, err, why);
 		return;
 	}
