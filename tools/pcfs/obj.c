@@ -107,7 +107,9 @@ void pcfs_objfs_mount_failed(struct pcfs_image *img, int err, const char *why)
 	 * description do not fit); a message that was cut. Not after a
 	 * timeout: the cluster would be waited for a second time.
 	 */
-	bool cut = strlen(why) >= 250;
+	/* pc_mount_error() holds at most 199 bytes (the VFS's buffer); a
+	 * directory store's holder is "in use by process ..." */
+	bool cut = strlen(why) >= 195 || (err == -EBUSY && !strstr(why, "in use by"));
 
 	/* (A directory store in use is asked again only when the message was
 	 * cut: opening one finishes an interrupted snapshot trim before any
