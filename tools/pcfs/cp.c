@@ -574,8 +574,10 @@ static void copy_file(struct cp_ctx *c, const struct pcfs_loc *src, const struct
 		goto out_close_out;
 	}
 	progress_start(&pr, dst->disp, (uint64_t)in_st.st_size);
-	/* like cp --sparse=auto: look for zeros only if the source has holes */
-	sparse = src->img && (uint64_t)in_st.st_blocks * 512 < (uint64_t)in_st.st_size;
+	/* like cp --sparse=auto: look for zeros only if the source has holes;
+	 * objfs cannot tell (no SEEK_DATA, st_blocks follows the size): always */
+	sparse = src->img && ((uint64_t)in_st.st_blocks * 512 < (uint64_t)in_st.st_size ||
+			      pcfs_is_objfs(src->img));
 	err = copy_data(c, &in, &out, in_st.st_size, sparse, &pr, &side);
 	if (err)
 		fail(c, side ? dst->disp : src->disp, err);
@@ -882,6 +884,11 @@ int pcfs_cmd_cp(int argc, char **argv)
 	}
 	for (i = 0; i <= nsrc; i++) {
 		err = pcfs_parse_operand(argv[optind + i], false, &locs[i]);
+		if (err == -EINVAL) {
+			pcfs_msg(argv[optind + i], "no pool name (rados:POOL:PATH)");
+			c.status = 1;
+			goto out_free;
+		}
 		if (err) {
 			pcfs_err(argv[optind + i], err);
 			c.status = 1;

@@ -3,7 +3,9 @@
  * tools/pcfs/loc.c - operands and file operations on either side.
  *
  * An operand is "IMAGE:PATH" when the text before one of its ':' names an
- * existing regular file or block device (the image), otherwise a host path.
+ * existing regular file or block device (the image) or a directory store
+ * (objfs on the embedded store), "rados:POOL:PATH" (objfs on a RADOS pool),
+ * otherwise a host path.
  * Image paths are normalised: a leading '/' is added if missing, repeated
  * '/' and "." components are dropped, and so is a trailing '/'; a final "."
  * is kept (it says "the directory itself": "IMG:/f/." is not the file /f,
@@ -27,13 +29,18 @@
 /* Every image named so far (mounted or not); freed by pcfs.c at exit. */
 struct pcfs_image *pcfs_images;
 
-static struct pcfs_image *image_get(const char *name, const struct stat *st)
+/* @st: the image's (or directory store's) stat; NULL for a RADOS source,
+ * which is known by its name. */
+static struct pcfs_image *image_get(const char *name, const struct stat *st, enum pcfs_kind kind)
 {
 	struct pcfs_image *img;
 
-	for (img = pcfs_images; img; img = img->next)
-		if (img->dev == st->st_dev && img->ino == st->st_ino)
+	for (img = pcfs_images; img; img = img->next) {
+		if (img->kind != kind)
+			continue;
+		if (st ? img->dev == st->st_dev && img->ino == st->st_ino : !strcmp(img->name, name))
 			return img;
+	}
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return NULL;
@@ -42,8 +49,11 @@ static struct pcfs_image *image_get(const char *name, const struct stat *st)
 		free(img);
 		return NULL;
 	}
-	img->dev = st->st_dev;
-	img->ino = st->st_ino;
+	img->kind = kind;
+	if (st) {
+		img->dev = st->st_dev;
+		img->ino = st->st_ino;
+	}
 	img->next = pcfs_images;
 	pcfs_images = img;
 	return img;
@@ -54,6 +64,57 @@ static bool is_image_file(const char *path, struct stat *st)
 	if (!*path || stat(path, st))
 		return false;
 	return S_ISREG(st->st_mode) || S_ISBLK(st->st_mode);
+}
+
+bool pcfs_is_dir_store(const char *path, struct stat *st)
+{
+	struct stat sb;
+	int dfd;
+	bool ok;
+
+	if (!*path || stat(path, st) || !S_ISDIR(st->st_mode))
+		return false;
+	/* A directory store is complete once DIR/pcstore is there (its
+	 * superblock, written last by pc_objstore_mkfs_dir). */
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	ok = !fstatat(dfd, "pcstore", &sb, AT_SYMLINK_NOFOLLOW) && S_ISREG(sb.st_mode);
+	close(dfd);
+	return ok;
+}
+
+/* The kind of source @path names (an image file or a directory store), or
+ * -1 if neither; fills *@st. */
+static int source_kind(const char *path, struct stat *st)
+{
+	if (is_image_file(path, st))
+		return PCFS_IMAGE;
+	if (pcfs_is_dir_store(path, st))
+		return PCFS_OBJFS_DIR;
+	return -1;
+}
+
+static int loc_set(struct pcfs_loc *loc, struct pcfs_image *img, const char *imgname,
+		   const char *path);
+
+/* "rados:POOL[:PATH]": POOL ends at the next ':' (or the end: the root). */
+static int parse_rados(const char *arg, struct pcfs_loc *loc)
+{
+	const char *pool = arg + 6, *end = strchrnul(pool, ':');
+	struct pcfs_image *img;
+	char *name;
+	int err;
+
+	if (end == pool)
+		return -EINVAL;		/* "rados:" or "rados::PATH": no pool */
+	name = strndup(arg, (size_t)(end - arg));
+	if (!name)
+		return -ENOMEM;
+	img = image_get(name, NULL, PCFS_OBJFS_RADOS);
+	err = img ? loc_set(loc, img, name, *end ? end + 1 : "/") : -ENOMEM;
+	free(name);
+	return err;
 }
 
 /* Normalised absolute image path of @p (see the top of the file). */
@@ -127,24 +188,29 @@ int pcfs_parse_operand(const char *arg, bool bare_image, struct pcfs_loc *loc)
 	const char *colon;
 	char *prefix;
 
+	int kind;
+
 	memset(loc, 0, sizeof(*loc));
+	if (!strncmp(arg, "rados:", 6))
+		return parse_rados(arg, loc);
 	for (colon = strchr(arg, ':'); colon; colon = strchr(colon + 1, ':')) {
 		int err;
 
 		prefix = strndup(arg, (size_t)(colon - arg));
 		if (!prefix)
 			return -ENOMEM;
-		if (!is_image_file(prefix, &st)) {
+		kind = source_kind(prefix, &st);
+		if (kind < 0) {
 			free(prefix);
 			continue;
 		}
-		img = image_get(prefix, &st);
+		img = image_get(prefix, &st, (enum pcfs_kind)kind);
 		err = img ? loc_set(loc, img, prefix, colon + 1) : -ENOMEM;
 		free(prefix);
 		return err;
 	}
-	if (bare_image && is_image_file(arg, &st)) {
-		img = image_get(arg, &st);
+	if (bare_image && (kind = source_kind(arg, &st)) >= 0) {
+		img = image_get(arg, &st, (enum pcfs_kind)kind);
 		return img ? loc_set(loc, img, arg, "/") : -ENOMEM;
 	}
 	return loc_set(loc, NULL, NULL, arg);
@@ -154,12 +220,17 @@ int pcfs_parse_image_operand(const char *arg, bool bare_image, struct pcfs_loc *
 {
 	int err = pcfs_parse_operand(arg, bare_image, loc);
 
+	if (err == -EINVAL) {
+		pcfs_msg(arg, "no pool name (rados:POOL:PATH)");
+		return err;
+	}
 	if (err) {
 		pcfs_err(arg, err);
 		return err;
 	}
 	if (!loc->img) {
-		pcfs_msg(arg, "not %s (IMAGE must be an existing image file or block device)",
+		pcfs_msg(arg, "not %s (IMAGE must be an existing image file or block device, "
+			 "a directory store or rados:POOL)",
 			 bare_image ? "IMAGE or IMAGE:PATH" : "IMAGE:PATH");
 		pcfs_loc_free(loc);
 		return -EINVAL;
@@ -228,7 +299,7 @@ struct pcfs_image *pcfs_image_of_host_file(const struct stat *st)
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
 		return NULL;
 	for (img = pcfs_images; img; img = img->next)
-		if (img->dev == st->st_dev && img->ino == st->st_ino)
+		if (img->kind == PCFS_IMAGE && img->dev == st->st_dev && img->ino == st->st_ino)
 			return img;
 	return NULL;
 }

@@ -36,9 +36,11 @@ extern struct pcfs_image *pcfs_images;	/* loc.c */
 
 static const char usage_text[] =
 	"Usage: pcfs [OPTION]... COMMAND [ARG]...\n"
-	"Copy files in and out of ext2/3/4 images through the pagecache library.\n"
+	"Copy files in and out of ext2/3/4 images and objfs stores through the\n"
+	"pagecache library.\n"
 	"\n"
-	"Commands (IMAGE is an image file or block device, PATH a path inside it):\n"
+	"Commands (IMAGE is an image file or block device, or an objfs SOURCE: a\n"
+	"directory store or rados:POOL; PATH a path inside it):\n"
 	"  ls [-l] [-a] IMAGE[:PATH]...     list a directory (or show a file)\n"
 	"  cat IMAGE:PATH...                write files to standard output\n"
 	"  cp [-r] [-p] [--direct] SRC... DST\n"
@@ -52,6 +54,14 @@ static const char usage_text[] =
 	"  truncate -s SIZE IMAGE:PATH...   set the size (creates missing files)\n"
 	"  ln -s TARGET IMAGE:PATH          make a symbolic link\n"
 	"  df IMAGE...                      show free space (1K blocks) and inodes\n"
+	"  mkfs objfs SOURCE [--object-size=SIZE] [--stripe-unit=SIZE]\n"
+	"       [--stripe-count=N]          make an empty objfs (SOURCE: a host\n"
+	"                                   directory, made a store if missing or\n"
+	"                                   empty, or rados:POOL)\n"
+	"  snap create SOURCE NAME...       take a snapshot (mkdir /.snap/NAME)\n"
+	"  snap ls SOURCE                   list snapshots (/.snap)\n"
+	"  snap rm SOURCE NAME...           remove snapshots (rmdir /.snap/NAME)\n"
+	"                                   (snap needs an objfs with snapshots)\n"
 	"\n"
 	"Options:\n"
 	"  --cache-size=SIZE   page cache size (K/M/G suffixes; default 256M)\n"
@@ -60,6 +70,8 @@ static const char usage_text[] =
 	"  --ro                mount every image read-only\n"
 	"  --force             write to an image that is not clean or has errors\n"
 	"                      recorded (otherwise refused: run e2fsck -f first)\n"
+	"  --ceph-conf=FILE    the ceph.conf of rados:POOL sources (default: the\n"
+	"                      CEPH_CONF environment variable, then /etc/ceph)\n"
 	"  -h, --help          show this help\n"
 	"  --version           show the version\n"
 	"\n"
@@ -160,6 +172,43 @@ static void close_test_bdev(struct pcfs_image *img)
 	img->bdev = NULL;
 }
 
+/* Mount objfs source @img (directory store or rados:POOL); see
+ * pcfs_mount_image. With --stats pcfs opens the store itself, wrapped in a
+ * counting store (obj.c), and passes it in pc_mount_opts.objstore; otherwise
+ * objfs opens it from the source string. */
+static int mount_objfs(struct pcfs_image *img, bool rw)
+{
+	struct pc_mount_opts opts = {
+		.cache_size = pcfs_opt.cache_size,
+		.ra_kb = pcfs_opt.ra_kb,
+		.readonly = !rw,
+	};
+	int err;
+
+	if (pcfs_opt.fault || pcfs_opt.test_refuse_direct || pcfs_opt.log_writes) {
+		pcfs_msg(img->name, "--fault-write, --test-refuse-direct and --log-writes work on "
+			 "images only");
+		return -EINVAL;
+	}
+	if (pcfs_opt.stats) {
+		err = pcfs_objfs_open_counted(img);
+		if (err)
+			return err;
+		opts.objstore = img->os;
+	}
+	err = pc_mount("objfs", img->name, &opts, &img->m);
+	if (err) {
+		img->m = NULL;
+		pcfs_objfs_mount_failed(img, err, pc_mount_error());
+		pcfs_objfs_close_counted(img);
+		return err;
+	}
+	img->rw = rw;
+	if (pc_mount_warning(img->m))
+		fprintf(stderr, "pcfs: warning: %s\n", pc_mount_warning(img->m));
+	return 0;
+}
+
 int pcfs_mount_image(struct pcfs_image *img, bool rw)
 {
 	struct pc_mount_opts opts = {
@@ -182,11 +231,14 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw)
 		err = pc_umount(img->m);
 		img->m = NULL;
 		close_test_bdev(img);
+		pcfs_objfs_close_counted(img);
 		if (err) {
 			pcfs_err(img->name, err);
 			return err;
 		}
 	}
+	if (pcfs_is_objfs(img))
+		return mount_objfs(img, rw);
 	opts.readonly = !rw;
 	err = open_test_bdev(img, rw);
 	if (err)
@@ -255,6 +307,16 @@ static void print_stats(struct pcfs_image *img)
 	fprintf(stderr, "  %-20s %" PRIu64 "\n", "evictions", st.evictions);
 	fprintf(stderr, "  %-20s %" PRIu64 "\n", "dirty throttles", st.dirty_throttled);
 	fprintf(stderr, "  %-20s %" PRIu64 "\n", "allocation waits", st.alloc_waits);
+	if (pcfs_is_objfs(img)) {
+		/* No block device: the store's requests instead of bios. */
+		fprintf(stderr, "  %-20s %.1f MiB of %.1f MiB\n", "peak cache use",
+			mib(st.peak_pages * 4096),
+			mib(pcfs_opt.cache_size ? pcfs_opt.cache_size : PCFS_DEFAULT_CACHE));
+		fprintf(stderr, "  %-20s %" PRIu64 " (%.1f MiB)\n", "pages cached", st.cache_pages,
+			mib(st.cache_pages * 4096));
+		pcfs_objfs_print_stats(img);
+		return;
+	}
 	print_bios("read bios", st.read_bios, st.read_bytes);
 	print_bios("write bios", st.write_bios, st.write_bytes);
 	fprintf(stderr, "  %-20s %" PRIu64 "\n", "flushes", st.flushes);
@@ -301,6 +363,7 @@ static int umount_all(void)
 			uerr = pc_umount(img->m);
 			img->m = NULL;
 			close_test_bdev(img);
+			pcfs_objfs_close_counted(img);
 			if (!err)
 				err = uerr;
 			if (err) {
@@ -334,12 +397,13 @@ static const struct command commands[] = {
 	{ "rm", pcfs_cmd_rm },		{ "mv", pcfs_cmd_mv },
 	{ "stat", pcfs_cmd_stat },	{ "truncate", pcfs_cmd_truncate },
 	{ "ln", pcfs_cmd_ln },		{ "df", pcfs_cmd_df },
+	{ "mkfs", pcfs_cmd_mkfs },	{ "snap", pcfs_cmd_snap },
 };
 
 enum {
 	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,
 	OPT_RA, OPT_VERSION, OPT_FORCE, OPT_LOG_WRITES,
-	OPT_TEST_REFUSE_DIRECT,
+	OPT_TEST_REFUSE_DIRECT, OPT_CEPH_CONF,
 };
 
 static const struct option long_options[] = {
@@ -348,6 +412,7 @@ static const struct option long_options[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "ro", no_argument, NULL, OPT_RO },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "ceph-conf", required_argument, NULL, OPT_CEPH_CONF },
 	{ "fault-write", required_argument, NULL, OPT_FAULT_WRITE },	/* testing */
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },		/* testing */
 	{ "test-refuse-direct", no_argument, NULL, OPT_TEST_REFUSE_DIRECT }, /* testing */
@@ -439,6 +504,15 @@ static int parse_global(int argc, char **argv)
 			break;
 		case OPT_LOG_WRITES:
 			pcfs_opt.log_writes = optarg;
+			break;
+		case OPT_CEPH_CONF:
+			/* objfs opens rados:POOL sources with librados'
+			 * configuration from CEPH_CONF (pc_rados_opts.conf NULL). */
+			if (!*optarg || setenv("CEPH_CONF", optarg, 1)) {
+				pcfs_usage_err("invalid --ceph-conf '%s'", optarg);
+				return -1;
+			}
+			pcfs_opt.ceph_conf = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -9,7 +9,9 @@
  *   loc.c   - operands ("IMAGE:PATH" or a host path) and the handful of
  *             file operations that work on either side;
  *   cp.c    - cp;
- *   cmds.c  - ls, cat, stat, df, mkdir, rm, mv, truncate, ln.
+ *   cmds.c  - ls, cat, stat, df, mkdir, rm, mv, truncate, ln;
+ *   obj.c   - objfs sources: mkfs objfs, snap, opening a store for --stats
+ *             (a counting wrapper around it) and the object statistics.
  *
  * Error convention: every helper returns 0 (or a count) or a negative errno,
  * like the library. Commands print one line per failure
@@ -40,6 +42,7 @@ struct pcfs_options {
 	bool force;			/* --force: read-write mounts of unclean images */
 	const char *log_writes;		/* --log-writes=FILE (testing) */
 	bool test_refuse_direct;	/* --test-refuse-direct (testing) */
+	const char *ceph_conf;		/* --ceph-conf=FILE (also exported as CEPH_CONF) */
 };
 extern struct pcfs_options pcfs_opt;
 
@@ -49,9 +52,17 @@ extern volatile sig_atomic_t pcfs_interrupted;
 /* The process umask, read once at start (new files get mode & ~umask). */
 extern mode_t pcfs_umask;
 
+/* What a struct pcfs_image is (pcfs_image.kind). */
+enum pcfs_kind {
+	PCFS_IMAGE = 0,		/* an ext2/3/4 image file or block device */
+	PCFS_OBJFS_DIR,		/* objfs on a directory store (a host directory with pcstore) */
+	PCFS_OBJFS_RADOS,	/* objfs on a RADOS pool: name is "rados:POOL" */
+};
+
 /*
- * struct pcfs_image - one image named on the command line. Images are
- * identified by (st_dev, st_ino) so two spellings of one file share a mount.
+ * struct pcfs_image - one image (or objfs source) named on the command line.
+ * Images and directory stores are identified by (st_dev, st_ino) so two
+ * spellings of one file share a mount; RADOS sources by their name.
  * @name: as first spelled by the user (used in messages), owned.
  * @m:    NULL until pcfs_mount_image(); unmounted by pcfs_umount_all().
  * @rw:   mounted read-write.
@@ -66,7 +77,15 @@ struct pcfs_image {
 	bool rw;
 	struct pcfs_image *next;
 	struct pc_block_device *bdev;	/* our own device for --fault-write etc., or NULL */
+	enum pcfs_kind kind;
+	struct pc_objstore *os;		/* objfs with --stats: our counting store, or NULL */
 };
+
+/* An objfs source (directory store or RADOS pool)? */
+static inline bool pcfs_is_objfs(const struct pcfs_image *img)
+{
+	return img && img->kind != PCFS_IMAGE;
+}
 
 /*
  * struct pcfs_loc - an operand or a path under one.
@@ -103,10 +122,13 @@ int pcfs_mount_image(struct pcfs_image *img, bool rw);
 /*
  * pcfs_parse_operand - split @arg into image and path. @arg is IMAGE:PATH
  * when some prefix of it that ends just before a ':' names an existing
- * regular file or block device (the shortest such prefix wins); otherwise
- * it is a host path. With @bare_image, an @arg that itself names an
- * existing regular file or block device is IMAGE:/ (ls, df).
- * Fills *@loc (free with pcfs_loc_free). Returns 0 or -ENOMEM.
+ * regular file or block device, or a directory store (the shortest such
+ * prefix wins); an @arg starting with "rados:" is always objfs on a RADOS
+ * pool: "rados:POOL:PATH", or "rados:POOL" for its root (POOL has no ':').
+ * Otherwise it is a host path. With @bare_image, an @arg that itself names
+ * an existing regular file, block device or directory store is IMAGE:/
+ * (ls, df). Fills *@loc (free with pcfs_loc_free). Returns 0, -ENOMEM, or
+ * -EINVAL for "rados:" without a pool name.
  */
 int pcfs_parse_operand(const char *arg, bool bare_image, struct pcfs_loc *loc);
 /* As pcfs_parse_operand, but the operand must be an image path: prints
@@ -169,6 +191,30 @@ int pcfs_file_close(struct pcfs_file *f);
  * "KiB", "k", "KB" also accepted). 0 and *@out, or -EINVAL. */
 int pcfs_parse_size(const char *s, uint64_t *out);
 
+/* Does @path name a directory store (a directory holding a regular file
+ * "pcstore", docs/objstore.md)? Fills *@st with the directory's stat. */
+bool pcfs_is_dir_store(const char *path, struct stat *st);
+
+/* ---- obj.c ---- */
+
+/*
+ * pcfs_objfs_open_counted - open the store of objfs source @img (directory
+ * store or RADOS pool, as fs/objfs would) wrapped in a store that counts
+ * the requests passing through it, into img->os, for --stats. Prints the
+ * failure. Returns 0 or -errno.
+ */
+int pcfs_objfs_open_counted(struct pcfs_image *img);
+/* Close img->os (NULL is fine). */
+void pcfs_objfs_close_counted(struct pcfs_image *img);
+/* Print the object request counters of img->os (--stats). */
+void pcfs_objfs_print_stats(const struct pcfs_image *img);
+/*
+ * pcfs_objfs_mount_failed - print the failure of pc_mount("objfs", ...) of
+ * @img with error @err and the library's message @why: a store holding no
+ * objfs gets "run 'pcfs mkfs objfs SOURCE'".
+ */
+void pcfs_objfs_mount_failed(struct pcfs_image *img, int err, const char *why);
+
 /* ---- commands: each returns the exit status (0 or 1) ---- */
 int pcfs_cmd_ls(int argc, char **argv);
 int pcfs_cmd_cat(int argc, char **argv);
@@ -180,5 +226,7 @@ int pcfs_cmd_stat(int argc, char **argv);
 int pcfs_cmd_truncate(int argc, char **argv);
 int pcfs_cmd_ln(int argc, char **argv);
 int pcfs_cmd_df(int argc, char **argv);
+int pcfs_cmd_mkfs(int argc, char **argv);	/* obj.c */
+int pcfs_cmd_snap(int argc, char **argv);	/* obj.c */
 
 #endif /* PCFS_H */
