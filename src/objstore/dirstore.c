@@ -1308,6 +1308,48 @@ out:
 
 /* ---- lock, flush, statfs ---- */
 
+/* Finish a snap_remove that was cut off (pcstore's TRIM_PENDING flag):
+ * trim, then rewrite pcstore without the flag. Called only by the store's
+ * lock holder (or at open when nobody holds it). Failures leave the flag
+ * for the next snap_remove, open or lock. */
+static void ds_finish_trim(struct dirstore *ds)
+{
+	int err = ds_trim(ds);
+
+	if (!err)
+		err = store_write(ds, ds->dirfd, ds->next_snap, 0, ds->snaps, ds->nsnaps);
+	if (err)
+		ds_error(ds, "finishing an interrupted snapshot removal: %s", strerror(-err));
+}
+
+/* The lock was just taken: another holder may have changed pcstore since
+ * this handle read it at open (new snapshots, a higher next id), so read
+ * it again, and finish a cut-off trim. 0 or -errno (-EUCLEAN: corrupt). */
+static int ds_reload_store(struct dirstore *ds)
+{
+	uint64_t next, *snaps = NULL;
+	uint32_t flags = 0, n = 0;
+	int err = store_read(ds->dirfd, &next, &flags, &snaps, &n);
+
+	if (err)
+		return err;
+	/* as snap_remove: meta_write_lock -> snap_rwsem -> meta_lock */
+	pthread_mutex_lock(&ds->meta_write_lock);
+	pthread_rwlock_wrlock(&ds->snap_rwsem);
+	pthread_mutex_lock(&ds->meta_lock);
+	free(ds->snaps);
+	ds->snaps = snaps;
+	ds->nsnaps = n;
+	if (next > ds->next_snap)
+		ds->next_snap = next;
+	pthread_mutex_unlock(&ds->meta_lock);
+	if (flags & DS_FLAG_TRIM_PENDING)
+		ds_finish_trim(ds);
+	pthread_rwlock_unlock(&ds->snap_rwsem);
+	pthread_mutex_unlock(&ds->meta_write_lock);
+	return 0;
+}
+
 static int ds_lock(struct pc_objstore *os, const char *cookie, char *why, size_t whylen)
 {
 	struct dirstore *ds = os->private;
@@ -1362,6 +1404,14 @@ static int ds_lock(struct pc_objstore *os, const char *cookie, char *why, size_t
 	if (ftruncate(fd, 0) == 0)
 		write_all(fd, line, strlen(line), 0);
 	ds->lockfd = fd;
+	err = ds_reload_store(ds);
+	if (err) {
+		if (why && whylen)
+			snprintf(why, whylen, "%s: reading pcstore after taking the lock: %s",
+				 os->name, strerror(-err));
+		ds->lockfd = -1;
+		close(fd);	/* drops the lock */
+	}
 out:
 	pthread_mutex_unlock(&ds->lock_lock);
 	return err;
@@ -1645,13 +1695,17 @@ int pc_objstore_open_dir(const char *path, unsigned flags, struct pc_objstore **
 	}
 	ds->nobjects = nobj;
 	if (sflags & DS_FLAG_TRIM_PENDING) {
-		/* a snap_remove was cut off: finish it (invariant 3) */
-		err = ds_trim(ds);
-		if (!err)
-			err = store_write(ds, ds->dirfd, ds->next_snap, 0, ds->snaps, ds->nsnaps);
-		if (err)	/* the flag stays: retried at the next snap_remove or open */
-			ds_error(ds, "finishing an interrupted snapshot removal: %s",
-				 strerror(-err));
+		/* A snap_remove was cut off: finish it (invariant 3), but only
+		 * if nobody holds the store: a holder may be trimming or
+		 * writing pcstore right now, and then it is its job (ds_lock
+		 * finishes it for the next holder). */
+		int lfd = openat(ds->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		if (lfd >= 0 && fcntl(lfd, F_OFD_SETLK, &fl) == 0)
+			ds_finish_trim(ds);
+		if (lfd >= 0)
+			close(lfd);	/* drops the OFD lock */
 		err = 0;
 	}
 	for (started = 0; started < DS_NR_WORKERS; started++) {

@@ -682,7 +682,25 @@ static void test_lock(void **state)
 		CHECK(strstr(why, pidstr) != NULL);
 		pc_objstore_close(os2);
 	}
-	CHECK(os->ops->unlock(os, "parent") == 0);
+	/* A handle opened while another holds the store reads pcstore again
+	 * when it gets the lock: snapshot ids the holder handed out meanwhile
+	 * are never handed out twice. */
+	{
+		struct pc_objstore *late;
+		uint64_t a, b;
+
+		CHECK(pc_objstore_open_dir(path, 0, &late) == 0);
+		CHECK(os->ops->snap_create(os, &a) == 0);
+		CHECK(os->ops->unlock(os, "parent") == 0);
+		pc_objstore_close(os);
+		CHECK(late->ops->lock(late, "late", why, sizeof(why)) == 0);
+		CHECK(late->ops->snap_create(late, &b) == 0);
+		CHECK(b > a);
+		CHECK(late->ops->snap_remove(late, a) == 0);
+		CHECK(late->ops->snap_remove(late, b) == 0);
+		CHECK(late->ops->unlock(late, "late") == 0);
+		os = late;
+	}
 	pc_objstore_close(os);
 	close(up[0]);
 	tu_run("rm -rf '%s'", path);
