@@ -152,7 +152,7 @@ static int objfs_store_dir(struct pc_inode *dir)
 		off += objfs_encode_dirent(buf + off, e->ino, e->type, e->name, e->len);
 	}
 	objfs_oid_dir(oid, dir->i_ino);
-	err = objfs_put(OBJFS_SB(dir->i_sb), oid, buf, len);
+	err = objfs_put(OBJFS_SB(dir->i_sb), oid, buf, len);	/* snap_rwsem held shared */
 	free(buf);
 	return err;
 }
@@ -175,15 +175,16 @@ static int dir_load_one(void *arg, const struct objfs_dirent_rec *r)
 int objfs_load_dir(struct pc_inode *inode)
 {
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
-	struct objfs_dir *d = &OBJFS_I(inode)->dir;
+	struct objfs_inode *oi = OBJFS_I(inode);
+	struct objfs_dir *d = &oi->dir;
 	char oid[OBJFS_OID_LEN], why[200];
 	unsigned char *buf;
 	uint64_t size = 0, parent = 0;
 	size_t got;
 	int err;
 
-	objfs_oid_dir(oid, inode->i_ino);
-	err = objfs_stat(sbi, oid, &size);
+	objfs_oid_dir(oid, oi->ino);
+	err = objfs_stat_at(sbi, oi->snapid, oid, &size);
 	if (err == -ENOENT) {
 		pc_fs_set_error("objfs: directory %" PRIx64 ": object %s is missing", inode->i_ino, oid);
 		return -EUCLEAN;
@@ -198,12 +199,12 @@ int objfs_load_dir(struct pc_inode *inode)
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
-	err = objfs_read(sbi, oid, 0, buf, size, &got);
+	err = objfs_read_at(sbi, oi->snapid, oid, 0, buf, size, &got);
 	if (!err && objfs_dir_init(d, 0))
 		err = -ENOMEM;
 	if (!err) {
 		why[0] = '\0';
-		err = objfs_decode_dir(buf, got, inode->i_ino, &parent, dir_load_one, d, why,
+		err = objfs_decode_dir(buf, got, oi->ino, &parent, dir_load_one, d, why,
 				       sizeof(why));
 		if (err == -EUCLEAN && !why[0])
 			snprintf(why, sizeof(why), "directory %" PRIx64 ": a name appears twice",
@@ -225,6 +226,26 @@ static unsigned char mode_dt(mode_t mode)
 	return S_ISDIR(mode) ? DT_DIR : S_ISLNK(mode) ? DT_LNK : DT_REG;
 }
 
+/* The VFS inode number of @dir's parent: in a snapshot, the snapshot's
+ * inode, and the root's ".snap" directory above a snapshot's root. */
+uint64_t objfs_dir_parent_vino(struct pc_inode *dir)
+{
+	struct objfs_inode *od = OBJFS_I(dir);
+
+	if (!od->slot)
+		return od->dir.parent;
+	if (od->ino == OBJFS_SB(dir->i_sb)->root_ino)
+		return OBJFS_VINO(OBJFS_SLOT_SNAPDIR, od->ino);
+	return OBJFS_VINO(od->slot, od->dir.parent);
+}
+
+static bool is_snapdir_name(const char *name, size_t len)
+{
+	return len == 5 && !memcmp(name, ".snap", 5);
+}
+
+/* i_op->lookup of head and snapshot directories. ".snap" in a head
+ * directory is its virtual snapshot directory (snap.c). */
 static int objfs_lookup(struct pc_inode *dir, const char *name, size_t len, uint64_t *ino)
 {
 	struct objfs_inode *od = OBJFS_I(dir);
@@ -235,13 +256,19 @@ static int objfs_lookup(struct pc_inode *dir, const char *name, size_t len, uint
 		return 0;
 	}
 	if (len == 2 && name[0] == '.' && name[1] == '.') {
-		*ino = od->dir.parent;
+		*ino = objfs_dir_parent_vino(dir);
+		return 0;
+	}
+	if (is_snapdir_name(name, len)) {
+		if (od->slot)
+			return -ENOENT;		/* no .snap inside a snapshot */
+		*ino = OBJFS_VINO(OBJFS_SLOT_SNAPDIR, od->ino);
 		return 0;
 	}
 	e = dir_find(&od->dir, name, len);
 	if (!e)
 		return -ENOENT;
-	*ino = e->ino;
+	*ino = OBJFS_VINO(od->slot, e->ino);
 	return 0;
 }
 
@@ -270,12 +297,19 @@ static int objfs_mknod(struct pc_inode *dir, const char *name, size_t len, mode_
 		return strlen(target) ? -ENAMETOOLONG : -ENOENT;
 	if (dir_find(&od->dir, name, len))
 		return -EEXIST;
+	if (is_snapdir_name(name, len))
+		return -EEXIST;
+	objfs_meta_lock(sbi);
 	err = objfs_alloc_ino(sbi, &ino);
-	if (err)
+	if (err) {
+		objfs_meta_unlock(sbi);
 		return err;
+	}
 	inode = pc_new_inode(sb, ino);
-	if (!inode)
+	if (!inode) {
+		objfs_meta_unlock(sbi);
 		return -ENOMEM;
+	}
 	oi = OBJFS_I(inode);
 	inode->i_mode = mode;
 	inode->i_uid = geteuid();
@@ -296,6 +330,7 @@ static int objfs_mknod(struct pc_inode *dir, const char *name, size_t len, mode_
 	if (!e)
 		goto fail;
 	objfs_set_ops(inode);
+	objfs_inode_live(inode);
 	/* Objects first, then the entry that names them. */
 	err = objfs_store_inode(inode);
 	if (!err && S_ISDIR(mode))
@@ -314,6 +349,7 @@ static int objfs_mknod(struct pc_inode *dir, const char *name, size_t len, mode_
 	if (S_ISDIR(mode))
 		objfs_nlink(dir, 1, false);
 	objfs_dir_changed(dir);
+	objfs_meta_unlock(sbi);
 	*out = inode;
 	return 0;
 
@@ -325,6 +361,7 @@ fail_objects:
 		objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
 	}
 fail:
+	objfs_meta_unlock(sbi);
 	inode->i_nlink = 0;
 	/* Evicting it must not remove objects another inode could own: the
 	 * number was never published, so removing its own names is safe. */
@@ -361,7 +398,24 @@ static int objfs_drop_link(struct pc_inode *victim)
 	return 0;
 }
 
+static int objfs_unlink_locked(struct pc_inode *dir, const char *name, size_t len,
+			       struct pc_inode *victim);
+
 static int objfs_unlink(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim)
+{
+	struct objfs_sb *sbi = OBJFS_SB(dir->i_sb);
+	int err;
+
+	if (!objfs_is_head(victim))
+		return -EROFS;
+	objfs_meta_lock(sbi);
+	err = objfs_unlink_locked(dir, name, len, victim);
+	objfs_meta_unlock(sbi);
+	return err;
+}
+
+static int objfs_unlink_locked(struct pc_inode *dir, const char *name, size_t len,
+			       struct pc_inode *victim)
 {
 	struct objfs_inode *od = OBJFS_I(dir);
 	struct objfs_dirent *e = dir_find(&od->dir, name, len);
@@ -382,7 +436,24 @@ static int objfs_unlink(struct pc_inode *dir, const char *name, size_t len, stru
 	return objfs_drop_link(victim);
 }
 
+static int objfs_rmdir_locked(struct pc_inode *dir, const char *name, size_t len,
+			      struct pc_inode *victim);
+
 static int objfs_rmdir(struct pc_inode *dir, const char *name, size_t len, struct pc_inode *victim)
+{
+	struct objfs_sb *sbi = OBJFS_SB(dir->i_sb);
+	int err;
+
+	if (!objfs_is_head(victim))
+		return -EROFS;
+	objfs_meta_lock(sbi);
+	err = objfs_rmdir_locked(dir, name, len, victim);
+	objfs_meta_unlock(sbi);
+	return err;
+}
+
+static int objfs_rmdir_locked(struct pc_inode *dir, const char *name, size_t len,
+			      struct pc_inode *victim)
 {
 	struct objfs_inode *od = OBJFS_I(dir);
 	struct objfs_dirent *e = dir_find(&od->dir, name, len);
@@ -406,9 +477,29 @@ static int objfs_rmdir(struct pc_inode *dir, const char *name, size_t len, struc
 	return objfs_drop_link(victim);
 }
 
+static int objfs_rename_locked(struct pc_inode *odir, const char *oname, size_t olen,
+			       struct pc_inode *ndir, const char *nname, size_t nlen,
+			       struct pc_inode *source, struct pc_inode *victim, unsigned flags);
+
 static int objfs_rename(struct pc_inode *odir, const char *oname, size_t olen, struct pc_inode *ndir,
 			const char *nname, size_t nlen, struct pc_inode *source,
 			struct pc_inode *victim, unsigned flags)
+{
+	struct objfs_sb *sbi = OBJFS_SB(odir->i_sb);
+	int err;
+
+	if (!objfs_is_head(odir) || !objfs_is_head(ndir) || !objfs_is_head(source) ||
+	    (victim && !objfs_is_head(victim)))
+		return -EROFS;
+	objfs_meta_lock(sbi);
+	err = objfs_rename_locked(odir, oname, olen, ndir, nname, nlen, source, victim, flags);
+	objfs_meta_unlock(sbi);
+	return err;
+}
+
+static int objfs_rename_locked(struct pc_inode *odir, const char *oname, size_t olen,
+			       struct pc_inode *ndir, const char *nname, size_t nlen,
+			       struct pc_inode *source, struct pc_inode *victim, unsigned flags)
 {
 	struct objfs_inode *ood = OBJFS_I(odir), *ond = OBJFS_I(ndir);
 	struct objfs_dirent *oe, *ve = NULL, *ne;
@@ -481,7 +572,7 @@ static int objfs_rename(struct pc_inode *odir, const char *oname, size_t olen, s
 	return err;
 }
 
-static int objfs_iterate(struct pc_file *file, struct pc_dir_context *ctx)
+int objfs_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 {
 	struct pc_inode *dir = file->f_inode;
 	struct objfs_inode *od = OBJFS_I(dir);
@@ -493,7 +584,7 @@ static int objfs_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 		ctx->pos = 1;
 	}
 	if (ctx->pos == 1) {
-		if (!ctx->actor(ctx, "..", 2, od->dir.parent, DT_DIR))
+		if (!ctx->actor(ctx, "..", 2, objfs_dir_parent_vino(dir), DT_DIR))
 			return 0;
 		ctx->pos = 2;
 	}
@@ -503,7 +594,7 @@ static int objfs_iterate(struct pc_file *file, struct pc_dir_context *ctx)
 		if (e->cookie < ctx->pos)
 			continue;
 		ctx->pos = e->cookie;
-		if (!ctx->actor(ctx, e->name, e->len, e->ino, e->type))
+		if (!ctx->actor(ctx, e->name, e->len, OBJFS_VINO(od->slot, e->ino), e->type))
 			return 0;
 		ctx->pos = e->cookie + 1;
 	}

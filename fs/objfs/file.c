@@ -27,6 +27,17 @@
  */
 int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size)
 {
+	struct pc_snap_context *sc = objfs_get_snapc(OBJFS_SB(inode->i_sb));
+	int err = objfs_truncate_objects_ctx(inode, old_size, new_size, sc);
+
+	pc_snap_context_put(sc);
+	return err;
+}
+
+/* The same with write context @sc (a write section's, see objfs_setattr). */
+int objfs_truncate_objects_ctx(struct pc_inode *inode, uint64_t old_size, uint64_t new_size,
+			       const struct pc_snap_context *sc)
+{
 	struct objfs_inode *oi = OBJFS_I(inode);
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
 	const struct pc_objfs_layout *l = &oi->layout;
@@ -49,15 +60,15 @@ int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t n
 			continue;
 		objfs_oid_data(oid, inode->i_ino, objno);
 		if (want == 0 && shrink) {
-			e = objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+			e = objfs_obj_op_ctx(sbi, PC_OBJ_REMOVE, oid, 0, sc);
 		} else {
 			e = objfs_stat(sbi, oid, &cur);
 			if (e == -ENOENT)
 				e = 0;
 			else if (!e && want == 0)
-				e = objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+				e = objfs_obj_op_ctx(sbi, PC_OBJ_REMOVE, oid, 0, sc);
 			else if (!e && cur > want)
-				e = objfs_obj_op(sbi, PC_OBJ_TRUNCATE, oid, want);
+				e = objfs_obj_op_ctx(sbi, PC_OBJ_TRUNCATE, oid, want, sc);
 		}
 		if (e && !err)
 			err = e;
@@ -117,7 +128,7 @@ static void objfs_submit_read(struct pc_inode *inode, struct objfs_rd *rd, uint6
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
 	int err;
 
-	objfs_oid_data(rd->oid, inode->i_ino, objno);
+	objfs_oid_data(rd->oid, OBJFS_I(inode)->ino, objno);
 	for (unsigned i = 0; i < rd->nr; i++) {
 		rd->iov[i].iov_base = pc_page_address(rd->pages[i]);
 		rd->iov[i].iov_len = PC_PAGE_SIZE;
@@ -125,7 +136,7 @@ static void objfs_submit_read(struct pc_inode *inode, struct objfs_rd *rd, uint6
 	rd->req = (struct pc_obj_req){
 		.op = PC_OBJ_READ, .oid = rd->oid, .off = objoff,
 		.len = (uint64_t)rd->nr << PC_PAGE_SHIFT, .iov = rd->iov, .iovcnt = (int)rd->nr,
-		.snapid = sbi->snapid, .done = objfs_read_done,
+		.snapid = OBJFS_I(inode)->snapid, .done = objfs_read_done,
 	};
 	err = sbi->os->ops->submit(sbi->os, &rd->req);
 	if (err) {
@@ -213,66 +224,66 @@ static void objfs_readahead(struct pc_readahead_control *rac)
 		objfs_submit_read(inode, rd, objno, objoff);
 }
 
-/* ---- writeback ---- */
+/* ---- writeback (through the snap layer: src/snap) ---- */
 
+/* One object write of a run of pages the snap layer hands us. */
 struct objfs_wb {
 	struct pc_obj_req req;
-	struct pc_address_space *mapping;
-	struct pc_snap_context *snapc;
-	unsigned nr, cap;
-	uint64_t objno, objoff, bytes;
-	pc_pgoff_t next_index;
-	bool closed;			/* the last page was partial (EOF) */
+	struct pc_snap_write *sw;
 	char oid[OBJFS_OID_LEN];
-	struct pc_page **pages;
-	struct iovec *iov;
-};
-
-struct objfs_wb_ctx {
-	struct pc_inode *inode;
-	struct objfs_wb *wb;
-	int sync;
+	struct iovec iov[];
 };
 
 static void objfs_write_done(struct pc_obj_req *req)
 {
 	struct objfs_wb *wb = pc_container_of(req, struct objfs_wb, req);
+	struct pc_snap_write *sw = wb->sw;
 	int err = req->result < 0 ? (int)req->result : 0;
 
-	if (err)
-		pc_mapping_set_error(wb->mapping, err);
-	for (unsigned i = 0; i < wb->nr; i++) {
-		struct pc_page *page = wb->pages[i];
-
-		if (err)
-			pc_SetPageError(page);
-		else
-			pc_ClearPageError(page);
-		pc_end_page_writeback(page);
-		pc_put_page(page);
-	}
-	pc_snap_context_put(wb->snapc);
-	free(wb->pages);
-	free(wb->iov);
 	free(wb);
+	pc_snap_write_done(sw, err);
 }
 
-static void objfs_wb_submit(struct pc_inode *inode, struct objfs_wb *wb, int sync)
+/*
+ * pc_snap_inode_ops.write_pages: one WRITE of @sw->len bytes at the object
+ * and offset @sw->pos maps to, with the context the pages were dirtied in
+ * (@sw->snapc). The run never crosses objfs_run_max_pages's boundary, so
+ * it lies in one object.
+ */
+static int objfs_write_pages(struct pc_snap_inode *si, struct pc_snap_write *sw)
 {
+	struct pc_inode *inode = si->inode;
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_wb *wb = malloc(sizeof(*wb) + sw->nr_pages * sizeof(struct iovec));
+	uint64_t objno, objoff;
+	size_t left = sw->len;
 	int err;
 
-	objfs_oid_data(wb->oid, inode->i_ino, wb->objno);
+	if (!wb)
+		return -ENOMEM;
+	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, (uint64_t)sw->pos, sw->len, &objno, &objoff);
+	objfs_oid_data(wb->oid, OBJFS_I(inode)->ino, objno);
+	unsigned n = 0;
+
+	for (; n < sw->nr_pages && left; n++) {
+		size_t l = left < PC_PAGE_SIZE ? left : PC_PAGE_SIZE;
+
+		wb->iov[n].iov_base = pc_page_address(sw->pages[n]);
+		wb->iov[n].iov_len = l;
+		left -= l;
+	}
+	wb->sw = sw;
 	wb->req = (struct pc_obj_req){
-		.op = PC_OBJ_WRITE, .oid = wb->oid, .off = wb->objoff, .len = wb->bytes,
-		.iov = wb->iov, .iovcnt = (int)wb->nr, .snapc = wb->snapc,
-		.flags = sync ? PC_OBJ_F_SYNC : 0, .done = objfs_write_done,
+		.op = PC_OBJ_WRITE, .oid = wb->oid, .off = objoff, .len = sw->len,
+		.iov = wb->iov, .iovcnt = (int)n, .snapc = sw->snapc,
+		.flags = sw->sync ? PC_OBJ_F_SYNC : 0, .done = objfs_write_done,
 	};
 	err = sbi->os->ops->submit(sbi->os, &wb->req);
 	if (err) {
-		wb->req.result = err;
-		objfs_write_done(&wb->req);
+		free(wb);
+		return err;
 	}
+	return 0;
 }
 
 /*
@@ -282,8 +293,9 @@ static void objfs_wb_submit(struct pc_inode *inode, struct objfs_wb *wb, int syn
  * ceph_calc_file_object_mapping + wsize cut). At least 1. This is the
  * snap layer's pc_snap_inode_ops.max_pages when objfs moves to it.
  */
-static unsigned long objfs_run_max_pages(struct pc_inode *inode, pc_pgoff_t index)
+static unsigned long objfs_run_max_pages(struct pc_snap_inode *si, pc_pgoff_t index)
 {
+	struct pc_inode *inode = si->inode;
 	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
 	uint64_t objno, objoff, n, cap = OBJFS_SB(inode->i_sb)->wsize >> PC_PAGE_SHIFT;
 
@@ -296,184 +308,29 @@ static unsigned long objfs_run_max_pages(struct pc_inode *inode, pc_pgoff_t inde
 	return n ? (unsigned long)n : 1;
 }
 
-/*
- * The pc_write_cache_pages callback: @page locked, dirty bit cleared. Add
- * it to the batch being built (setting writeback and unlocking it), after
- * sending the batch if the page does not continue it.
- */
-static int objfs_writepage_cb(struct pc_page *page, struct pc_writeback_control *wbc, void *data)
-{
-	struct objfs_wb_ctx *ctx = data;
-	struct pc_inode *inode = ctx->inode;
-	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
-	struct objfs_wb *wb = ctx->wb;
-	uint64_t pos = (uint64_t)page->index << PC_PAGE_SHIFT;
-	uint64_t size = (uint64_t)pc_i_size_read(inode), len, objno, objoff;
-
-	(void)wbc;
-	if (pos >= size) {		/* truncated meanwhile: nothing to write */
-		pc_unlock_page(page);
-		return 0;
-	}
-	len = size - pos < PC_PAGE_SIZE ? size - pos : PC_PAGE_SIZE;
-	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, pos, PC_PAGE_SIZE, &objno, &objoff);
-	/* A batch is one run: contiguous pages, no further than
-	 * objfs_run_max_pages allows from its first page. */
-	if (wb && (wb->closed || wb->nr == wb->cap || page->index != wb->next_index)) {
-		objfs_wb_submit(inode, wb, ctx->sync);
-		wb = ctx->wb = NULL;
-	}
-	if (!wb) {
-		wb = calloc(1, sizeof(*wb));
-		if (wb) {
-			wb->cap = (unsigned)objfs_run_max_pages(inode, page->index);
-			wb->pages = malloc(wb->cap * sizeof(*wb->pages));
-			wb->iov = malloc(wb->cap * sizeof(*wb->iov));
-		}
-		if (!wb || !wb->pages || !wb->iov) {
-			if (wb) {
-				free(wb->pages);
-				free(wb->iov);
-				free(wb);
-			}
-			pc_redirty_page_for_writepage(wbc, page);
-			pc_unlock_page(page);
-			return -ENOMEM;
-		}
-		wb->mapping = page->mapping;
-		wb->snapc = objfs_get_snapc(sbi);
-		wb->objno = objno;
-		wb->objoff = objoff;
-		ctx->wb = wb;
-	}
-	pc_get_page(page);
-	wb->pages[wb->nr] = page;
-	wb->iov[wb->nr].iov_base = pc_page_address(page);
-	wb->iov[wb->nr].iov_len = len;
-	wb->nr++;
-	wb->bytes += len;
-	wb->next_index = page->index + 1;
-	wb->closed = len < PC_PAGE_SIZE;
-	pc_set_page_writeback(page);
-	pc_unlock_page(page);
-	return 0;
-}
-
-/* a_ops->writepages: batched, asynchronous object writes. */
-static int objfs_writepages(struct pc_address_space *mapping, struct pc_writeback_control *wbc)
-{
-	struct objfs_wb_ctx ctx = { .inode = mapping->host, .wb = NULL,
-				    .sync = wbc->sync_mode == PC_WB_SYNC_ALL };
-	int err = pc_write_cache_pages(mapping, wbc, objfs_writepage_cb, &ctx);
-
-	if (ctx.wb)
-		objfs_wb_submit(ctx.inode, ctx.wb, ctx.sync);
-	return err;
-}
-
-/* a_ops->writepage (reclaim, invalidation): a batch of one page. */
-static int objfs_writepage(struct pc_page *page, struct pc_writeback_control *wbc)
-{
-	struct objfs_wb_ctx ctx = { .inode = page->mapping->host, .wb = NULL,
-				    .sync = wbc->sync_mode == PC_WB_SYNC_ALL };
-	int err = objfs_writepage_cb(page, wbc, &ctx);
-
-	if (ctx.wb)
-		objfs_wb_submit(ctx.inode, ctx.wb, ctx.sync);
-	return err;
-}
-
-/* a_ops->set_page_dirty: the generic one (snapshots: the page's context). */
-static bool objfs_set_page_dirty(struct pc_page *page)
-{
-	return pc___set_page_dirty_nobuffers(page);
-}
-
-/* No private page state yet (snapshots: the page's context reference). */
-static void objfs_invalidatepage(struct pc_page *page, unsigned offset, unsigned length)
-{
-	(void)page;
-	(void)offset;
-	(void)length;
-}
-
-static bool objfs_releasepage(struct pc_page *page)
-{
-	return !pc_PagePrivate(page);
-}
+const struct pc_snap_inode_ops objfs_snap_ops = {
+	.write_pages = objfs_write_pages,
+	.max_pages = objfs_run_max_pages,
+};
 
 /* ---- buffered writes ---- */
 
-/* Read @page (locked) synchronously from its object. */
-static int objfs_read_page_sync(struct pc_inode *inode, struct pc_page *page)
-{
-	char oid[OBJFS_OID_LEN];
-	uint64_t objno, objoff;
-
-	pc_objfs_file_to_object(&OBJFS_I(inode)->layout, (uint64_t)page->index << PC_PAGE_SHIFT,
-				PC_PAGE_SIZE, &objno, &objoff);
-	objfs_oid_data(oid, inode->i_ino, objno);
-	return objfs_read(OBJFS_SB(inode->i_sb), oid, objoff, pc_page_address(page), PC_PAGE_SIZE,
-			  NULL);
-}
-
-static int objfs_write_begin(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
-			     unsigned len, unsigned flags, struct pc_page **pagep, void **fsdata)
-{
-	struct pc_inode *inode = mapping->host;
-	struct pc_page *page = pc_grab_cache_page_write_begin(mapping, pos >> PC_PAGE_SHIFT, flags);
-	loff_t page_pos = pos & (loff_t)PC_PAGE_MASK;
-	int err;
-
-	(void)file;
-	(void)fsdata;
-	if (!page)
-		return -ENOMEM;
-	if (pc_PageUptodate(page))
-		goto out;
-	if ((pos & ~PC_PAGE_MASK) == 0 && len == PC_PAGE_SIZE)
-		goto out;		/* the copy covers the page: write_end decides */
-	if (page_pos >= pc_i_size_read(inode)) {
-		pc_zero_user_segment(page, 0, PC_PAGE_SIZE);	/* wholly past EOF */
-		pc_SetPageUptodate(page);
-		goto out;
-	}
-	err = objfs_read_page_sync(inode, page);
-	if (err) {
-		pc_unlock_page(page);
-		pc_put_page(page);
-		return err;
-	}
-	pc_SetPageUptodate(page);
-out:
-	*pagep = page;
-	return 0;
-}
-
+/*
+ * a_ops->write_end: the snap layer's (size, dirtying in the page's
+ * context), then the inode's metadata is dirty when the size grew.
+ */
 static int objfs_write_end(struct pc_file *file, struct pc_address_space *mapping, loff_t pos,
 			   unsigned len, unsigned copied, struct pc_page *page, void *fsdata)
 {
 	struct pc_inode *inode = mapping->host;
+	loff_t old = pc_i_size_read(inode);
+	int ret = pc_snap_write_end(file, mapping, pos, len, copied, page, fsdata);
 
-	(void)file;
-	(void)fsdata;
-	if (!pc_PageUptodate(page)) {
-		if (copied < len)
-			copied = 0;	/* a full-page write that fell short: retry */
-		else
-			pc_SetPageUptodate(page);
+	if (pc_i_size_read(inode) != old) {
+		inode->i_blocks = ((uint64_t)pc_i_size_read(inode) + 511) >> 9;
+		pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
 	}
-	if (copied) {
-		if (pos + (loff_t)copied > pc_i_size_read(inode)) {
-			pc_i_size_write(inode, pos + (loff_t)copied);
-			inode->i_blocks = ((uint64_t)pos + copied + 511) >> 9;
-			pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
-		}
-		pc_set_page_dirty(page);
-	}
-	pc_unlock_page(page);
-	pc_put_page(page);
-	return (int)copied;
+	return ret;
 }
 
 /* ---- O_DIRECT ---- */
@@ -487,7 +344,9 @@ static ssize_t objfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 {
 	struct pc_inode *inode = iocb->ki_filp->f_inode;
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_inode *oi = OBJFS_I(inode);
 	struct pc_address_space *mapping = inode->i_mapping;
+	struct pc_snap_context *wsc = NULL;
 	const struct pc_objfs_layout *l = &OBJFS_I(inode)->layout;
 	loff_t pos = iocb->ki_pos;
 	size_t count = pc_iov_iter_count(iter), done = 0;
@@ -507,6 +366,14 @@ static ssize_t objfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 	}
 	if (count == 0)
 		return 0;
+	/* Older contexts' dirty pages reach the store first (writepage
+	 * would refuse them out of order, and the store must see them
+	 * before a write of a newer context). */
+	if (oi->si_live) {
+		err = pc_snap_inode_flush_older(&oi->si);
+		if (err)
+			return err;
+	}
 	err = pc_filemap_write_and_wait_range(mapping, pos, pos + (loff_t)count - 1);
 	if (err)
 		return err;
@@ -517,19 +384,31 @@ static ssize_t objfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 	buf = malloc(l->stripe_unit);
 	if (!buf)
 		return -ENOMEM;
+	if (iter->dir == PC_WRITE && oi->si_live) {
+		/* A write section: a snapshot taken meanwhile is ordered
+		 * after this write (its cap_snap waits for it). */
+		pc_snap_get_write(&oi->si);
+		err = pc_snap_inode_flush_older(&oi->si);
+		if (err) {
+			pc_snap_put_write(&oi->si);
+			free(buf);
+			return err;
+		}
+		wsc = pc_snap_inode_write_context(&oi->si);
+	}
 	while (done < count) {
 		uint64_t objno, objoff, n;
 		char oid[OBJFS_OID_LEN];
 
 		n = pc_objfs_file_to_object(l, (uint64_t)pos + done, count - done, &objno, &objoff);
-		objfs_oid_data(oid, inode->i_ino, objno);
+		objfs_oid_data(oid, oi->ino, objno);
 		if (iter->dir == PC_READ) {
-			err = objfs_read(sbi, oid, objoff, buf, n, NULL);
+			err = objfs_read_at(sbi, oi->snapid, oid, objoff, buf, n, NULL);
 			if (err)
 				break;
 			pc_copy_to_iter(buf, n, iter);
 		} else {
-			struct pc_snap_context *sc = objfs_get_snapc(sbi);
+			struct pc_snap_context *sc = pc_snap_context_get(wsc);
 			struct iovec iov = { .iov_base = buf, .iov_len = n };
 			struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = oid, .off = objoff,
 						  .len = n, .iov = &iov, .iovcnt = 1, .snapc = sc };
@@ -555,6 +434,12 @@ static ssize_t objfs_direct_IO(struct pc_kiocb *iocb, struct pc_iov_iter *iter)
 			pc_i_size_write(inode, pos + (loff_t)done);
 			pc___mark_inode_dirty(inode, PC_I_DIRTY_SYNC | PC_I_DIRTY_DATASYNC);
 		}
+	}
+	if (wsc) {
+		pc_snap_context_put(wsc);
+		pc_snap_put_write(&oi->si);
+	}
+	if (iter->dir == PC_WRITE && done) {
 		/* A buffered reader may have cached the old data meanwhile. */
 		pc_invalidate_inode_pages2_range(mapping, pos >> PC_PAGE_SHIFT,
 						 (pos + (loff_t)done - 1) >> PC_PAGE_SHIFT);
@@ -574,10 +459,25 @@ int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 		if (new > pc_objfs_max_bytes(&OBJFS_I(inode)->layout))
 			return -EFBIG;
 		if (new != old) {
+			struct objfs_inode *oi = OBJFS_I(inode);
+			struct pc_snap_context *sc;
+
+			/* A write section (a snapshot meanwhile is ordered
+			 * after the cut); snapshotted data reaches the store
+			 * before the objects are cut. */
+			pc_snap_get_write(&oi->si);
+			err = pc_snap_inode_flush_older(&oi->si);
+			if (err) {
+				pc_snap_put_write(&oi->si);
+				return err;
+			}
 			pc_truncate_setsize(inode, attr->ia_size);
-			err = objfs_truncate_objects(inode, old, new);
+			sc = pc_snap_inode_write_context(&oi->si);
+			err = objfs_truncate_objects_ctx(inode, old, new, sc);
+			pc_snap_context_put(sc);
 			inode->i_blocks = (new + 511) >> 9;
 			objfs_touch(inode, PC_ATTR_MTIME | PC_ATTR_CTIME);
+			pc_snap_put_write(&oi->si);
 		}
 	}
 	pthread_mutex_lock(&OBJFS_I(inode)->meta_lock);
@@ -586,8 +486,11 @@ int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 	if (!(attr->ia_valid & (PC_ATTR_CTIME | PC_ATTR_SIZE)))
 		objfs_touch(inode, PC_ATTR_CTIME);
 	{
-		int e = objfs_store_inode_cond(inode, true);
+		int e;
 
+		objfs_meta_lock(OBJFS_SB(inode->i_sb));
+		e = objfs_store_inode_cond(inode, true);
+		objfs_meta_unlock(OBJFS_SB(inode->i_sb));
 		if (!err)
 			err = e;
 	}
@@ -604,14 +507,21 @@ const struct pc_file_operations objfs_file_fops = {
 	.llseek = pc_generic_file_llseek,
 };
 const struct pc_address_space_operations objfs_aops = {
-	.writepage = objfs_writepage,
+	.writepage = pc_snap_writepage,
 	.readpage = objfs_readpage,
-	.writepages = objfs_writepages,
-	.set_page_dirty = objfs_set_page_dirty,
+	.writepages = pc_snap_writepages,
+	.set_page_dirty = pc_snap_set_page_dirty,
 	.readahead = objfs_readahead,
-	.write_begin = objfs_write_begin,
+	.write_begin = pc_snap_write_begin,	/* skips the read for full pages and past EOF */
 	.write_end = objfs_write_end,
-	.invalidatepage = objfs_invalidatepage,
-	.releasepage = objfs_releasepage,
+	.invalidatepage = pc_snap_invalidatepage,
+	.releasepage = pc_snap_releasepage,
+	.direct_IO = objfs_direct_IO,
+};
+
+/* A snapshot's file: reads at its snap id only (nothing is ever dirtied). */
+const struct pc_address_space_operations objfs_snap_aops = {
+	.readpage = objfs_readpage,
+	.readahead = objfs_readahead,
 	.direct_IO = objfs_direct_IO,
 };

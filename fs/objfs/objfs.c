@@ -86,12 +86,7 @@
 /* The context new writes carry, referenced: pc_snap_context_put it. */
 struct pc_snap_context *objfs_get_snapc(struct objfs_sb *sbi)
 {
-	struct pc_snap_context *sc;
-
-	pthread_mutex_lock(&sbi->snapc_lock);
-	sc = pc_snap_context_get(sbi->snapc);
-	pthread_mutex_unlock(&sbi->snapc_lock);
-	return sc;
+	return pc_snap_realm_get_context(&sbi->realm);
 }
 
 /* Write @buf as the whole content of @oid with the current context. */
@@ -104,22 +99,31 @@ int objfs_put(struct objfs_sb *sbi, const char *oid, const void *buf, size_t len
 	return err;
 }
 
-/* REMOVE or TRUNCATE @oid (a missing object is not an error). */
-int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off)
+/* REMOVE or TRUNCATE @oid with context @sc (a missing object is not an error). */
+int objfs_obj_op_ctx(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off,
+		     const struct pc_snap_context *sc)
 {
-	struct pc_snap_context *sc = objfs_get_snapc(sbi);
 	struct pc_obj_req req = { .op = op, .oid = oid, .off = off, .snapc = sc,
 				  .flags = PC_OBJ_F_FULL_TRY };
 	int64_t r = pc_objstore_exec(sbi->os, &req);
 
-	pc_snap_context_put(sc);
 	return r == -ENOENT ? 0 : r < 0 ? (int)r : 0;
 }
 
-/* Size of @oid (-ENOENT if missing). */
-int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size)
+/* REMOVE or TRUNCATE @oid with the current context. */
+int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off)
 {
-	struct pc_obj_req req = { .op = PC_OBJ_STAT, .oid = oid, .snapid = sbi->snapid };
+	struct pc_snap_context *sc = objfs_get_snapc(sbi);
+	int err = objfs_obj_op_ctx(sbi, op, oid, off, sc);
+
+	pc_snap_context_put(sc);
+	return err;
+}
+
+/* Size of @oid at @snapid (-ENOENT if missing). */
+int objfs_stat_at(struct objfs_sb *sbi, uint64_t snapid, const char *oid, uint64_t *size)
+{
+	struct pc_obj_req req = { .op = PC_OBJ_STAT, .oid = oid, .snapid = snapid };
 	int64_t r = pc_objstore_exec(sbi->os, &req);
 
 	if (r < 0)
@@ -128,13 +132,25 @@ int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size)
 	return 0;
 }
 
-/* Read up to @len bytes of @oid at @off into @buf; *@got: bytes of the object. */
+int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size)
+{
+	return objfs_stat_at(sbi, PC_SNAP_HEAD, oid, size);
+}
+
 int objfs_read(struct objfs_sb *sbi, const char *oid, uint64_t off, void *buf, size_t len,
-		      size_t *got)
+	       size_t *got)
+{
+	return objfs_read_at(sbi, PC_SNAP_HEAD, oid, off, buf, len, got);
+}
+
+/* Read up to @len bytes of @oid at @off, as snapshot @snapid has it, into
+ * @buf; *@got: bytes of the object. */
+int objfs_read_at(struct objfs_sb *sbi, uint64_t snapid, const char *oid, uint64_t off, void *buf,
+		  size_t len, size_t *got)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct pc_obj_req req = { .op = PC_OBJ_READ, .oid = oid, .off = off, .len = len,
-				  .iov = &iov, .iovcnt = 1, .snapid = sbi->snapid };
+				  .iov = &iov, .iovcnt = 1, .snapid = snapid };
 	int64_t r = pc_objstore_exec(sbi->os, &req);
 
 	if (r < 0)
@@ -174,14 +190,41 @@ void objfs_touch(struct pc_inode *inode, unsigned which)
 
 /* ---- inode objects ---- */
 
+static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_snap_context *sc,
+		       const int64_t *size, const struct timespec *mtime, bool only_changed);
+
 /*
- * Write @inode's object now. meta_lock serialises the writes of one inode
- * object and guards the fields it encodes that the VFS does not protect
- * otherwise from the flusher (i_nlink, i_mode, i_uid, i_gid: objfs changes
- * them under meta_lock). @if_linked: do nothing for an unlinked inode
- * (its objects go at eviction).
+ * Write @inode's object now with the current context. meta_lock serialises
+ * the writes of one inode object and guards the fields it encodes that the
+ * VFS does not protect otherwise from the flusher (i_nlink, i_mode, i_uid,
+ * i_gid: objfs changes them under meta_lock). @if_linked: do nothing for
+ * an unlinked inode (its objects go at eviction). The caller holds
+ * sbi->snap_rwsem shared (objfs_meta_lock). Snapshot inodes are never
+ * written.
  */
 int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
+{
+	struct pc_snap_context *sc = objfs_get_snapc(OBJFS_SB(inode->i_sb));
+	int err = store_inode(inode, if_linked, sc, NULL, NULL, false);
+
+	pc_snap_context_put(sc);
+	return err;
+}
+
+/*
+ * Write @inode's object with context @sc (a snapshot's old context), with
+ * the size and mtime given (a cap_snap's) instead of the inode's when not
+ * NULL, and only if the record differs from the one last written. Caller
+ * holds sbi->snap_rwsem exclusive.
+ */
+int objfs_store_inode_ctx(struct pc_inode *inode, const struct pc_snap_context *sc,
+			  const int64_t *size, const struct timespec *mtime)
+{
+	return store_inode(inode, true, sc, size, mtime, true);
+}
+
+static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_snap_context *sc,
+		       const int64_t *size, const struct timespec *mtime, bool only_changed)
 {
 	struct objfs_inode *oi = OBJFS_I(inode);
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
@@ -192,6 +235,8 @@ int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 	size_t len;
 	int err;
 
+	if (!objfs_is_head(inode))
+		return 0;
 	pthread_mutex_lock(&oi->meta_lock);
 	if (if_linked && inode->i_nlink == 0) {
 		pthread_mutex_unlock(&oi->meta_lock);
@@ -203,7 +248,9 @@ int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 	r.uid = inode->i_uid;
 	r.gid = inode->i_gid;
 	r.nlink = inode->i_nlink;
-	r.size = (uint64_t)pc_i_size_read(inode);
+	r.size = size ? (uint64_t)*size : (uint64_t)pc_i_size_read(inode);
+	if (mtime)
+		mt = *mtime;
 	r.atime_ns = ts_ns(&at);
 	r.mtime_ns = ts_ns(&mt);
 	r.ctime_ns = ts_ns(&ct);
@@ -213,8 +260,15 @@ int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 		r.target_len = (uint32_t)strlen(oi->target);
 	}
 	len = objfs_encode_inode(buf, &r);
+	if (only_changed && oi->last_valid && !memcmp(oi->last_rec, buf, sizeof(oi->last_rec))) {
+		pthread_mutex_unlock(&oi->meta_lock);
+		return 0;
+	}
 	objfs_oid_inode(oid, inode->i_ino);
-	err = objfs_put(sbi, oid, buf, len);
+	err = objfs_put_object(sbi->os, sc, oid, buf, len);
+	oi->last_valid = !err;
+	if (!err)
+		memcpy(oi->last_rec, buf, sizeof(oi->last_rec));
 	pthread_mutex_unlock(&oi->meta_lock);
 	return err;
 }
@@ -241,6 +295,22 @@ void objfs_nlink(struct pc_inode *inode, int delta, bool zero)
 
 void objfs_set_ops(struct pc_inode *inode)
 {
+	if (!objfs_is_head(inode)) {
+		/* A snapshot's inode: read-only operations (snap.c). */
+		switch (inode->i_mode & S_IFMT) {
+		case S_IFDIR:
+			pc_inode_set_ops(inode, &objfs_snap_dir_iops, &objfs_snap_dir_fops, NULL);
+			break;
+		case S_IFLNK:
+			pc_inode_set_ops(inode, &objfs_snap_symlink_iops, NULL, NULL);
+			break;
+		default:
+			pc_inode_set_ops(inode, &objfs_snap_file_iops, &objfs_snapfile_fops,
+					 &objfs_snap_aops);
+			break;
+		}
+		return;
+	}
 	switch (inode->i_mode & S_IFMT) {
 	case S_IFDIR:
 		pc_inode_set_ops(inode, &objfs_dir_iops, &objfs_dir_fops, NULL);
@@ -263,12 +333,42 @@ static struct pc_inode *objfs_alloc_inode(struct pc_super_block *sb)
 		return NULL;
 	pthread_mutex_init(&oi->meta_lock, NULL);
 	pc_list_init(&oi->dir.entries);
+	pc_list_init(&oi->sb_item);
+	oi->snapid = PC_SNAP_HEAD;
 	return &oi->vfs;
+}
+
+/* A head inode joins the mount's list (snapshots walk it). */
+void objfs_inode_live(struct pc_inode *inode)
+{
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_inode *oi = OBJFS_I(inode);
+
+	oi->ino = inode->i_ino;
+	if (S_ISREG(inode->i_mode) && !oi->si_live) {
+		pc_snap_inode_init(&oi->si, inode, &sbi->realm, &objfs_snap_ops);
+		oi->si_live = true;
+	}
+	pthread_mutex_lock(&sbi->inodes_lock);
+	if (!oi->on_sb_list) {
+		pc_list_add_tail(&oi->sb_item, &sbi->inodes);
+		oi->on_sb_list = true;
+	}
+	pthread_mutex_unlock(&sbi->inodes_lock);
 }
 
 static void objfs_destroy_inode(struct pc_inode *inode)
 {
 	struct objfs_inode *oi = OBJFS_I(inode);
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+
+	if (oi->on_sb_list) {
+		pthread_mutex_lock(&sbi->inodes_lock);
+		pc_list_del_init(&oi->sb_item);
+		pthread_mutex_unlock(&sbi->inodes_lock);
+	}
+	if (oi->si_live)
+		pc_snap_inode_destroy(&oi->si);
 
 	objfs_dir_free(&oi->dir);
 	free(oi->target);
@@ -285,19 +385,38 @@ static int objfs_read_inode(struct pc_inode *inode)
 	char oid[OBJFS_OID_LEN], why[200];
 	struct timespec ts;
 	size_t got;
+	uint64_t slot = OBJFS_SLOT(inode->i_ino);
 	int err;
 
-	objfs_oid_inode(oid, inode->i_ino);
-	err = objfs_stat(sbi, oid, &(uint64_t){ 0 });
+	oi->ino = inode->i_ino & OBJFS_INO_MASK;
+	oi->slot = slot;
+	if (slot == OBJFS_SLOT_SNAPDIR)
+		return objfs_read_snapdir_inode(inode);
+	if (slot) {
+		struct objfs_snap *sn;
+
+		pthread_rwlock_rdlock(&sbi->snap_rwsem);
+		sn = objfs_snap_by_slot(sbi, slot);
+		oi->snapid = sn ? sn->snapid : 0;
+		pthread_rwlock_unlock(&sbi->snap_rwsem);
+		if (!sn)
+			return -ENOENT;
+	}
+	objfs_oid_inode(oid, oi->ino);
+	err = objfs_stat_at(sbi, oi->snapid, oid, &(uint64_t){ 0 });
 	if (err)
 		return err;		/* -ENOENT: no such inode */
-	err = objfs_read(sbi, oid, 0, buf, sizeof(buf), &got);
+	err = objfs_read_at(sbi, oi->snapid, oid, 0, buf, sizeof(buf), &got);
 	if (err)
 		return err;
-	err = objfs_decode_inode(buf, got, inode->i_ino, &r, why, sizeof(why));
+	err = objfs_decode_inode(buf, got, oi->ino, &r, why, sizeof(why));
 	if (err) {
 		pc_fs_set_error("objfs: %s", why);
 		return err;
+	}
+	if (!slot && got >= sizeof(oi->last_rec)) {
+		memcpy(oi->last_rec, buf, sizeof(oi->last_rec));
+		oi->last_valid = true;
 	}
 	inode->i_mode = r.mode;
 	inode->i_uid = r.uid;
@@ -324,28 +443,43 @@ static int objfs_read_inode(struct pc_inode *inode)
 			return err;
 	}
 	objfs_set_ops(inode);
+	if (!slot)
+		objfs_inode_live(inode);
 	return 0;
 }
 
 static int objfs_write_inode(struct pc_inode *inode, struct pc_writeback_control *wbc)
 {
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	int err;
+
 	(void)wbc;
-	if (inode->i_sb->s_readonly)
+	if (inode->i_sb->s_readonly || !objfs_is_head(inode))
 		return 0;
 	/* An unlinked inode's objects go at eviction. */
-	return objfs_store_inode_cond(inode, true);
+	objfs_meta_lock(sbi);
+	err = objfs_store_inode_cond(inode, true);
+	objfs_meta_unlock(sbi);
+	return err;
 }
 
 static void objfs_evict_inode(struct pc_inode *inode)
 {
 	char oid[OBJFS_OID_LEN];
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	struct objfs_inode *oi = OBJFS_I(inode);
 
+	/* Data dirty in an older context belongs to a snapshot: it reaches
+	 * the store before the pages go (an unlinked file still in a
+	 * snapshot keeps its data there). */
+	if (oi->si_live && !inode->i_sb->s_readonly)
+		pc_snap_inode_flush_older(&oi->si);
 	pc_truncate_inode_pages(&inode->i_data, 0);
-	if (inode->i_nlink || inode->i_sb->s_readonly)
+	if (inode->i_nlink || inode->i_sb->s_readonly || !objfs_is_head(inode))
 		return;
 	/* The last reference to an unlinked inode: its objects go. Errors
 	 * leave orphan objects (nothing names them), not a corrupt tree. */
+	objfs_meta_lock(sbi);
 	if (S_ISREG(inode->i_mode))
 		objfs_remove_data(inode, (uint64_t)pc_i_size_read(inode));
 	if (S_ISDIR(inode->i_mode)) {
@@ -354,6 +488,7 @@ static void objfs_evict_inode(struct pc_inode *inode)
 	}
 	objfs_oid_inode(oid, inode->i_ino);
 	objfs_obj_op(sbi, PC_OBJ_REMOVE, oid, 0);
+	objfs_meta_unlock(sbi);
 }
 
 static int objfs_sync_fs(struct pc_super_block *sb, int wait)
@@ -396,9 +531,12 @@ static void objfs_free_sbi(struct objfs_sb *sbi)
 		sbi->os->ops->unlock(sbi->os, sbi->cookie);
 	if (sbi->own_os)
 		pc_objstore_close(sbi->os);
-	pc_snap_context_put(sbi->snapc);
+	if (sbi->realm_up)
+		pc_snap_realm_destroy(&sbi->realm);
+	objfs_snaps_free(sbi);
 	pthread_mutex_destroy(&sbi->ino_lock);
-	pthread_mutex_destroy(&sbi->snapc_lock);
+	pthread_mutex_destroy(&sbi->inodes_lock);
+	pthread_rwlock_destroy(&sbi->snap_rwsem);
 	free(sbi);
 }
 
@@ -439,7 +577,7 @@ int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino)
 					     .next_ino = sbi->next_ino + OBJFS_INO_BATCH };
 		unsigned char buf[OBJFS_SB_SIZE];
 
-		if (r.next_ino > (UINT64_C(1) << 62)) {
+		if (r.next_ino > OBJFS_INO_MASK) {	/* snapshot inode numbers use the bits above */
 			err = -ENOSPC;
 		} else {
 			objfs_encode_super(buf, &r);
@@ -537,14 +675,22 @@ static int objfs_fill_super(struct pc_super_block *sb, const char *source,
 	}
 	sbi->os = os;
 	sbi->own_os = own_os;
-	sbi->snapid = PC_SNAP_HEAD;
 	pthread_mutex_init(&sbi->ino_lock, NULL);
-	pthread_mutex_init(&sbi->snapc_lock, NULL);
-	sbi->snapc = pc_snap_context_alloc(0, NULL, 0);
-	if (!sbi->snapc) {
+	pthread_mutex_init(&sbi->inodes_lock, NULL);
+	pc_list_init(&sbi->inodes);
+	{
+		pthread_rwlockattr_t ra;
+
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&sbi->snap_rwsem, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
+	if (pc_snap_realm_init(&sbi->realm, 0)) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	sbi->realm_up = true;
 	snprintf(sbi->cookie, sizeof(sbi->cookie), "objfs-%ld-%p", (long)getpid(), (void *)sb);
 	if (os->ops->lock) {
 		why[0] = '\0';
@@ -595,6 +741,10 @@ static int objfs_fill_super(struct pc_super_block *sb, const char *source,
 		snprintf(msg, msglen, "objfs: %s: %s", os->name, why);
 		goto fail;
 	}
+	/* The live snapshots and the seq: the realm's first context. */
+	err = objfs_snaps_load(sbi, msg, msglen);
+	if (err)
+		goto fail;
 	sbi->layout = r.layout;
 	sbi->root_ino = r.root_ino;
 	sbi->next_ino = r.next_ino;

@@ -20,6 +20,20 @@
 /* O_DIRECT alignment of offsets, lengths and buffers (bytes). */
 #define OBJFS_DIO_ALIGN 512
 
+/*
+ * Snapshot inode numbers: objfs inode numbers are below 2^40; a VFS
+ * inode number carries a slot in bits 40..62: 0 for the live tree (the
+ * head), OBJFS_SLOT_SNAPDIR for the virtual ".snap" directory of inode
+ * <ino>, any other value for inode <ino> as snapshot <slot> has it.
+ */
+#define OBJFS_INO_BITS 40
+#define OBJFS_INO_MASK ((UINT64_C(1) << OBJFS_INO_BITS) - 1)
+#define OBJFS_SLOT_SNAPDIR ((UINT64_C(1) << 23) - 1)
+#define OBJFS_VINO(slot, ino) (((uint64_t)(slot) << OBJFS_INO_BITS) | (ino))
+#define OBJFS_SLOT(vino) ((vino) >> OBJFS_INO_BITS)
+#define OBJFS_SNAPNAME_MAX 64
+#define OBJFS_SNAPS_OID "objfs.snaps"
+
 /* ---- on-store formats (format.c) ---- */
 
 #define OBJFS_SB_MAGIC "OBJFS\0SB"
@@ -106,9 +120,29 @@ struct objfs_sb {
 	uint64_t rsize;			/* bytes per readahead request */
 	pthread_mutex_t ino_lock;
 	uint64_t next_ino, reserved_end;
-	pthread_mutex_t snapc_lock;
-	struct pc_snap_context *snapc;	/* the current write context */
-	uint64_t snapid;		/* reads: PC_SNAP_HEAD */
+	/* Snapshots (snap.c): the realm holds the current write context.
+	 * snap_rwsem (writer-preferring) is held shared by every metadata
+	 * object write (namespace changes, write_inode, setattr, eviction)
+	 * and exclusive by snapshot creation and removal, so a snapshot
+	 * never falls inside a metadata change and dirty metadata is written
+	 * with the old context before any write with the new one. */
+	struct pc_snap_realm realm;
+	bool realm_up;
+	pthread_rwlock_t snap_rwsem;
+	pthread_mutex_t inodes_lock;	/* guards @inodes */
+	struct pc_list_head inodes;	/* head inodes (objfs_inode.sb_item) */
+	struct objfs_snap *snaps;	/* the table, under snap_rwsem */
+	unsigned nr_snaps, snaps_cap;
+	uint64_t snaps_gen;		/* generation of the table last written */
+	uint64_t next_slot;		/* slots handed out (never reused) */
+};
+
+/* One snapshot: its name, the store's snap id, and the slot that its
+ * inodes' VFS inode numbers carry (OBJFS_VINO). */
+struct objfs_snap {
+	char name[OBJFS_SNAPNAME_MAX + 1];
+	uint64_t snapid;
+	uint64_t slot;
 };
 
 struct objfs_dirent {
@@ -133,6 +167,16 @@ struct objfs_dir {
 
 struct objfs_inode {
 	struct pc_inode vfs;
+	uint64_t ino;			/* objfs inode number (names the objects) */
+	uint64_t snapid;		/* PC_SNAP_HEAD, or the snapshot read */
+	uint64_t slot;			/* OBJFS_SLOT(i_ino) */
+	bool si_live;			/* @si initialised (head regular files) */
+	bool on_sb_list;
+	struct pc_list_head sb_item;	/* objfs_sb.inodes (head inodes) */
+	struct pc_snap_inode si;
+	unsigned char last_rec[80];	/* the header last written (snapshots
+					 * write only inodes whose record changed) */
+	bool last_valid;
 	struct pc_objfs_layout layout;
 	pthread_mutex_t meta_lock;
 	char *target;			/* symlinks */
@@ -155,6 +199,16 @@ extern const struct pc_address_space_operations objfs_aops;
 
 /* objfs.c: object I/O with the mount's context, inode objects, inodes. */
 struct pc_snap_context *objfs_get_snapc(struct objfs_sb *sbi);
+int objfs_obj_op_ctx(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off,
+		     const struct pc_snap_context *sc);
+int objfs_stat_at(struct objfs_sb *sbi, uint64_t snapid, const char *oid, uint64_t *size);
+int objfs_read_at(struct objfs_sb *sbi, uint64_t snapid, const char *oid, uint64_t off, void *buf,
+		  size_t len, size_t *got);
+int objfs_store_inode_ctx(struct pc_inode *inode, const struct pc_snap_context *sc,
+			  const int64_t *size, const struct timespec *mtime);
+static inline void objfs_meta_lock(struct objfs_sb *sbi) { pthread_rwlock_rdlock(&sbi->snap_rwsem); }
+static inline void objfs_meta_unlock(struct objfs_sb *sbi) { pthread_rwlock_unlock(&sbi->snap_rwsem); }
+static inline bool objfs_is_head(struct pc_inode *inode) { return OBJFS_SLOT(inode->i_ino) == 0; }
 int objfs_put(struct objfs_sb *sbi, const char *oid, const void *buf, size_t len);
 int objfs_obj_op(struct objfs_sb *sbi, enum pc_obj_op op, const char *oid, uint64_t off);
 int objfs_stat(struct objfs_sb *sbi, const char *oid, uint64_t *size);
@@ -165,14 +219,32 @@ int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked);
 int objfs_store_inode(struct pc_inode *inode);
 void objfs_nlink(struct pc_inode *inode, int delta, bool zero);
 void objfs_set_ops(struct pc_inode *inode);
+void objfs_inode_live(struct pc_inode *inode);
 int objfs_alloc_ino(struct objfs_sb *sbi, uint64_t *ino);
 
 /* dir.c */
 int objfs_dir_init(struct objfs_dir *d, uint64_t parent);
 void objfs_dir_free(struct objfs_dir *d);
 int objfs_load_dir(struct pc_inode *inode);
+int objfs_iterate(struct pc_file *file, struct pc_dir_context *ctx);
+uint64_t objfs_dir_parent_vino(struct pc_inode *dir);
+
+/* snap.c: snapshots, .snap directories, the snaps table */
+extern const struct pc_inode_operations objfs_snapdir_iops, objfs_snap_dir_iops,
+	objfs_snap_file_iops, objfs_snap_symlink_iops;
+extern const struct pc_file_operations objfs_snapdir_fops, objfs_snap_dir_fops;
+int objfs_snaps_load(struct objfs_sb *sbi, char *msg, size_t msglen);
+void objfs_snaps_free(struct objfs_sb *sbi);
+/* The snapshot whose slot is @slot, or NULL (snap_rwsem held, any mode). */
+struct objfs_snap *objfs_snap_by_slot(struct objfs_sb *sbi, uint64_t slot);
+int objfs_read_snapdir_inode(struct pc_inode *inode);
 
 /* file.c */
+extern const struct pc_snap_inode_ops objfs_snap_ops;
+extern const struct pc_address_space_operations objfs_snap_aops;
+extern const struct pc_file_operations objfs_snapfile_fops;
+int objfs_truncate_objects_ctx(struct pc_inode *inode, uint64_t old_size, uint64_t new_size,
+			       const struct pc_snap_context *sc);
 int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size);
 int objfs_remove_data(struct pc_inode *inode, uint64_t size);
 int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
