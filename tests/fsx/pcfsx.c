@@ -158,6 +158,8 @@ static struct {
 	uint64_t corrupt_snapshot;	/* --debug-corrupt-snapshot N */
 	const char *ack;		/* --ack FILE */
 	const char *dump_to;		/* --dump-to FILE */
+	bool sync_before_snapverify;	/* --debug-fsync-before-snapverify */
+	bool order_selftest;		/* --debug-order-violation */
 } opt = {
 	.order_check = true,
 	.snapshots = -1,
@@ -737,6 +739,34 @@ static void open_store(void)
 	store = os;
 }
 
+/*
+ * --debug-order-violation: write object "fsx.ordertest" with a context of
+ * seq 2, then with one of seq 1, straight to the store: the ordering
+ * checker must refuse the second (-PC_EOLDSNAPC) and count it, so the run
+ * fails at the next unmount (checks that pcfsx's check is wired up).
+ */
+static void order_selftest(void)
+{
+	static unsigned char byte = 0x5A;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct pc_snap_context *sc2 = pc_snap_context_alloc(2, NULL, 0);
+	struct pc_snap_context *sc1 = pc_snap_context_alloc(1, NULL, 0);
+	struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = "fsx.ordertest", .len = 1, .iov = &iov, .iovcnt = 1 };
+
+	if (!sc1 || !sc2)
+		die_setup("pc_snap_context_alloc failed");
+	req.snapc = sc2;
+	int64_t r2 = pc_objstore_exec(store, &req);
+
+	req.snapc = sc1;
+	int64_t r1 = pc_objstore_exec(store, &req);
+
+	pc_snap_context_put(sc1);
+	pc_snap_context_put(sc2);
+	fprintf(stderr, "pcfsx: selftest: a write with context seq 2 returned %" PRId64 ", then one with seq 1 %"
+		PRId64 " (-PC_EOLDSNAPC is %d)\n", r2, r1, -PC_EOLDSNAPC);
+}
+
 /* ---- checking helpers ---- */
 
 static void check_size(const char *when)
@@ -1063,6 +1093,8 @@ static void snap_read_all(const struct snap *sn, int fd, bool direct, unsigned a
 			break;
 		check_bytes_vs(how, cmpbuf, pos, ret, sn->bytes, sn->writer);
 		pos += ret;
+		if ((uint64_t)ret < want)	/* at EOF (a direct read stops there) */
+			break;
 	}
 }
 
@@ -1075,6 +1107,8 @@ static void snap_verify_one(const struct snap *sn, const char *when)
 	int err;
 
 	snap_path(sn->id, opt.path, path, sizeof(path));
+	if (opt.sync_before_snapverify && fd_buf >= 0 && (err = pc_fsync(fd_buf)))
+		die_fail("pc_fsync before a snapshot verify: %s", strerror(-err));
 	err = pc_stat(mnt, path, &sb);
 	if (err)
 		die_fail("snapshot verify (%s): pc_stat(%s): %s", when, path, strerror(-err));
@@ -1790,6 +1824,11 @@ static void usage(FILE *f)
 		"  --max-snapshots N live snapshots kept (default 8; the oldest is removed)\n"
 		"  --debug-corrupt-snapshot N  after op N, change one byte of the newest\n"
 		"                    snapshot's model and verify it (must exit 1)\n"
+		"  --debug-fsync-before-snapverify  fsync the file before each snapshot\n"
+		"                    verify (diagnosis: a failure that goes away with it is a\n"
+		"                    snapshot read missing data dirty at snapshot time)\n"
+		"  --debug-order-violation  write an object with an older snap context after a\n"
+		"                    newer one behind objfs's back (the run must then fail)\n"
 		"  --ack FILE        after each fsync/fdatasync: FILE gets \"PCFSXACK NUM SIZE\\n\"\n"
 		"                    and the model's bytes (written to FILE.tmp, renamed), then\n"
 		"                    \"ACK NUM SIZE\" is printed on stdout (kill -9 tests)\n"
@@ -1841,7 +1880,7 @@ enum {
 	OPT_FS = 256, OPT_IMAGE, OPT_FILE, OPT_MAXLEN, OPT_FILELEN, OPT_NO_DIRECT, OPT_NO_REMOUNT,
 	OPT_CACHE, OPT_ENGINE, OPT_DIO_HOLD, OPT_LOG, OPT_REPLAY, OPT_MODEL_OUT, OPT_TIMEOUT,
 	OPT_SELFTEST, OPT_FSCK, OPT_STORE, OPT_NO_ORDER, OPT_SNAPS, OPT_NO_SNAPS, OPT_MAX_SNAPS,
-	OPT_CORRUPT_SNAP, OPT_ACK, OPT_DUMP_TO,
+	OPT_CORRUPT_SNAP, OPT_ACK, OPT_DUMP_TO, OPT_SYNC_SNAPVERIFY, OPT_ORDER_SELFTEST,
 };
 
 static const struct option long_opts[] = {
@@ -1869,6 +1908,8 @@ static const struct option long_opts[] = {
 	{ "debug-corrupt-snapshot", required_argument, NULL, OPT_CORRUPT_SNAP },
 	{ "ack", required_argument, NULL, OPT_ACK },
 	{ "dump-to", required_argument, NULL, OPT_DUMP_TO },
+	{ "debug-fsync-before-snapverify", no_argument, NULL, OPT_SYNC_SNAPVERIFY },
+	{ "debug-order-violation", no_argument, NULL, OPT_ORDER_SELFTEST },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1915,6 +1956,8 @@ int main(int argc, char **argv)
 		case OPT_CORRUPT_SNAP: opt.corrupt_snapshot = parse_num(optarg, "--debug-corrupt-snapshot"); break;
 		case OPT_ACK: opt.ack = optarg; break;
 		case OPT_DUMP_TO: opt.dump_to = optarg; break;
+		case OPT_SYNC_SNAPVERIFY: opt.sync_before_snapverify = true; break;
+		case OPT_ORDER_SELFTEST: opt.order_selftest = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -1992,6 +2035,11 @@ int main(int argc, char **argv)
 	do_mount(true);
 	if (opt.dump_to)
 		return dump_file();
+	if (opt.order_selftest) {
+		if (!objfs)
+			die_setup("--debug-order-violation needs --fs objfs");
+		order_selftest();
+	}
 	open_fds(true);
 	if (opt.snapshots)
 		snap_check_list("start (the store must hold no snapshots)");
