@@ -246,3 +246,194 @@ def test_fsx_fill_hole_small_cache(pcfsx_bin, image, work, fstype, bs):
     pcfsx(pcfsx_bin, "--replay", log, "--fs", fstype, "--image", img, "--no-direct", "--cache-size", 1 * MiB,
           "--maxlen", 4 * MiB, "--model-out", model, "--fsck")
     check_image(img, work, model)
+
+
+# --------------------------------------------------------------------------
+# objfs (issue 9): pcfsx opens the store itself (a directory store, or
+# rados:POOL), puts the ordering checker on top (every object write: no
+# older snap context after a newer one; a violation fails the run at the
+# next unmount) and mounts with pc_mount_opts.objstore. Snapshots are in the
+# mix: taken with dirty pages in flight (no sync first), in bursts of
+# write+snapshot (several between two writebacks), removed, verified byte
+# for byte (buffered and O_DIRECT) and by pc_stat size, /.snap listed, and
+# writes into a snapshot refused with -EROFS; after every remount (cold
+# cache) every live snapshot is verified again.
+# --------------------------------------------------------------------------
+
+OBJFS_RE = re.compile(r"^pcfsx: objfs store (\S+): snapshots created (\d+) removed (\d+) verified (\d+) "
+                      r"erofs-checked (\d+) live (\d+); snapshot direct reads (\d+) \(([^)]*)\); "
+                      r"order violations (\d+)", re.M)
+
+# A snapshot taken while the file has dirty pages, read before those pages
+# are written back, reads what the store holds at the snap id: the dirty
+# data is missing (zeros or older bytes). Smallest case, from a replay:
+# "1 write 0 100", "2 snapcreate 2", "3 snapverify 2" -> bytes 0..99 read
+# 0; with an fsync of the file between 2 and 3 it reads right
+# (--debug-fsync-before-snapverify makes every mix pass).
+SNAP_DIRTY_READ = pytest.mark.xfail(
+    strict=True, reason="objfs: reading /.snap/NAME/FILE does not write back (or read from the cache) the "
+    "pages dirty under an older snap context: a snapshot taken with dirty pages reads without them until "
+    "writeback (replay: write 0 100; snapcreate; snapverify)")
+
+OBJFS_OPS = min(OPS, 3000)
+
+
+def objfs_summary(r):
+    """The objfs line of a run: a dict of its numbers."""
+    m = OBJFS_RE.search(r.out)
+    assert m, "no objfs summary line: %r" % r
+    keys = ("created", "removed", "verified", "erofs", "live", "direct_reads")
+    d = {k: int(m.group(i + 2)) for i, k in enumerate(keys)}
+    d["direct"] = m.group(8)
+    d["violations"] = int(m.group(9))
+    return d
+
+
+def check_objfs_run(r, remounts=True):
+    s, o = r.summary(), objfs_summary(r)
+    assert s["fs"] == "objfs", s
+    assert o["violations"] == 0, o
+    assert o["created"] > 0 and o["verified"] > 0 and o["removed"] > 0 and o["erofs"] > 0, o
+    assert s["snapcreate"] + s["snaprm"] == o["created"] + o["removed"], (s, o)
+    if remounts:
+        assert s["remount"] > 0, s
+    check_direct_ran(s)
+    # objfs reads a snapshot with O_DIRECT too (if it stops doing so, this
+    # says so rather than silently checking less)
+    assert o["direct"] == "supported" and o["direct_reads"] > 0, o
+    return s, o
+
+
+@SNAP_DIRTY_READ
+@pytest.mark.parametrize("seed", [1101, 1102])
+def test_fsx_objfs_snapshots(pcfsx_bin, work, seed):
+    """objfs on a directory store, snapshots in the mix, a few thousand ops."""
+    r = pcfsx(pcfsx_bin, "-N", OBJFS_OPS, "-S", seed, "--fs", "objfs", "--store", work / "store",
+              "--log", work / "ops.log")
+    check_objfs_run(r)
+
+
+def test_fsx_objfs_snapshots_synced_reads(pcfsx_bin, work):
+    """The same mix with an fsync of the file before each snapshot verify:
+    snapshots are still taken with dirty pages in flight and several
+    between two writebacks (those pages are written later with the old
+    context), so ordering, clones, removal and remount are all checked;
+    only the read of a snapshot before writeback (SNAP_DIRTY_READ) is not."""
+    r = pcfsx(pcfsx_bin, "-N", OBJFS_OPS, "-S", 1103, "--fs", "objfs", "--store", work / "store",
+              "--debug-fsync-before-snapverify")
+    check_objfs_run(r)
+
+
+@SNAP_DIRTY_READ
+def test_fsx_objfs_snapshot_of_dirty_page(pcfsx_bin, work):
+    """The smallest case of SNAP_DIRTY_READ, replayed: 100 bytes written
+    (dirty, no sync), a snapshot, the snapshot read at once."""
+    log = work / "ops.log"
+    log.write_text("1 write 0 100 1 100 0 0 0\n"
+                   "2 snapcreate 2 0 0 0 0 0 0\n"
+                   "3 snapverify 2 0 0 0 0 0 0\n"
+                   "4 write 0 50 1 50 0 0 0\n"
+                   "5 snapcreate 5 0 0 0 0 0 0\n"
+                   "6 write 20 50 1 50 0 0 0\n"
+                   "7 snapverify 5 0 0 0 0 0 0\n"
+                   "8 snapverify 2 0 0 0 0 0 0\n")
+    pcfsx(pcfsx_bin, "--replay", log, "--fs", "objfs", "--store", work / "store")
+
+
+def test_fsx_objfs_small_cache_synced_reads(pcfsx_bin, work):
+    """A 1 MiB cache, a file of up to 4 MiB and snapshots: reclaim must
+    write back in snapshot order (the ordering checker) and make progress.
+    With the fsync before each snapshot verify (SNAP_DIRTY_READ); this seed
+    also passed without it (3 runs of 3), but only because reclaim happened
+    to write the pages back first, so it is not counted on."""
+    r = pcfsx(pcfsx_bin, "-N", 2000, "-S", 1202, "--fs", "objfs", "--store", work / "store",
+              "--cache-size", 1 * MiB, "--filelen", 4 * MiB, "--maxlen", 256 * 1024,
+              "--debug-fsync-before-snapverify")
+    check_objfs_run(r)
+
+
+def test_fsx_objfs_no_snapshots(pcfsx_bin, work):
+    """--no-snapshots: the plain data path of objfs (O_DIRECT, truncate,
+    remount), still under the ordering checker."""
+    r = pcfsx(pcfsx_bin, "-N", OBJFS_OPS, "-S", 1301, "--fs", "objfs", "--store", work / "store", "--no-snapshots")
+    s, o = r.summary(), objfs_summary(r)
+    assert o["created"] == 0 and s["snapcreate"] == 0 and o["violations"] == 0, (s, o)
+    assert s["remount"] > 0, s
+    check_direct_ran(s)
+
+
+@pytest.mark.parametrize("synced", [False, True], ids=["strict", "synced"])
+def test_fsx_objfs_rados(pcfsx_bin, ceph_cluster, ceph_pool, synced, request):
+    """objfs on RADOS (a pool of the memstore cluster; ORDERSNAP is the
+    second ordering check: an -85 fails the run). Fewer ops: memstore keeps
+    every clone in RAM. Snapshot content is also read with the rados CLI:
+    the pool must have self-managed snapshots on the file's objects."""
+    if not synced:
+        request.applymarker(SNAP_DIRTY_READ)
+    args = ["--debug-fsync-before-snapverify"] if synced else []
+    argv = ["-N", 800, "-S", 1403 if synced else 1401, "--fs", "objfs", "--store", "rados:" + ceph_pool,
+            "--filelen", 512 * 1024] + args
+    argv = [str(a) for a in argv]
+    p = subprocess.run([pcfsx_bin] + argv, capture_output=True, env=ceph_cluster.env(), timeout=300)
+    r = Run(argv, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+    assert r.rc == 0, "pcfsx on RADOS failed: %r" % r
+    check_objfs_run(r)
+    # the rados CLI sees objects of the file with snapshot clones
+    def rados(*a):
+        p = subprocess.run(["rados", "-p", ceph_pool] + list(a), capture_output=True, text=True,
+                           env=ceph_cluster.env(), timeout=60)
+        assert p.returncode == 0, "rados %s: %s" % (" ".join(a), p.stderr)
+        return p.stdout
+    objs = rados("ls").split()
+    data = [o for o in objs if re.fullmatch(r"[0-9a-f]+\.[0-9a-f]{8}", o)]
+    assert data, objs
+    clones = 0
+    for o in data:
+        clones += len(re.findall(r"^\d+\s", rados("listsnaps", o), re.M))
+    assert clones > 0, "no snapshot clone of any data object (%s)" % data
+
+
+def test_fsx_objfs_detects_snapshot_corruption(pcfsx_bin, work):
+    """The snapshot oracle works: one byte of a snapshot's model changed
+    must be reported (exit 1) at that offset of that snapshot."""
+    r = pcfsx(pcfsx_bin, "-N", 2000, "-S", 1501, "--fs", "objfs", "--store", work / "store",
+              "--debug-fsync-before-snapverify", "--debug-corrupt-snapshot", 600, ok=False)
+    assert r.rc == 1, r
+    m = re.search(r"selftest: changed the model of snapshot (fsx\d+) at offset (\d+)", r.err)
+    assert m, r
+    assert re.search(r"MISMATCH \(buffered read of snapshot %s .*first bad offset %s .*1 bad bytes"
+                     % (m.group(1), m.group(2)), r.err), r
+
+
+def test_fsx_objfs_detects_order_violation(pcfsx_bin, work):
+    """The ordering check is wired up: a write of an older context after a
+    newer one, straight to the store, fails the run at the next unmount."""
+    r = pcfsx(pcfsx_bin, "-N", 500, "-S", 1601, "--fs", "objfs", "--store", work / "store", "--no-snapshots",
+              "--debug-order-violation", ok=False)
+    assert r.rc == 1, r
+    assert "the ordering checker saw 1 write(s)" in r.err, r
+    assert "object fsx.ordertest: WRITE with context seq 1 after WRITE with context seq 2" in r.err, r
+    r = pcfsx(pcfsx_bin, "-N", 500, "-S", 1601, "--fs", "objfs", "--store", work / "store2", "--no-snapshots",
+              "--no-order-check", "--debug-order-violation")
+    assert "order violations 0 (no checker)" in r.out, r
+
+
+def test_fsx_objfs_record_replay(pcfsx_bin, work):
+    """Snapshot ops are logged and replayed: the same ops, the same file."""
+    log1, log2, m1, m2 = work / "rec.log", work / "rep.log", work / "m1", work / "m2"
+    s1 = pcfsx(pcfsx_bin, "-N", 1500, "-S", 1701, "--fs", "objfs", "--store", work / "s1", "--log", log1,
+               "--model-out", m1, "--debug-fsync-before-snapverify").summary()
+    ops = op_lines(log1)
+    assert any(" snapcreate " in l for l in ops) and any(" snaprm " in l for l in ops)
+    s2 = pcfsx(pcfsx_bin, "--replay", log1, "--fs", "objfs", "--store", work / "s2", "--log", log2,
+               "--model-out", m2, "--debug-fsync-before-snapverify").summary()
+    assert op_lines(log2) == ops
+    for k in ("ops", "write", "truncate", "snapcreate", "snaprm", "snapverify", "snapwrite", "size"):
+        assert s1[k] == s2[k], "%s: %s != %s" % (k, s1[k], s2[k])
+    assert m1.read_bytes() == m2.read_bytes()
+
+
+def test_fsx_objfs_usage_errors(pcfsx_bin, work):
+    assert pcfsx(pcfsx_bin, "--fs", "objfs", ok=False).rc == 2                       # no --store
+    assert pcfsx(pcfsx_bin, "--fs", "ext4", "--image", work / "x", "--snapshots", ok=False).rc == 2
+    assert pcfsx(pcfsx_bin, "--fs", "ramfs", "--store", work / "s", ok=False).rc == 2
