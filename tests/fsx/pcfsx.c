@@ -42,13 +42,51 @@
  *   mke2fs -q -t ext4 -b 1024 /tmp/i.img 64M
  *   pcfsx -S 7 --fs ext4 --image /tmp/i.img --fsck --log /tmp/ops.log
  *   pcfsx --replay /tmp/ops.log --fs ext4 --image /tmp/fresh.img
+ *   pcfsx -S 7 --fs objfs --store /tmp/store --cache-size 1M    (snapshots on)
+ *   CEPH_CONF=/tmp/c/ceph.conf pcfsx -N 800 --fs objfs --store rados:pool
+ *
+ * objfs (--fs objfs --store DIR|rados:POOL): pcfsx opens the store itself
+ * (a directory store is made, with an empty objfs, when DIR is missing or
+ * empty; rados:POOL takes CEPH_CONF from the environment), puts the
+ * ordering checker (pc_objstore_order_check_wrap) on top unless
+ * --no-order-check, and mounts with pc_mount_opts.objstore; every unmount
+ * (remount ops, the end) asserts pc_objstore_order_violations() == 0, and
+ * the second summary line gives the count. With --snapshots (the default
+ * on objfs) the mix also has: snapcreate (pc_mkdir "/.snap/fsx<num>" with
+ * dirty pages in flight: no sync first; 30% of them start a burst of
+ * write, snapshot, write, snapshot... so several snapshots fall between two
+ * writebacks), snaprm (pc_rmdir, mostly the oldest; at --max-snapshots
+ * live, default 8, a create becomes a removal of the oldest), snapverify
+ * (pc_stat size and mode, every byte read buffered and, when objfs opens a
+ * snapshot O_DIRECT, direct, against the model's copy taken at the
+ * snapshot) and snapwrite (opening the snapshot's file for writing,
+ * creating a file in the snapshot and pc_truncate must all give -EROFS).
+ * After every remount, and at the end (before and after the cold mount),
+ * "/.snap" must list exactly the live snapshots and each is verified. Log
+ * lines of snapshot ops: "num snapcreate ID 0 0 0 0 0 0" (ID: the number
+ * of the op that took it; the name is fsx<ID>). The store must hold no
+ * snapshots at the start. Test hooks: --debug-corrupt-snapshot N (after op
+ * N one byte of the newest snapshot's model changes: must exit 1),
+ * --debug-order-violation (writes an object out of context order behind
+ * objfs: must exit 1), --debug-fsync-before-snapverify (an fsync before
+ * each snapshot verify, to tell a snapshot read that misses still-dirty
+ * data from other failures). One thread: concurrent writers are left to
+ * the unit tests (TSan).
+ *
+ * Crash tests (tests/system/test_objfs_crash.py): --ack FILE writes, after
+ * each successful fsync/fdatasync, "PCFSXACK NUM SIZE\n" and the model's
+ * bytes to FILE (FILE.tmp renamed) and prints "ACK NUM SIZE" on stdout;
+ * with --log the ops after NUM are known, so after a kill -9 a fresh mount
+ * (--dump-to OUT: mount, copy the file out, unmount) must hold every
+ * acknowledged byte no later op touched.
  *
  * The final state: a last full verify, unmount (pc_umount must return 0),
  * and for images a mount from cold and one more verify; the file stays in
  * the image (e2fsck -fn, debugfs dump against --model-out).
  *
  * Exit status: 0 success, 1 mismatch or unexpected result, 2 usage/setup.
- * Uses only the public API, so it builds wherever the library does.
+ * Uses only the public API (pagecache.h, objfs.h, objstore.h), so it
+ * builds wherever the library does (rados:POOL only with librados).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

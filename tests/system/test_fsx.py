@@ -9,6 +9,8 @@ must read back exactly the model's bytes. Also: a record/replay round trip,
 a small cache (reclaim and writeback under the exerciser), a replayed
 sequence pcfsx found (hole filled under writeback in a small cache), and a
 check that pcfsx does notice a corrupted byte (the oracle itself is tested).
+objfs (issue 9): a directory store and a RADOS pool, with snapshots in the
+mix and the ordering checker on the store (see the section below).
 
 A failing run prints the last 64 operations and the first bad offset with
 the stamp of the write that should be there and of what was read; rerun it
