@@ -131,7 +131,7 @@ int objfs_decode_super(const unsigned char *buf, size_t len, struct objfs_super_
 		snprintf(why, whylen, "superblock has unknown flags 0x%" PRIx32, get32(buf + 28));
 		return -EUCLEAN;
 	}
-	if (r->root_ino == 0 || r->next_ino <= r->root_ino || r->next_ino > (UINT64_C(1) << 62)) {
+	if (r->root_ino == 0 || r->next_ino <= r->root_ino || r->next_ino > OBJFS_INO_MASK + 1) {
 		snprintf(why, whylen, "superblock inode numbers are corrupt (root %" PRIu64
 			 ", next %" PRIu64 ")", r->root_ino, r->next_ino);
 		return -EUCLEAN;
@@ -267,7 +267,8 @@ int objfs_decode_dir(const unsigned char *buf, size_t len, uint64_t ino, uint64_
 	count = get32(buf + 24);
 	/* The count is bounded by what the object can hold: no loop longer
 	 * than the bytes read. */
-	if (*parent == 0 || count > (len - OBJFS_DIR_HDR) / OBJFS_DIRENT_MIN) {
+	if (*parent == 0 || *parent > OBJFS_INO_MASK ||
+	    count > (len - OBJFS_DIR_HDR) / OBJFS_DIRENT_MIN) {
 		snprintf(why, whylen, "directory %" PRIx64 ": %" PRIu32 " entries cannot fit in %zu bytes",
 			 ino, count, len);
 		return -EUCLEAN;
@@ -284,7 +285,7 @@ int objfs_decode_dir(const unsigned char *buf, size_t len, uint64_t ino, uint64_
 		e.type = buf[off + 8];
 		e.len = buf[off + 9];
 		e.name = (const char *)buf + off + 10;
-		if (e.len == 0 || len - off - 10 < e.len || e.ino == 0 ||
+		if (e.len == 0 || len - off - 10 < e.len || e.ino == 0 || e.ino > OBJFS_INO_MASK ||
 		    memchr(e.name, '/', e.len) || memchr(e.name, '\0', e.len) ||
 		    (e.len == 1 && e.name[0] == '.') ||
 		    (e.len == 2 && e.name[0] == '.' && e.name[1] == '.') ||

@@ -16,13 +16,11 @@
  * operations, O_DIRECT, setattr), format.c (the byte formats, mkfs),
  * layout.c (striping).
  *
- * Snap contexts: every object write carries a const struct
- * pc_snap_context * taken from the mount (objfs_get_snapc): today the
- * empty context (seq 0, no snapshots), held by the mount for its life.
- * Snapshot support replaces that one pointer by the realm's current
- * context and routes the small data a_ops below (set_page_dirty,
- * writepages, write_begin, invalidatepage, releasepage) through the snap
- * layer's helpers; see "Snapshots" at the end of this comment.
+ * Snap contexts: every object write carries the realm's current context
+ * (objfs_get_snapc: sbi->realm, restored at mount from the snapshot
+ * table), and the data a_ops are the snap layer's (src/snap): each dirty
+ * page carries the context it was dirtied in and writeback writes older
+ * contexts first. Snapshots and the .snap directories are in snap.c.
  *
  * Metadata: namespace changes (create, mkdir, symlink, unlink, rmdir,
  * rename) write the objects they change before they return, synchronously
@@ -37,16 +35,17 @@
  *    completion sets each page uptodate (error on failure) and unlocks
  *    it. Readahead reads pages contiguous in the file and in one object
  *    with one request. A missing object or a short read is zero-filled.
- *  - writepages: pc_write_cache_pages hands the dirty pages in index
- *    order; pages contiguous in the file and in one object are batched
- *    into one object write of up to wsize bytes (default: the object size,
- *    bounded by the store's max_write_size), submitted asynchronously;
- *    the completion ends writeback on every page and, on failure, marks
- *    the pages in error and records the error on the mapping, so fsync
- *    reports it once per open file (errseq). The write is clipped at
- *    i_size, so an object never holds bytes past the end of the file.
- *  - write_begin skips the read for a full-page write and for a page
- *    wholly past EOF (zeroed); otherwise it reads the page synchronously.
+ *  - writepages (pc_snap_writepages): the oldest context with dirty pages
+ *    first; pages contiguous in the file and in one object are batched
+ *    into one object write of up to wsize bytes (objfs_run_max_pages:
+ *    default the object size, bounded by the store's max_write_size),
+ *    submitted asynchronously with the pages' context (file.c
+ *    objfs_write_pages); a failure marks the pages in error and records
+ *    it on the mapping, so fsync reports it once per open file. The write
+ *    is clipped at the size of its context.
+ *  - write_begin (pc_snap_write_begin) writes a page's older-context data
+ *    first, and skips the read for a full-page write and for a page
+ *    wholly past EOF.
  *  - truncate: pc_truncate_setsize, then every object past the new size is
  *    removed and the object(s) holding the new EOF truncated to it
  *    (pc_objfs_object_size_for); truncating up trims the objects holding
@@ -62,12 +61,10 @@
  * inode's meta_lock (the flusher's write_inode and a namespace operation
  * may write the same object); inode numbers by sbi->ino_lock.
  *
- * Snapshots (next change): objfs_set_page_dirty, objfs_writepages,
- * objfs_write_begin, objfs_invalidatepage and objfs_releasepage are the
- * hooks the snap layer replaces (pc_snap_set_page_dirty, ordered
- * writepages per context...); the batch struct objfs_wb already carries
- * its own context reference; metadata writes take objfs_get_snapc() at
- * the moment they are issued.
+ * Snapshots: sbi->snap_rwsem is held shared around every metadata object
+ * write (namespace changes, write_inode, setattr, eviction) and exclusive
+ * by snapshot creation/removal (snap.c), which writes changed inode
+ * records with the old context before the new one is used.
  */
 #include <dirent.h>
 #include <errno.h>

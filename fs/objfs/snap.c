@@ -11,8 +11,9 @@
  * new context current (the snap layer gives every inode with dirty pages
  * a cap_snap: O(inodes dirtied since the last snapshot), no page touched),
  * every cached inode whose record changed since it was last written is
- * written with the OLD context (a file with dirty data gets its cap_snap's
- * size and mtime), and the snaps table is written. No data is flushed:
+ * written with the OLD context (before the switch; after it, a file with
+ * dirty data gets its cap_snap's size and mtime), and the snaps table is
+ * written. No data is flushed:
  * the snap layer writes each context's pages in order later.
  *
  * The snaps table: two objects, "objfs.snaps.a" and "objfs.snaps.b",
@@ -132,9 +133,22 @@ static int snaps_write(struct objfs_sb *sbi, const struct objfs_snap *tab, unsig
 		off += 9 + l;
 	}
 	put64(buf + off, fnv64(buf, off));
-	err = objfs_put_object(sbi->os, NULL, snaps_oid[gen & 1], buf, len);
-	if (!err && sbi->os->ops->flush)
-		err = sbi->os->ops->flush(sbi->os);
+	{
+		/* Durable before it counts (PC_OBJ_F_SYNC: this object only,
+		 * not a flush of the whole store, which would cost time in
+		 * proportion to what was written before). */
+		struct iovec iov = { .iov_base = buf, .iov_len = len };
+		struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = snaps_oid[gen & 1], .len = len,
+					  .iov = &iov, .iovcnt = 1, .flags = PC_OBJ_F_SYNC };
+		int64_t r = pc_objstore_exec(sbi->os, &req);
+
+		if (r >= 0) {
+			req = (struct pc_obj_req){ .op = PC_OBJ_TRUNCATE, .oid = snaps_oid[gen & 1],
+						   .off = len, .flags = PC_OBJ_F_SYNC };
+			r = pc_objstore_exec(sbi->os, &req);
+		}
+		err = r < 0 ? (int)r : 0;
+	}
 	free(buf);
 	if (!err)
 		sbi->snaps_gen = gen;
@@ -289,10 +303,16 @@ fail_io:
 
 /*
  * Write every cached head inode whose record changed since it was last
- * written with @old, the context before the snapshot: a regular file
- * with data dirty in @old gets its cap_snap's size and mtime.
+ * written, with @old, the context before the snapshot. Two passes around
+ * pc_snap_realm_snapshot: @after false, before it: the records as they
+ * are (a change racing with it that dirtied pages before the switch
+ * lands in a cap_snap and is fixed by the second pass; one after the
+ * switch belongs to the new context); @after true: files with data dirty
+ * in @old get their cap_snap's size and mtime (a pending cap_snap, a
+ * write copying at the snapshot, is waited for: it ends without any lock
+ * held here). snap_rwsem held exclusive.
  */
-static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context *old)
+static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context *old, bool after)
 {
 	struct pc_list_head *p;
 	int err = 0;
@@ -305,14 +325,28 @@ static int write_old_metadata(struct objfs_sb *sbi, const struct pc_snap_context
 		const struct timespec *mtime = NULL;
 		int e;
 
-		if (oi->si_live) {
-			unsigned n = pc_snap_inode_get_cap_snaps(&oi->si, cs, 8);
+		if (after) {
+			bool pending = true;
 
-			for (unsigned i = 0; i < n && i < 8; i++)
-				if (cs[i].seq == old->seq && !cs[i].pending) {
+			if (!oi->si_live)
+				continue;
+			for (int tries = 0; pending && tries < 20000; tries++) {
+				unsigned n = pc_snap_inode_get_cap_snaps(&oi->si, cs, 8);
+
+				pending = false;
+				size = NULL;
+				for (unsigned i = 0; i < n && i < 8; i++) {
+					if (cs[i].seq != old->seq)
+						continue;
+					pending = cs[i].pending;
 					size = &cs[i].size;
 					mtime = &cs[i].mtime;
 				}
+				if (pending)
+					nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+			}
+			if (!size || pending)
+				continue;
 		}
 		e = objfs_store_inode_ctx(&oi->vfs, old, size, mtime);
 		if (e && !err)
@@ -354,12 +388,15 @@ static int snap_create_locked(struct objfs_sb *sbi, const char *name, size_t len
 		return err;
 	tab->snapid = id;
 	old = objfs_get_snapc(sbi);
+	/* Metadata as of the snapshot, with the old context, before anything
+	 * is written with the new one (nothing else writes metadata now). */
+	err = write_old_metadata(sbi, old, false);
+	if (err)
+		goto undo_store;
 	err = pc_snap_realm_snapshot(&sbi->realm, id);
 	if (err)
 		goto undo_store;
-	/* Metadata as of the snapshot, with the old context, before anything
-	 * is written with the new one (nothing else writes metadata now). */
-	err = write_old_metadata(sbi, old);
+	err = write_old_metadata(sbi, old, true);
 	if (!err)
 		err = snaps_write(sbi, sbi->snaps, sbi->nr_snaps + 1, id);
 	if (err) {
@@ -585,6 +622,26 @@ static int ro_open(struct pc_inode *inode, struct pc_file *file)
 	return (file->f_flags & O_ACCMODE) != O_RDONLY ? -EROFS : 0;
 }
 
+/*
+ * open of a snapshot's file: read-only; data of the file still dirty in
+ * an older context than the head (a cap_snap) is written first, so the
+ * reads at the snap id find it in the store.
+ */
+static int snapfile_open(struct pc_inode *inode, struct pc_file *file)
+{
+	struct pc_inode *h;
+	int err = ro_open(inode, file);
+
+	if (err)
+		return err;
+	if (pc_iget(inode->i_sb, OBJFS_I(inode)->ino, &h) == 0) {
+		if (OBJFS_I(h)->si_live)
+			err = pc_snap_inode_flush_older(&OBJFS_I(h)->si);
+		pc_iput(h);
+	}
+	return err;
+}
+
 static int ro_fsync(struct pc_file *file, loff_t start, loff_t end, int datasync)
 {
 	(void)file, (void)start, (void)end, (void)datasync;
@@ -645,7 +702,7 @@ const struct pc_file_operations objfs_snapfile_fops = {
 	.read_iter = pc_generic_file_read_iter,
 	.write_iter = ro_write_iter,
 	.fsync = ro_fsync,
-	.open = ro_open,
+	.open = snapfile_open,
 	.fallocate = ro_fallocate,
 	.llseek = pc_generic_file_llseek,
 };

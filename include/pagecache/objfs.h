@@ -23,7 +23,12 @@
  *   <ino>.dir              one per directory: its entries (name -> ino,
  *                          type) and its parent;
  *   <ino>.<objno>          file data: <ino> in lowercase hex, <objno> as 8
- *                          lowercase hex digits (CephFS's names).
+ *                          lowercase hex digits (CephFS's names);
+ *   objfs.snaps.a/.b       the snapshot table (names -> snap ids), see
+ *                          docs/objfs.md "Snapshots".
+ *
+ * Snapshots: pc_mkdir(m, "/.snap/NAME") takes one, pc_rmdir removes it,
+ * "/.snap/NAME/..." and "DIR/.snap/NAME/..." read it (read-only).
  * The formats are described in fs/objfs/format.c.
  */
 #ifndef PAGECACHE_OBJFS_H

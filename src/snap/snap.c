@@ -528,6 +528,8 @@ PC_EXPORT void pc_snap_write_done(struct pc_snap_write *req, int err)
 		pc_snap_context_put(sc);
 		if (err)
 			pc_SetPageError(page);
+		else
+			pc_ClearPageError(page);	/* an earlier failure is over */
 		pc_end_page_writeback(page);
 		if (!req->_keep_locked)
 			pc_unlock_page(page);
