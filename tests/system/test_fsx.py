@@ -266,17 +266,6 @@ OBJFS_RE = re.compile(r"^pcfsx: objfs store (\S+): snapshots created (\d+) remov
                       r"erofs-checked (\d+) live (\d+); snapshot direct reads (\d+) \(([^)]*)\); "
                       r"order violations (\d+)", re.M)
 
-# A snapshot taken while the file has dirty pages, read before those pages
-# are written back, reads what the store holds at the snap id: the dirty
-# data is missing (zeros or older bytes). Smallest case, from a replay:
-# "1 write 0 100", "2 snapcreate 2", "3 snapverify 2" -> bytes 0..99 read
-# 0; with an fsync of the file between 2 and 3 it reads right
-# (--debug-fsync-before-snapverify makes every mix pass).
-SNAP_DIRTY_READ = pytest.mark.xfail(
-    strict=True, reason="objfs: reading /.snap/NAME/FILE does not write back (or read from the cache) the "
-    "pages dirty under an older snap context: a snapshot taken with dirty pages reads without them until "
-    "writeback (replay: write 0 100; snapcreate; snapverify)")
-
 OBJFS_OPS = min(OPS, 3000)
 
 
@@ -306,7 +295,6 @@ def check_objfs_run(r, remounts=True):
     return s, o
 
 
-@SNAP_DIRTY_READ
 @pytest.mark.parametrize("seed", [1101, 1102])
 def test_fsx_objfs_snapshots(pcfsx_bin, work, seed):
     """objfs on a directory store, snapshots in the mix, a few thousand ops."""
@@ -315,21 +303,12 @@ def test_fsx_objfs_snapshots(pcfsx_bin, work, seed):
     check_objfs_run(r)
 
 
-def test_fsx_objfs_snapshots_synced_reads(pcfsx_bin, work):
-    """The same mix with an fsync of the file before each snapshot verify:
-    snapshots are still taken with dirty pages in flight and several
-    between two writebacks (those pages are written later with the old
-    context), so ordering, clones, removal and remount are all checked;
-    only the read of a snapshot before writeback (SNAP_DIRTY_READ) is not."""
-    r = pcfsx(pcfsx_bin, "-N", OBJFS_OPS, "-S", 1103, "--fs", "objfs", "--store", work / "store",
-              "--debug-fsync-before-snapverify")
-    check_objfs_run(r)
-
-
-@SNAP_DIRTY_READ
 def test_fsx_objfs_snapshot_of_dirty_page(pcfsx_bin, work):
-    """The smallest case of SNAP_DIRTY_READ, replayed: 100 bytes written
-    (dirty, no sync), a snapshot, the snapshot read at once."""
+    """A case pcfsx found, replayed: bytes written (dirty, no sync), a
+    snapshot, the snapshot read at once (before writeback), then another
+    snapshot over a newer dirty page and both read. Before h-snapfs's
+    6ed98fd (a snapshot read first writes back the head's older contexts)
+    the snapshot read zeros."""
     log = work / "ops.log"
     log.write_text("1 write 0 100 1 100 0 0 0\n"
                    "2 snapcreate 2 0 0 0 0 0 0\n"
@@ -342,15 +321,12 @@ def test_fsx_objfs_snapshot_of_dirty_page(pcfsx_bin, work):
     pcfsx(pcfsx_bin, "--replay", log, "--fs", "objfs", "--store", work / "store")
 
 
-def test_fsx_objfs_small_cache_synced_reads(pcfsx_bin, work):
+def test_fsx_objfs_small_cache(pcfsx_bin, work):
     """A 1 MiB cache, a file of up to 4 MiB and snapshots: reclaim must
-    write back in snapshot order (the ordering checker) and make progress.
-    With the fsync before each snapshot verify (SNAP_DIRTY_READ); this seed
-    also passed without it (3 runs of 3), but only because reclaim happened
-    to write the pages back first, so it is not counted on."""
+    write back in snapshot order (the ordering checker) and make progress,
+    and snapshots read right whatever reclaim wrote back before."""
     r = pcfsx(pcfsx_bin, "-N", 2000, "-S", 1202, "--fs", "objfs", "--store", work / "store",
-              "--cache-size", 1 * MiB, "--filelen", 4 * MiB, "--maxlen", 256 * 1024,
-              "--debug-fsync-before-snapverify")
+              "--cache-size", 1 * MiB, "--filelen", 4 * MiB, "--maxlen", 256 * 1024)
     check_objfs_run(r)
 
 
@@ -364,17 +340,12 @@ def test_fsx_objfs_no_snapshots(pcfsx_bin, work):
     check_direct_ran(s)
 
 
-@pytest.mark.parametrize("synced", [False, True], ids=["strict", "synced"])
-def test_fsx_objfs_rados(pcfsx_bin, ceph_cluster, ceph_pool, synced, request):
+def test_fsx_objfs_rados(pcfsx_bin, ceph_cluster, ceph_pool):
     """objfs on RADOS (a pool of the memstore cluster; ORDERSNAP is the
     second ordering check: an -85 fails the run). Fewer ops: memstore keeps
-    every clone in RAM. Snapshot content is also read with the rados CLI:
-    the pool must have self-managed snapshots on the file's objects."""
-    if not synced:
-        request.applymarker(SNAP_DIRTY_READ)
-    args = ["--debug-fsync-before-snapverify"] if synced else []
-    argv = ["-N", 800, "-S", 1403 if synced else 1401, "--fs", "objfs", "--store", "rados:" + ceph_pool,
-            "--filelen", 512 * 1024] + args
+    every clone in RAM. The rados CLI must see self-managed snapshot clones
+    of the file's data objects."""
+    argv = ["-N", 800, "-S", 1401, "--fs", "objfs", "--store", "rados:" + ceph_pool, "--filelen", 512 * 1024]
     argv = [str(a) for a in argv]
     p = subprocess.run([pcfsx_bin] + argv, capture_output=True, env=ceph_cluster.env(), timeout=300)
     r = Run(argv, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
@@ -399,7 +370,7 @@ def test_fsx_objfs_detects_snapshot_corruption(pcfsx_bin, work):
     """The snapshot oracle works: one byte of a snapshot's model changed
     must be reported (exit 1) at that offset of that snapshot."""
     r = pcfsx(pcfsx_bin, "-N", 2000, "-S", 1501, "--fs", "objfs", "--store", work / "store",
-              "--debug-fsync-before-snapverify", "--debug-corrupt-snapshot", 600, ok=False)
+              "--debug-corrupt-snapshot", 600, ok=False)
     assert r.rc == 1, r
     m = re.search(r"selftest: changed the model of snapshot (fsx\d+) at offset (\d+)", r.err)
     assert m, r
@@ -424,11 +395,11 @@ def test_fsx_objfs_record_replay(pcfsx_bin, work):
     """Snapshot ops are logged and replayed: the same ops, the same file."""
     log1, log2, m1, m2 = work / "rec.log", work / "rep.log", work / "m1", work / "m2"
     s1 = pcfsx(pcfsx_bin, "-N", 1500, "-S", 1701, "--fs", "objfs", "--store", work / "s1", "--log", log1,
-               "--model-out", m1, "--debug-fsync-before-snapverify").summary()
+               "--model-out", m1).summary()
     ops = op_lines(log1)
     assert any(" snapcreate " in l for l in ops) and any(" snaprm " in l for l in ops)
     s2 = pcfsx(pcfsx_bin, "--replay", log1, "--fs", "objfs", "--store", work / "s2", "--log", log2,
-               "--model-out", m2, "--debug-fsync-before-snapverify").summary()
+               "--model-out", m2).summary()
     assert op_lines(log2) == ops
     for k in ("ops", "write", "truncate", "snapcreate", "snaprm", "snapverify", "snapwrite", "size"):
         assert s1[k] == s2[k], "%s: %s != %s" % (k, s1[k], s2[k])

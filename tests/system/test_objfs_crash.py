@@ -14,10 +14,10 @@ the acknowledged value, and the file is at least as long as the
 acknowledged size, or the smallest size a later truncate asked for. Bytes
 written after the last acknowledgement may or may not be there.
 
-Some rounds kill a second writer on a store the first one left crashed
-(recovery of a crashed store, then a crash again); some take snapshots in
-the writer's mix (the crash-safe snaps table is then being written too).
-About 5 s.
+Some rounds take snapshots in the writer's mix (the crash-safe snaps table
+is then being written too). Every writer starts on a fresh store: a second
+writer on a store a killed one left behind finds the killed writer's bytes
+in a hole (test_stale_data_after_crash, a known failure). About 5 s.
 """
 import os
 import random
@@ -96,7 +96,7 @@ def run_writer(store, work, seed, snapshots, kill_after_acks, delay):
     ack, log = work / ("ack-%d" % seed), work / ("log-%d" % seed)
     argv = [PCFSX, "-N", "10000000", "-S", str(seed), "--fs", "objfs", "--store", str(store),
             "--filelen", "256K", "--ack", str(ack), "--log", str(log)]
-    argv += ["--snapshots", "--debug-fsync-before-snapverify"] if snapshots else ["--no-snapshots"]
+    argv += ["--snapshots"] if snapshots else ["--no-snapshots"]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     acks = 0
     deadline = time.monotonic() + 20
@@ -138,9 +138,9 @@ def test_kill9_loses_no_acknowledged_byte(tmp_path, seed, kills, snapshots):
     if not os.access(PCFSX, os.X_OK):
         pytest.fail("pcfsx not found at %s" % PCFSX)
     rnd = random.Random(seed)
-    store = tmp_path / "store"
     checked = 0
     k = 0
+    store = tmp_path / "store-0"
     # until every planned kill is done and some acknowledged byte was
     # checked (a kill long after an ack may leave none untouched); at most
     # 4 extra kills, each right after an ack
@@ -153,9 +153,8 @@ def test_kill9_loses_no_acknowledged_byte(tmp_path, seed, kills, snapshots):
         out = tmp_path / ("dump-%d" % k)
         dump(store, out)
         checked += check_acked(out, ack, log)
-        if snapshots and k < kills + 4:
-            # the next writer wants a store without snapshots: a fresh one
-            store = tmp_path / ("store-%d" % k)
+        # a fresh store for the next writer (see test_stale_data_after_crash)
+        store = tmp_path / ("store-%d" % k)
     assert checked > 0, "no acknowledged byte was left untouched to check: pick other seeds or delays"
 
 
@@ -181,3 +180,41 @@ def test_kill9_checker_notices_a_lost_byte(tmp_path):
     out.write_bytes(bytes(data))
     with pytest.raises(pytest.fail.Exception, match="kill -9: byte"):
         check_acked(out, ack, log)
+
+
+@pytest.mark.xfail(strict=True, reason="objfs after a crash: object data past the size the inode object "
+                   "records (an O_DIRECT write whose inode update was never written) survives O_TRUNC and "
+                   "reappears in a hole when the file grows again: stale data of the killed process")
+def test_stale_data_after_crash(tmp_path):
+    """A writer does a 64 KiB O_DIRECT write at 0 (straight to the data
+    object; the new size is only in memory) and is killed before anything
+    writes its inode object. A second pcfsx opens the file O_TRUNC (empty
+    as far as the store's inode says), writes 512 bytes at 128 KiB and
+    reads [0, 64 KiB) direct: a hole, it must read zeros. Deterministic in
+    practice: the kill comes ~0.1 s after the write, the inode object would
+    only be written by the flusher, fsync or unmount."""
+    if not os.access(PCFSX, os.X_OK):
+        pytest.fail("pcfsx not found at %s" % PCFSX)
+    store = tmp_path / "store"
+    log1, log2 = tmp_path / "w1.log", tmp_path / "w2.log"
+    log1.write_text("1 dwrite 0 65536 1 65536 0 0 0\n" +
+                    "".join("%d read 0 10 1 10 0 0 0\n" % i for i in range(2, 400000)))
+    log2.write_text("1 dwrite 131072 512 1 512 0 0 0\n"
+                    "2 dread 0 65536 1 65536 0 0 0\n")
+    p = subprocess.Popen([PCFSX, "--replay", str(log1), "--fs", "objfs", "--store", str(store), "--no-snapshots"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline()          # the setup line: ops start now
+        assert line.startswith(b"pcfsx: seed="), line
+        time.sleep(0.1)
+        assert p.poll() is None, "the writer ended before the kill"
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    assert p.returncode == -signal.SIGKILL
+    r = subprocess.run([PCFSX, "--replay", str(log2), "--fs", "objfs", "--store", str(store), "--no-snapshots"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, "a hole after O_TRUNC reads old data:\n%s" % r.stderr[-4000:]
