@@ -163,6 +163,8 @@ struct stats {
 	uint64_t bytes_read, bytes_written;
 	unsigned long snap_created, snap_removed, snap_verified, snap_erofs;
 	unsigned long snap_dio_ok;	/* direct reads of a snapshot that worked */
+	unsigned long snap_unsynced;	/* snapshots taken with writes since the last sync */
+	unsigned long snap_stacked;	/* ... with another snapshot taken since the last sync */
 	int snap_dio_err;		/* the error an O_DIRECT open/read of a snapshot gave (0: none) */
 	unsigned long acks;		/* --ack: fsyncs acknowledged */
 };
@@ -231,6 +233,9 @@ struct snap {
 	uint64_t size;
 };
 static struct snap *snaps;	/* oldest first */
+/* since the last fsync/fdatasync/unmount: writes or truncates; snapshots */
+static bool unsynced_writes;
+static unsigned snaps_since_sync;
 static unsigned nsnaps, snaps_cap;
 static int fd_buf = -1, fd_dio = -1;
 static unsigned mem_align = 1, off_align = 1;	/* from pc_fdioalign */
@@ -943,6 +948,7 @@ static void do_rw(struct op *o)
 			 write ? "write" : "read", mem_align, off_align, ret);
 	}
 	if (write) {
+		unsynced_writes = true;
 		if (ret < 0)
 			die_fail("%s: %s", op_names[o->kind], strerror((int)-ret));
 		if ((uint64_t)ret != o->len)
@@ -1075,6 +1081,10 @@ static void snap_create(struct op *o)
 	}
 	nsnaps++;
 	st.snap_created++;
+	if (unsynced_writes)
+		st.snap_unsynced++;
+	if (snaps_since_sync++)
+		st.snap_stacked++;
 }
 
 static void snap_free(unsigned i)
@@ -1327,6 +1337,7 @@ static void run_op(struct op *o)
 			die_fail("pc_ftruncate(%" PRId64 "): %s", o->off, strerror(-err));
 		model_truncate(o->num, o->off);
 		o->result = o->off;
+		unsynced_writes = true;
 		break;
 	case OP_FSYNC:
 	case OP_FDATASYNC:
@@ -1338,6 +1349,8 @@ static void run_op(struct op *o)
 			die_fail("%s: %s", op_names[o->kind], strerror(-err));
 		if (opt.ack)
 			write_ack(o->num);
+		unsynced_writes = false;
+		snaps_since_sync = 0;
 		break;
 	case OP_REOPEN:
 		close_fds();
@@ -1349,6 +1362,8 @@ static void run_op(struct op *o)
 			die_setup("op %" PRIu64 ": remount on ramfs would lose the file", o->num);
 		close_fds();
 		do_umount();
+		unsynced_writes = false;
+		snaps_since_sync = 0;
 		do_mount(false);
 		open_fds(false);
 		o->result = 0;
@@ -2190,10 +2205,11 @@ int main(int argc, char **argv)
 	       st.bytes_written / 1048576.0, msize, have_direct ? mem_align : 0, have_direct ? off_align : 0);
 	if (objfs)
 		printf("pcfsx: objfs store %s: snapshots created %lu removed %lu verified %lu erofs-checked %lu "
-		       "live %u; snapshot direct reads %lu (%s); order violations %lu%s; fsync acks %lu\n",
+		       "live %u; snapshot direct reads %lu (%s); order violations %lu%s; fsync acks %lu; "
+		       "snapshots with unsynced writes %lu, with another since the last sync %lu\n",
 		       opt.store, st.snap_created, st.snap_removed, st.snap_verified, st.snap_erofs, nsnaps,
 		       st.snap_dio_ok, st.snap_dio_err ? strerror(-st.snap_dio_err) : "supported", violations,
-		       opt.order_check ? "" : " (no checker)", st.acks);
+		       opt.order_check ? "" : " (no checker)", st.acks, st.snap_unsynced, st.snap_stacked);
 	while (nsnaps)
 		snap_free(nsnaps - 1);
 	free(snaps);

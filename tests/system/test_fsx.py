@@ -277,6 +277,9 @@ def objfs_summary(r):
     d = {k: int(m.group(i + 2)) for i, k in enumerate(keys)}
     d["direct"] = m.group(8)
     d["violations"] = int(m.group(9))
+    m = re.search(r"snapshots with unsynced writes (\d+), with another since the last sync (\d+)", r.out)
+    assert m, r
+    d["unsynced"], d["stacked"] = int(m.group(1)), int(m.group(2))
     return d
 
 
@@ -286,6 +289,10 @@ def check_objfs_run(r, remounts=True):
     assert o["violations"] == 0, o
     assert o["created"] > 0 and o["verified"] > 0 and o["removed"] > 0 and o["erofs"] > 0, o
     assert s["snapcreate"] + s["snaprm"] == o["created"] + o["removed"], (s, o)
+    # snapshots taken with writes not yet synced (dirty pages in flight,
+    # unless the flusher or reclaim was quicker), and several between two
+    # syncs
+    assert o["unsynced"] > 0 and o["stacked"] > 0, o
     if remounts:
         assert s["remount"] > 0, s
     check_direct_ran(s)
