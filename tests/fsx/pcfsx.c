@@ -200,6 +200,7 @@ static struct {
 	const char *dump_to;		/* --dump-to FILE */
 	bool sync_before_snapverify;	/* --debug-fsync-before-snapverify */
 	bool order_selftest;		/* --debug-order-violation */
+	const char *snap_models_out;	/* --snap-models-out DIR */
 } opt = {
 	.order_check = true,
 	.snapshots = -1,
@@ -1882,6 +1883,8 @@ static void usage(FILE *f)
 		"                    snapshot read missing data dirty at snapshot time)\n"
 		"  --debug-order-violation  write an object with an older snap context after a\n"
 		"                    newer one behind objfs's back (the run must then fail)\n"
+		"  --snap-models-out DIR  at the end, write each live snapshot's expected\n"
+		"                    file contents to DIR/fsx<ID> (DIR must exist)\n"
 		"  --ack FILE        after each fsync/fdatasync: FILE gets \"PCFSXACK NUM SIZE\\n\"\n"
 		"                    and the model's bytes (written to FILE.tmp, renamed), then\n"
 		"                    \"ACK NUM SIZE\" is printed on stdout (kill -9 tests)\n"
@@ -1933,7 +1936,7 @@ enum {
 	OPT_FS = 256, OPT_IMAGE, OPT_FILE, OPT_MAXLEN, OPT_FILELEN, OPT_NO_DIRECT, OPT_NO_REMOUNT,
 	OPT_CACHE, OPT_ENGINE, OPT_DIO_HOLD, OPT_LOG, OPT_REPLAY, OPT_MODEL_OUT, OPT_TIMEOUT,
 	OPT_SELFTEST, OPT_FSCK, OPT_STORE, OPT_NO_ORDER, OPT_SNAPS, OPT_NO_SNAPS, OPT_MAX_SNAPS,
-	OPT_CORRUPT_SNAP, OPT_ACK, OPT_DUMP_TO, OPT_SYNC_SNAPVERIFY, OPT_ORDER_SELFTEST,
+	OPT_CORRUPT_SNAP, OPT_ACK, OPT_DUMP_TO, OPT_SYNC_SNAPVERIFY, OPT_ORDER_SELFTEST, OPT_SNAP_MODELS,
 };
 
 static const struct option long_opts[] = {
@@ -1963,6 +1966,7 @@ static const struct option long_opts[] = {
 	{ "dump-to", required_argument, NULL, OPT_DUMP_TO },
 	{ "debug-fsync-before-snapverify", no_argument, NULL, OPT_SYNC_SNAPVERIFY },
 	{ "debug-order-violation", no_argument, NULL, OPT_ORDER_SELFTEST },
+	{ "snap-models-out", required_argument, NULL, OPT_SNAP_MODELS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -2011,6 +2015,7 @@ int main(int argc, char **argv)
 		case OPT_DUMP_TO: opt.dump_to = optarg; break;
 		case OPT_SYNC_SNAPVERIFY: opt.sync_before_snapverify = true; break;
 		case OPT_ORDER_SELFTEST: opt.order_selftest = true; break;
+		case OPT_SNAP_MODELS: opt.snap_models_out = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -2188,6 +2193,18 @@ int main(int argc, char **argv)
 
 		if (!mf || (msize && fwrite(model, 1, msize, mf) != msize) || fclose(mf)) {
 			fprintf(stderr, "pcfsx: cannot write %s\n", opt.model_out);
+			return 2;
+		}
+	}
+	for (unsigned i = 0; opt.snap_models_out && i < nsnaps; i++) {
+		char path[PATH_MAX];
+		FILE *mf;
+
+		snprintf(path, sizeof(path), "%s/fsx%" PRIu64, opt.snap_models_out, snaps[i].id);
+		mf = fopen(path, "w");
+		if (!mf || (snaps[i].size && fwrite(snaps[i].bytes, 1, snaps[i].size, mf) != snaps[i].size) ||
+		    fclose(mf)) {
+			fprintf(stderr, "pcfsx: cannot write %s\n", path);
 			return 2;
 		}
 	}

@@ -23,6 +23,7 @@ Environment:
 """
 import os
 import re
+import struct
 import subprocess
 
 import pytest
@@ -347,30 +348,101 @@ def test_fsx_objfs_no_snapshots(pcfsx_bin, work):
     check_direct_ran(s)
 
 
-def test_fsx_objfs_rados(pcfsx_bin, ceph_cluster, ceph_pool):
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for x in data:
+        h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def parse_snaps_table(data):
+    """objfs's snapshot table (docs/objfs.md, fs/objfs/snap.c): (generation,
+    {name: snap id}), or None if @data is not a whole, valid table."""
+    if len(data) < 40 or data[:8] != b"OBJFSSNP":
+        return None
+    _version, count, gen, _seq = struct.unpack_from("<IIQQ", data, 8)
+    off, names = 32, {}
+    for _ in range(count):
+        if off + 9 > len(data):
+            return None
+        sid, n = struct.unpack_from("<Q", data, off)[0], data[off + 8]
+        names[data[off + 9:off + 9 + n].decode()] = sid
+        off += 9 + n
+    if off + 8 > len(data) or struct.unpack_from("<Q", data, off)[0] != fnv1a64(data[:off]):
+        return None
+    return gen, names
+
+
+def test_fsx_objfs_rados(pcfsx_bin, ceph_cluster, ceph_pool, work):
     """objfs on RADOS (a pool of the memstore cluster; ORDERSNAP is the
     second ordering check: an -85 fails the run). Fewer ops: memstore keeps
-    every clone in RAM. The rados CLI must see self-managed snapshot clones
-    of the file's data objects."""
-    argv = ["-N", 800, "-S", 1401, "--fs", "objfs", "--store", "rados:" + ceph_pool, "--filelen", 512 * 1024]
+    every clone in RAM. Then, without our reader: the rados CLI must list
+    self-managed snapshot clones of the file's data object, and reading
+    that object with librados at each live snapshot's id (the id from
+    objfs's snapshot table, read with rados get) and at head must give the
+    model's bytes. The reads at a snap id use Ceph's Python binding
+    (python3-rados, a dependency of ceph-common): the rados CLI's --snapid
+    only accepts pool snapshots ("snapid N doesn't exist in pool")."""
+    models = work / "snapmodels"
+    models.mkdir()
+    argv = ["-N", 800, "-S", 1401, "--fs", "objfs", "--store", "rados:" + ceph_pool, "--filelen", 512 * 1024,
+            "--snap-models-out", models, "--model-out", work / "head.model"]
     argv = [str(a) for a in argv]
     p = subprocess.run([pcfsx_bin] + argv, capture_output=True, env=ceph_cluster.env(), timeout=300)
     r = Run(argv, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
     assert r.rc == 0, "pcfsx on RADOS failed: %r" % r
     check_objfs_run(r)
-    # the rados CLI sees objects of the file with snapshot clones
-    def rados(*a):
-        p = subprocess.run(["rados", "-p", ceph_pool] + list(a), capture_output=True, text=True,
+
+    def rados(*a, ok=True):
+        p = subprocess.run(["rados", "-p", ceph_pool] + [str(x) for x in a], capture_output=True,
                            env=ceph_cluster.env(), timeout=60)
-        assert p.returncode == 0, "rados %s: %s" % (" ".join(a), p.stderr)
-        return p.stdout
-    objs = rados("ls").split()
+        if ok:
+            assert p.returncode == 0, "rados %s: %s" % (" ".join(map(str, a)), p.stderr.decode())
+        return p
+    objs = rados("ls").stdout.decode().split()
     data = [o for o in objs if re.fullmatch(r"[0-9a-f]+\.[0-9a-f]{8}", o)]
-    assert data, objs
-    clones = 0
-    for o in data:
-        clones += len(re.findall(r"^\d+\s", rados("listsnaps", o), re.M))
-    assert clones > 0, "no snapshot clone of any data object (%s)" % data
+    # a 512 KiB file in 4 MiB objects: one data object
+    assert len(data) == 1, objs
+    obj = data[0]
+    clones = re.findall(r"^\d+\s", rados("listsnaps", obj).stdout.decode(), re.M)
+    assert clones, "no snapshot clone of %s" % obj
+    tables = []
+    for suffix in ("a", "b"):
+        out = work / ("snaps." + suffix)
+        if rados("get", "objfs.snaps." + suffix, out, ok=False).returncode == 0:
+            t = parse_snaps_table(out.read_bytes())
+            if t:
+                tables.append(t)
+    assert tables, "no valid objfs.snaps.a/b in the pool"
+    names = max(tables)[1]
+    live = sorted(f.name for f in models.iterdir())
+    assert live and sorted(names) == live, (sorted(names), live)
+
+    try:
+        import rados as librados
+    except ImportError:
+        pytest.fail("python3-rados (Ceph's Python binding, a dependency of ceph-common) is missing")
+    cluster = librados.Rados(conffile=str(ceph_cluster.conf))
+    cluster.connect(timeout=30)
+    try:
+        ioctx = cluster.open_ioctx(ceph_pool)
+
+        def check(what, snapid, want):
+            ioctx.set_read(snapid)
+            try:
+                got = ioctx.read(obj, 1 << 20)
+            except librados.ObjectNotFound:
+                got = b""       # the file had no data object then: all zeros
+            assert len(got) <= len(want) or not got[len(want):].strip(b"\0"), what
+            got = got[:len(want)] + bytes(max(0, len(want) - len(got)))
+            assert got == want, "librados read of %s at %s differs from the model at byte %d" % (
+                obj, what, next(i for i in range(len(want)) if got[i] != want[i]))
+        for name in live:
+            check("snapshot %s (snap id %d)" % (name, names[name]), names[name], (models / name).read_bytes())
+        check("head", librados.LIBRADOS_SNAP_HEAD, (work / "head.model").read_bytes())
+        ioctx.close()
+    finally:
+        cluster.shutdown()
 
 
 def test_fsx_objfs_detects_snapshot_corruption(pcfsx_bin, work):
