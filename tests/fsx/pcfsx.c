@@ -70,7 +70,9 @@
  * --debug-order-violation (writes an object out of context order behind
  * objfs: must exit 1), --debug-fsync-before-snapverify (an fsync before
  * each snapshot verify, to tell a snapshot read that misses still-dirty
- * data from other failures). One thread: concurrent writers are left to
+ * data from other failures). --snap-models-out DIR writes each live
+ * snapshot's expected bytes at the end (test_fsx_objfs_rados compares them
+ * with librados reads at the snapshot's id). One thread: concurrent writers are left to
  * the unit tests (TSan).
  *
  * Crash tests (tests/system/test_objfs_crash.py): --ack FILE writes, after
