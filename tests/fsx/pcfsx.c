@@ -42,13 +42,53 @@
  *   mke2fs -q -t ext4 -b 1024 /tmp/i.img 64M
  *   pcfsx -S 7 --fs ext4 --image /tmp/i.img --fsck --log /tmp/ops.log
  *   pcfsx --replay /tmp/ops.log --fs ext4 --image /tmp/fresh.img
+ *   pcfsx -S 7 --fs objfs --store /tmp/store --cache-size 1M    (snapshots on)
+ *   CEPH_CONF=/tmp/c/ceph.conf pcfsx -N 800 --fs objfs --store rados:pool
+ *
+ * objfs (--fs objfs --store DIR|rados:POOL): pcfsx opens the store itself
+ * (a directory store is made, with an empty objfs, when DIR is missing or
+ * empty; rados:POOL takes CEPH_CONF from the environment), puts the
+ * ordering checker (pc_objstore_order_check_wrap) on top unless
+ * --no-order-check, and mounts with pc_mount_opts.objstore; every unmount
+ * (remount ops, the end) asserts pc_objstore_order_violations() == 0, and
+ * the second summary line gives the count. With --snapshots (the default
+ * on objfs) the mix also has: snapcreate (pc_mkdir "/.snap/fsx<num>" with
+ * dirty pages in flight: no sync first; 30% of them start a burst of
+ * write, snapshot, write, snapshot... so several snapshots fall between two
+ * writebacks), snaprm (pc_rmdir, mostly the oldest; at --max-snapshots
+ * live, default 8, a create becomes a removal of the oldest), snapverify
+ * (pc_stat size and mode, every byte read buffered and, when objfs opens a
+ * snapshot O_DIRECT, direct, against the model's copy taken at the
+ * snapshot) and snapwrite (opening the snapshot's file for writing,
+ * creating a file in the snapshot and pc_truncate must all give -EROFS).
+ * After every remount, and at the end (before and after the cold mount),
+ * "/.snap" must list exactly the live snapshots and each is verified. Log
+ * lines of snapshot ops: "num snapcreate ID 0 0 0 0 0 0" (ID: the number
+ * of the op that took it; the name is fsx<ID>). The store must hold no
+ * snapshots at the start. Test hooks: --debug-corrupt-snapshot N (after op
+ * N one byte of the newest snapshot's model changes: must exit 1),
+ * --debug-order-violation (writes an object out of context order behind
+ * objfs: must exit 1), --debug-fsync-before-snapverify (an fsync before
+ * each snapshot verify, to tell a snapshot read that misses still-dirty
+ * data from other failures). --snap-models-out DIR writes each live
+ * snapshot's expected bytes at the end (test_fsx_objfs_rados compares them
+ * with librados reads at the snapshot's id). One thread: concurrent writers are left to
+ * the unit tests (TSan).
+ *
+ * Crash tests (tests/system/test_objfs_crash.py): --ack FILE writes, after
+ * each successful fsync/fdatasync, "PCFSXACK NUM SIZE\n" and the model's
+ * bytes to FILE (FILE.tmp renamed) and prints "ACK NUM SIZE" on stdout;
+ * with --log the ops after NUM are known, so after a kill -9 a fresh mount
+ * (--dump-to OUT: mount, copy the file out, unmount) must hold every
+ * acknowledged byte no later op touched.
  *
  * The final state: a last full verify, unmount (pc_umount must return 0),
  * and for images a mount from cold and one more verify; the file stays in
  * the image (e2fsck -fn, debugfs dump against --model-out).
  *
  * Exit status: 0 success, 1 mismatch or unexpected result, 2 usage/setup.
- * Uses only the public API, so it builds wherever the library does.
+ * Uses only the public API (pagecache.h, objfs.h, objstore.h), so it
+ * builds wherever the library does (rados:POOL only with librados).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -72,6 +112,10 @@
 #include <unistd.h>
 
 #include <pagecache/pagecache.h>
+#include <pagecache/objfs.h>
+#include <pagecache/objstore.h>
+
+#include "config.h"	/* PC_HAVE_RADOS */
 
 #define RING_SIZE	64
 #define MAX_SEGS	3
@@ -82,6 +126,7 @@ enum op_kind {
 	OP_READ, OP_WRITE, OP_READV, OP_WRITEV,
 	OP_DREAD, OP_DWRITE, OP_DREADV, OP_DWRITEV,
 	OP_TRUNCATE, OP_FSYNC, OP_FDATASYNC, OP_REOPEN, OP_REMOUNT, OP_VERIFY,
+	OP_SNAPCREATE, OP_SNAPRM, OP_SNAPVERIFY, OP_SNAPWRITE,
 	NR_OP_KINDS
 };
 
@@ -90,6 +135,8 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_DREAD] = "dread", [OP_DWRITE] = "dwrite", [OP_DREADV] = "dreadv", [OP_DWRITEV] = "dwritev",
 	[OP_TRUNCATE] = "truncate", [OP_FSYNC] = "fsync", [OP_FDATASYNC] = "fdatasync",
 	[OP_REOPEN] = "reopen", [OP_REMOUNT] = "remount", [OP_VERIFY] = "verify",
+	[OP_SNAPCREATE] = "snapcreate", [OP_SNAPRM] = "snaprm", [OP_SNAPVERIFY] = "snapverify",
+	[OP_SNAPWRITE] = "snapwrite",
 };
 
 /*
@@ -116,6 +163,12 @@ struct stats {
 	unsigned long dbad;		/* misaligned direct ops (answered -EINVAL) */
 	unsigned long dshort;		/* direct reads that had to stop at EOF */
 	uint64_t bytes_read, bytes_written;
+	unsigned long snap_created, snap_removed, snap_verified, snap_erofs;
+	unsigned long snap_dio_ok;	/* direct reads of a snapshot that worked */
+	unsigned long snap_unsynced;	/* snapshots taken with writes since the last sync */
+	unsigned long snap_stacked;	/* ... with another snapshot taken since the last sync */
+	int snap_dio_err;		/* the error an O_DIRECT open/read of a snapshot gave (0: none) */
+	unsigned long acks;		/* --ack: fsyncs acknowledged */
 };
 
 /* ---- options ---- */
@@ -140,7 +193,20 @@ static struct {
 	unsigned op_timeout;
 	uint64_t selftest_corrupt;
 	bool fsck;
+	const char *store;		/* objfs: a directory store or rados:POOL */
+	bool order_check;
+	int snapshots;			/* -1: default (on for objfs) */
+	unsigned max_snaps;
+	uint64_t corrupt_snapshot;	/* --debug-corrupt-snapshot N */
+	const char *ack;		/* --ack FILE */
+	const char *dump_to;		/* --dump-to FILE */
+	bool sync_before_snapverify;	/* --debug-fsync-before-snapverify */
+	bool order_selftest;		/* --debug-order-violation */
+	const char *snap_models_out;	/* --snap-models-out DIR */
 } opt = {
+	.order_check = true,
+	.snapshots = -1,
+	.max_snaps = 8,
 	.nops = 5000,
 	.seed = 1,
 	.fs = "ramfs",
@@ -155,6 +221,25 @@ static struct {
 /* ---- state ---- */
 
 static struct pc_mount *mnt;
+static struct pc_objstore *store;	/* objfs: the store pcfsx opened (order checker on top) */
+static bool objfs;
+
+/*
+ * A live snapshot: its name is "fsx<id>" (id: the number of the op that
+ * took it); @bytes/@size: the file as it was then (copy of the model),
+ * @writer: the writer map then (for the diagnosis of a mismatch).
+ */
+struct snap {
+	uint64_t id;
+	unsigned char *bytes;
+	uint32_t *writer;
+	uint64_t size;
+};
+static struct snap *snaps;	/* oldest first */
+/* since the last fsync/fdatasync/unmount: writes or truncates; snapshots */
+static bool unsynced_writes;
+static unsigned snaps_since_sync;
+static unsigned nsnaps, snaps_cap;
 static int fd_buf = -1, fd_dio = -1;
 static unsigned mem_align = 1, off_align = 1;	/* from pc_fdioalign */
 static bool have_direct;
@@ -444,10 +529,21 @@ static void model_truncate(uint64_t num, uint64_t size)
  * Compare @n bytes @got read from file offset @off with the model; on a
  * difference report and exit 1. @how names the read ("buffered read").
  */
+static void check_bytes_vs(const char *how, const unsigned char *got, uint64_t off, size_t n,
+			   const unsigned char *want_base, const uint32_t *writer);
+
 static void check_bytes(const char *how, const unsigned char *got, uint64_t off, size_t n)
 {
 	model_reserve(off + n);
-	const unsigned char *want = model + off;
+	check_bytes_vs(how, got, off, n, model, writer);
+}
+
+/* As check_bytes, against @want_base/@writer (a snapshot's copy of the
+ * model; both hold at least @off + @n entries). */
+static void check_bytes_vs(const char *how, const unsigned char *got, uint64_t off, size_t n,
+			   const unsigned char *want_base, const uint32_t *writer)
+{
+	const unsigned char *want = want_base + off;
 
 	if (!memcmp(got, want, n))
 		return;
@@ -563,6 +659,8 @@ static void do_mount(bool first)
 		.dio_hold_i_rwsem = opt.dio_hold,
 	};
 	bool ramfs = !strcmp(opt.fs, "ramfs");
+
+	mo.objstore = store;
 	int err = pc_mount(opt.fs, ramfs ? NULL : opt.image, &mo, &mnt);
 
 	if (err < 0) {
@@ -606,6 +704,27 @@ static void run_fsck(void)
 	}
 }
 
+/* The ordering checker's count (0 without one); the first violation
+ * described into @buf. */
+static unsigned long order_violations(char *buf, size_t len)
+{
+	if (buf && len)
+		buf[0] = 0;
+	if (!store || !opt.order_check)
+		return 0;
+	return pc_objstore_order_violations(store, buf, len);
+}
+
+static void check_order(const char *when)
+{
+	char why[512];
+	unsigned long v = order_violations(why, sizeof(why));
+
+	if (v)
+		die_fail("%s: the ordering checker saw %lu write(s) of an older snap context after a newer "
+			 "one on the same object; the first: %s", when, v, why);
+}
+
 static void do_umount(void)
 {
 	int err = pc_umount(mnt);
@@ -613,8 +732,85 @@ static void do_umount(void)
 	mnt = NULL;
 	if (err)
 		die_fail("pc_umount returned %d (%s)", err, strerror(-err));
+	check_order("after pc_umount");
 	if (opt.fsck && strcmp(opt.fs, "ramfs"))
 		run_fsck();
+}
+
+/*
+ * objfs: open the store opt.store names (a directory store, made when the
+ * directory is missing or empty; or rados:POOL, CEPH_CONF from the
+ * environment), make an objfs on it unless it holds one, and put the
+ * ordering checker on top (unless --no-order-check). pcfsx owns the
+ * store: every mount borrows it (pc_mount_opts.objstore).
+ */
+static void open_store(void)
+{
+	struct pc_objstore *os = NULL;
+	char why[512] = "";
+	int err;
+
+	if (!strncmp(opt.store, "rados:", 6)) {
+#if PC_HAVE_RADOS
+		struct pc_rados_opts ro = { .size = sizeof(ro), .why = why, .whylen = sizeof(why) };
+
+		err = pc_objstore_open_rados(opt.store + 6, &ro, &os);
+		if (err)
+			die_setup("pc_objstore_open_rados(%s): %s: %s", opt.store + 6, strerror(-err), why);
+#else
+		die_setup("--store %s: this build has no RADOS support (built without librados)", opt.store);
+#endif
+	} else {
+		err = pc_objstore_open_dir(opt.store, PC_OBJSTORE_DIR_CREATE, &os);
+		if (err) {
+			pc_objstore_dir_strerror(NULL, why, sizeof(why));
+			die_setup("pc_objstore_open_dir(%s): %s: %s", opt.store, strerror(-err), why);
+		}
+	}
+	err = pc_objfs_mkfs(os, NULL, why, sizeof(why));
+	if (err && err != -EEXIST) {
+		pc_objstore_close(os);
+		die_setup("pc_objfs_mkfs(%s): %s: %s", opt.store, strerror(-err), why);
+	}
+	if (opt.order_check) {
+		struct pc_objstore *w;
+
+		err = pc_objstore_order_check_wrap(os, &w);
+		if (err) {
+			pc_objstore_close(os);
+			die_setup("pc_objstore_order_check_wrap: %s", strerror(-err));
+		}
+		os = w;
+	}
+	store = os;
+}
+
+/*
+ * --debug-order-violation: write object "fsx.ordertest" with a context of
+ * seq 2, then with one of seq 1, straight to the store: the ordering
+ * checker must refuse the second (-PC_EOLDSNAPC) and count it, so the run
+ * fails at the next unmount (checks that pcfsx's check is wired up).
+ */
+static void order_selftest(void)
+{
+	static unsigned char byte = 0x5A;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct pc_snap_context *sc2 = pc_snap_context_alloc(2, NULL, 0);
+	struct pc_snap_context *sc1 = pc_snap_context_alloc(1, NULL, 0);
+	struct pc_obj_req req = { .op = PC_OBJ_WRITE, .oid = "fsx.ordertest", .len = 1, .iov = &iov, .iovcnt = 1 };
+
+	if (!sc1 || !sc2)
+		die_setup("pc_snap_context_alloc failed");
+	req.snapc = sc2;
+	int64_t r2 = pc_objstore_exec(store, &req);
+
+	req.snapc = sc1;
+	int64_t r1 = pc_objstore_exec(store, &req);
+
+	pc_snap_context_put(sc1);
+	pc_snap_context_put(sc2);
+	fprintf(stderr, "pcfsx: selftest: a write with context seq 2 returned %" PRId64 ", then one with seq 1 %"
+		PRId64 " (-PC_EOLDSNAPC is %d)\n", r2, r1, -PC_EOLDSNAPC);
 }
 
 /* ---- checking helpers ---- */
@@ -755,6 +951,7 @@ static void do_rw(struct op *o)
 			 write ? "write" : "read", mem_align, off_align, ret);
 	}
 	if (write) {
+		unsynced_writes = true;
 		if (ret < 0)
 			die_fail("%s: %s", op_names[o->kind], strerror((int)-ret));
 		if ((uint64_t)ret != o->len)
@@ -833,6 +1030,297 @@ static void verify_all(const char *when)
 	}
 }
 
+/* ---- snapshots (objfs: /.snap/NAME) ---- */
+
+static void snap_path(uint64_t id, const char *tail, char *buf, size_t len)
+{
+	snprintf(buf, len, "/.snap/fsx%" PRIu64 "%s", id, tail);
+}
+
+static int snap_find(uint64_t id)
+{
+	for (unsigned i = 0; i < nsnaps; i++)
+		if (snaps[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* Take snapshot fsx<id> (dirty pages may be in flight: no sync first) and
+ * keep a copy of the model as it is now. */
+static void snap_create(struct op *o)
+{
+	char path[PATH_MAX];
+	uint64_t id = o->off;
+
+	if (snap_find(id) >= 0)
+		die_setup("op %" PRIu64 ": snapshot fsx%" PRIu64 " exists already", o->num, id);
+	snap_path(id, "", path, sizeof(path));
+	int err = pc_mkdir(mnt, path, 0755);
+
+	o->result = err;
+	if (err)
+		die_fail("pc_mkdir(%s) (take a snapshot): %s", path, strerror(-err));
+	if (nsnaps == snaps_cap) {
+		unsigned ncap = snaps_cap ? snaps_cap * 2 : 8;
+		struct snap *ns = realloc(snaps, ncap * sizeof(*ns));
+
+		if (!ns)
+			die_setup("out of memory");
+		snaps = ns;
+		snaps_cap = ncap;
+	}
+	struct snap *sn = &snaps[nsnaps];
+	uint64_t cap = msize ? msize : 1;
+
+	sn->id = id;
+	sn->size = msize;
+	sn->bytes = malloc(cap);
+	sn->writer = malloc(cap * sizeof(*sn->writer));
+	if (!sn->bytes || !sn->writer)
+		die_setup("out of memory for a snapshot of %" PRIu64 " bytes", msize);
+	if (msize) {
+		memcpy(sn->bytes, model, msize);
+		memcpy(sn->writer, writer, msize * sizeof(*writer));
+	}
+	nsnaps++;
+	st.snap_created++;
+	if (unsynced_writes)
+		st.snap_unsynced++;
+	if (snaps_since_sync++)
+		st.snap_stacked++;
+}
+
+static void snap_free(unsigned i)
+{
+	free(snaps[i].bytes);
+	free(snaps[i].writer);
+	memmove(&snaps[i], &snaps[i + 1], (nsnaps - i - 1) * sizeof(*snaps));
+	nsnaps--;
+}
+
+static void snap_remove(struct op *o)
+{
+	char path[PATH_MAX];
+	int i = snap_find(o->off);
+	struct stat sb;
+
+	if (i < 0)
+		die_setup("op %" PRIu64 ": no live snapshot fsx%" PRId64, o->num, o->off);
+	snap_path(o->off, "", path, sizeof(path));
+	int err = pc_rmdir(mnt, path);
+
+	o->result = err;
+	if (err)
+		die_fail("pc_rmdir(%s) (remove a snapshot): %s", path, strerror(-err));
+	err = pc_stat(mnt, path, &sb);
+	if (err != -ENOENT)
+		die_fail("pc_stat(%s) after its removal returned %d (%s), expected -ENOENT", path, err,
+			 err ? strerror(-err) : "found");
+	snap_free((unsigned)i);
+	st.snap_removed++;
+}
+
+/* Read all of the snapshot's file through @fd in chunks (direct: aligned
+ * chunks of the largest multiple of @align that fits) and compare. */
+static void snap_read_all(const struct snap *sn, int fd, bool direct, unsigned align, const char *when)
+{
+	uint64_t pos = 0;
+	uint64_t chunk = direct ? (iobuf_len / align) * align : 0;
+	unsigned ci = 0;
+	char how[96];
+
+	snprintf(how, sizeof(how), "%s read of snapshot fsx%" PRIu64, direct ? "direct" : "buffered", sn->id);
+	for (;; ci++) {
+		uint64_t want = direct ? chunk : 1 + (sn->id * 7919 + ci * 104729) % iobuf_len;
+		ssize_t ret = pc_pread(fd, cmpbuf, want, pos);
+		uint64_t exp = pos >= sn->size ? 0 : (want < sn->size - pos ? want : sn->size - pos);
+
+		if (ret < 0)
+			die_fail("%s (%s): pc_pread at %" PRIu64 ": %s", how, when, pos, strerror((int)-ret));
+		if ((uint64_t)ret != exp)
+			die_fail("%s (%s): pc_pread of %" PRIu64 " at %" PRIu64 " returned %zd, expected %" PRIu64
+				 " (snapshot size %" PRIu64 ")", how, when, want, pos, ret, exp, sn->size);
+		if (!ret)
+			break;
+		check_bytes_vs(how, cmpbuf, pos, ret, sn->bytes, sn->writer);
+		pos += ret;
+		if ((uint64_t)ret < want)	/* at EOF (a direct read stops there) */
+			break;
+	}
+}
+
+/* Verify snapshot @sn: pc_stat size and mode, every byte read buffered
+ * and (when objfs lets a snapshot be opened O_DIRECT) direct. */
+static void snap_verify_one(const struct snap *sn, const char *when)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int err;
+
+	snap_path(sn->id, opt.path, path, sizeof(path));
+	if (opt.sync_before_snapverify && fd_buf >= 0 && (err = pc_fsync(fd_buf)))
+		die_fail("pc_fsync before a snapshot verify: %s", strerror(-err));
+	err = pc_stat(mnt, path, &sb);
+	if (err)
+		die_fail("snapshot verify (%s): pc_stat(%s): %s", when, path, strerror(-err));
+	if ((uint64_t)sb.st_size != sn->size || !S_ISREG(sb.st_mode))
+		die_fail("snapshot verify (%s): pc_stat(%s): size %lld mode %o, the snapshot's model: size %"
+			 PRIu64 ", a regular file", when, path, (long long)sb.st_size, (unsigned)sb.st_mode, sn->size);
+	int fd = pc_open(mnt, path, O_RDONLY, 0);
+
+	if (fd < 0)
+		die_fail("snapshot verify (%s): pc_open(%s, O_RDONLY): %s", when, path, strerror(-fd));
+	err = pc_fstat(fd, &sb);
+	if (err || (uint64_t)sb.st_size != sn->size)
+		die_fail("snapshot verify (%s): pc_fstat(%s): %d, size %lld, expected %" PRIu64, when, path, err,
+			 (long long)sb.st_size, sn->size);
+	snap_read_all(sn, fd, false, 1, when);
+	if ((err = pc_close(fd)) < 0)
+		die_fail("pc_close(%s): %s", path, strerror(-err));
+
+	if (opt.direct && !st.snap_dio_err) {
+		fd = pc_open(mnt, path, O_RDONLY | O_DIRECT, 0);
+		if (fd < 0) {
+			/* objfs may not offer O_DIRECT on a snapshot: noted in the summary */
+			st.snap_dio_err = fd;
+		} else {
+			unsigned ma = 0, oa = 0;
+
+			err = pc_fdioalign(fd, &ma, &oa);
+			if (err || !oa || oa > 65536 || (oa & (oa - 1)) || ma > PAGE)
+				die_fail("pc_fdioalign(%s): %d, mem %u offset %u", path, err, ma, oa);
+			snap_read_all(sn, fd, true, oa, when);
+			st.snap_dio_ok++;
+			if ((err = pc_close(fd)) < 0)
+				die_fail("pc_close(%s, direct): %s", path, strerror(-err));
+		}
+	}
+	st.snap_verified++;
+}
+
+/* "/.snap" must list exactly the live snapshots. */
+static void snap_check_list(const char *when)
+{
+	struct pc_dir *d;
+	struct pc_dirent de;
+	unsigned found = 0;
+	int err = pc_opendir(mnt, "/.snap", &d);
+
+	if (err)
+		die_fail("%s: pc_opendir(/.snap): %s", when, strerror(-err));
+	while ((err = pc_readdir(d, &de)) > 0) {
+		uint64_t id;
+		char tail;
+
+		if (!strcmp(de.d_name, ".") || !strcmp(de.d_name, ".."))
+			continue;
+		if (sscanf(de.d_name, "fsx%" SCNu64 "%c", &id, &tail) != 1 || snap_find(id) < 0)
+			die_fail("%s: /.snap lists \"%s\", not a live snapshot of this run (%u live)", when,
+				 de.d_name, nsnaps);
+		found++;
+	}
+	pc_closedir(d);
+	if (err < 0)
+		die_fail("%s: pc_readdir(/.snap): %s", when, strerror(-err));
+	if (found != nsnaps)
+		die_fail("%s: /.snap lists %u snapshots, %u are live", when, found, nsnaps);
+}
+
+static void snap_verify_all(const char *when)
+{
+	if (!opt.snapshots)
+		return;
+	snap_check_list(when);
+	for (unsigned i = 0; i < nsnaps; i++)
+		snap_verify_one(&snaps[i], when);
+}
+
+/* A snapshot is read-only: opening its file for writing, creating in it,
+ * truncating it, all -EROFS, and nothing changed. */
+static void snap_erofs(struct op *o)
+{
+	char path[PATH_MAX], npath[PATH_MAX];
+	int i = snap_find(o->off);
+	int err;
+
+	if (i < 0)
+		die_setup("op %" PRIu64 ": no live snapshot fsx%" PRId64, o->num, o->off);
+	snap_path(o->off, opt.path, path, sizeof(path));
+	snap_path(o->off, "/fsx-new", npath, sizeof(npath));
+	static const int flags[] = { O_RDWR, O_WRONLY, O_WRONLY | O_TRUNC };
+
+	for (unsigned k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		int fd = pc_open(mnt, path, flags[k], 0);
+
+		if (fd >= 0)
+			pc_close(fd);
+		if (fd != -EROFS)
+			die_fail("pc_open(%s, flags 0%o) on a snapshot returned %d (%s), expected -EROFS", path,
+				 (unsigned)flags[k], fd, fd < 0 ? strerror(-fd) : "opened");
+	}
+	int fd = pc_open(mnt, npath, O_WRONLY | O_CREAT, 0644);
+
+	if (fd >= 0)
+		pc_close(fd);
+	if (fd != -EROFS)
+		die_fail("pc_open(%s, O_CREAT) in a snapshot returned %d, expected -EROFS", npath, fd);
+	if ((err = pc_truncate(mnt, path, 0)) != -EROFS)
+		die_fail("pc_truncate(%s) of a snapshot returned %d, expected -EROFS", path, err);
+	o->result = -EROFS;
+	st.snap_erofs++;
+	snap_verify_one(&snaps[i], "after refused writes");
+}
+
+/* --debug-corrupt-snapshot: one byte of the newest non-empty snapshot's
+ * model changes (as if the library had returned a wrong byte), then that
+ * snapshot is verified: pcfsx must notice (exit 1). */
+static void selftest_corrupt_snapshot(void)
+{
+	for (unsigned i = nsnaps; i-- > 0;) {
+		struct snap *sn = &snaps[i];
+
+		if (!sn->size)
+			continue;
+		uint64_t at = sn->size / 2;
+
+		sn->bytes[at] ^= 0x5A;
+		fprintf(stderr, "pcfsx: selftest: changed the model of snapshot fsx%" PRIu64 " at offset %" PRIu64
+			"\n", sn->id, at);
+		snap_verify_one(sn, "selftest");
+		die_setup("selftest: the corrupted byte of snapshot fsx%" PRIu64 " was not noticed", sn->id);
+	}
+	die_setup("selftest: no live non-empty snapshot after op %" PRIu64 ": pick another op",
+		  opt.corrupt_snapshot);
+}
+
+/* ---- --ack: the state an fsync acknowledged ---- */
+
+/*
+ * After each successful fsync/fdatasync: FILE gets (write to FILE.tmp,
+ * rename) a line "PCFSXACK NUM SIZE\n" and the SIZE bytes of the model;
+ * then "ACK NUM SIZE" is printed on stdout and flushed. A process killed at
+ * any moment leaves FILE holding the state of the last ACK line (or the
+ * one being written, which was acknowledged too).
+ */
+static void write_ack(uint64_t num)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", opt.ack);
+	f = fopen(tmp, "w");
+	if (!f)
+		die_setup("cannot create %s: %s", tmp, strerror(errno));
+	fprintf(f, "PCFSXACK %" PRIu64 " %" PRIu64 "\n", num, msize);
+	if ((msize && fwrite(model, 1, msize, f) != msize) || fclose(f))
+		die_setup("cannot write %s", tmp);
+	if (rename(tmp, opt.ack))
+		die_setup("cannot rename %s: %s", tmp, strerror(errno));
+	printf("ACK %" PRIu64 " %" PRIu64 "\n", num, msize);
+	fflush(stdout);
+	st.acks++;
+}
+
 static void run_op(struct op *o)
 {
 	int err, fd;
@@ -852,6 +1340,7 @@ static void run_op(struct op *o)
 			die_fail("pc_ftruncate(%" PRId64 "): %s", o->off, strerror(-err));
 		model_truncate(o->num, o->off);
 		o->result = o->off;
+		unsynced_writes = true;
 		break;
 	case OP_FSYNC:
 	case OP_FDATASYNC:
@@ -861,6 +1350,10 @@ static void run_op(struct op *o)
 		o->result = err;
 		if (err)
 			die_fail("%s: %s", op_names[o->kind], strerror(-err));
+		if (opt.ack)
+			write_ack(o->num);
+		unsynced_writes = false;
+		snaps_since_sync = 0;
 		break;
 	case OP_REOPEN:
 		close_fds();
@@ -872,14 +1365,32 @@ static void run_op(struct op *o)
 			die_setup("op %" PRIu64 ": remount on ramfs would lose the file", o->num);
 		close_fds();
 		do_umount();
+		unsynced_writes = false;
+		snaps_since_sync = 0;
 		do_mount(false);
 		open_fds(false);
 		o->result = 0;
 		verify_all("after remount");
+		snap_verify_all("after remount");
 		break;
 	case OP_VERIFY:
 		verify_all("verify op");
 		o->result = 0;
+		break;
+	case OP_SNAPCREATE:
+		snap_create(o);
+		break;
+	case OP_SNAPRM:
+		snap_remove(o);
+		break;
+	case OP_SNAPVERIFY:
+		if ((err = snap_find(o->off)) < 0)
+			die_setup("op %" PRIu64 ": no live snapshot fsx%" PRId64, o->num, o->off);
+		snap_verify_one(&snaps[err], "snapverify op");
+		o->result = 0;
+		break;
+	case OP_SNAPWRITE:
+		snap_erofs(o);
 		break;
 	default:
 		die_setup("bad op kind %d", (int)o->kind);
@@ -1084,6 +1595,34 @@ static void gen_direct(struct op *o, bool write)
 	}
 }
 
+static unsigned snap_burst;	/* ops left in a burst of writes and snapshots */
+
+/* A snapshot op of kind @k on a live snapshot (or a create when none is
+ * live; a create at the cap removes the oldest instead). */
+static void gen_snap(struct op *o, int k)
+{
+	if (k != OP_SNAPCREATE && !nsnaps)
+		k = OP_SNAPCREATE;
+	if (k == OP_SNAPCREATE && nsnaps >= opt.max_snaps) {
+		o->kind = OP_SNAPRM;
+		o->off = (int64_t)snaps[0].id;
+		return;
+	}
+	o->kind = (enum op_kind)k;
+	if (k == OP_SNAPCREATE) {
+		o->off = (int64_t)o->num;
+		/* sometimes a burst: write, snapshot, write, snapshot... with no
+		 * writeback between (several snapshots between two writebacks) */
+		if (!snap_burst && chance(30))
+			snap_burst = 2 * (unsigned)rnd_range(1, 3);
+		return;
+	}
+	/* remove: mostly the oldest; verify/write: any */
+	unsigned i = k == OP_SNAPRM && chance(50) ? 0 : (unsigned)rnd(nsnaps);
+
+	o->off = (int64_t)snaps[i].id;
+}
+
 static void gen_op(struct op *o)
 {
 	/* weights per kind (direct kinds 0 without direct I/O) */
@@ -1092,9 +1631,27 @@ static void gen_op(struct op *o)
 		[OP_DREAD] = 14, [OP_DWRITE] = 16,
 		[OP_TRUNCATE] = 6, [OP_FSYNC] = 2, [OP_FDATASYNC] = 2, [OP_REOPEN] = 1,
 		[OP_REMOUNT] = 1, [OP_VERIFY] = 1,
+		[OP_SNAPCREATE] = 4, [OP_SNAPRM] = 1, [OP_SNAPVERIFY] = 2, [OP_SNAPWRITE] = 1,
 	};
 	unsigned total = 0, r;
 	int k;
+
+	if (!opt.snapshots)
+		w[OP_SNAPCREATE] = w[OP_SNAPRM] = w[OP_SNAPVERIFY] = w[OP_SNAPWRITE] = 0;
+	if (snap_burst) {
+		memset(o->seg, 0, sizeof(o->seg));
+		o->nseg = 0;
+		o->off = 0;
+		o->len = 0;
+		o->memoff = 0;
+		if (snap_burst-- % 2 == 0) {
+			gen_buffered(o, true, false);
+			last_off = o->off;
+		} else {
+			gen_snap(o, OP_SNAPCREATE);
+		}
+		return;
+	}
 
 	if (!have_direct)
 		w[OP_DREAD] = w[OP_DWRITE] = 0;
@@ -1157,10 +1714,14 @@ static void gen_op(struct op *o)
 		o->kind = (enum op_kind)k;
 		o->off = have_direct ? (int64_t)rnd(2) : 0;	/* which descriptor */
 		break;
+	case OP_SNAPCREATE: case OP_SNAPRM: case OP_SNAPVERIFY: case OP_SNAPWRITE:
+		gen_snap(o, k);
+		break;
 	default:
 		o->kind = (enum op_kind)k;
 	}
-	if (o->kind != OP_TRUNCATE && o->kind != OP_FSYNC && o->kind != OP_FDATASYNC && o->len)
+	if (o->kind != OP_TRUNCATE && o->kind != OP_FSYNC && o->kind != OP_FDATASYNC &&
+	    o->kind < OP_SNAPCREATE && o->len)
 		last_off = o->off;
 }
 
@@ -1263,6 +1824,40 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
+/* --dump-to: copy the file's bytes out of a fresh mount. */
+static int dump_file(void)
+{
+	int fd = pc_open(mnt, opt.path, O_RDONLY, 0);
+	FILE *f;
+	uint64_t pos = 0;
+
+	if (fd < 0)
+		die_fail("--dump-to: pc_open(%s): %s", opt.path, strerror(-fd));
+	f = fopen(opt.dump_to, "w");
+	if (!f)
+		die_setup("cannot create %s: %s", opt.dump_to, strerror(errno));
+	for (;;) {
+		ssize_t ret = pc_pread(fd, cmpbuf, iobuf_len, pos);
+
+		if (ret < 0)
+			die_fail("--dump-to: pc_pread at %" PRIu64 ": %s", pos, strerror((int)-ret));
+		if (!ret)
+			break;
+		if (fwrite(cmpbuf, 1, ret, f) != (size_t)ret)
+			die_setup("cannot write %s", opt.dump_to);
+		pos += ret;
+	}
+	if (fclose(f))
+		die_setup("cannot write %s", opt.dump_to);
+	pc_close(fd);
+	do_umount();
+	unsigned long v = order_violations(NULL, 0);
+
+	pc_objstore_close(store);
+	printf("pcfsx: dumped %s: %" PRIu64 " bytes; order violations %lu\n", opt.path, pos, v);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
@@ -1271,8 +1866,32 @@ static void usage(FILE *f)
 		"usage: pcfsx [options]\n"
 		"  -N OPS            operations to run (default 5000)\n"
 		"  -S SEED           PRNG seed (default 1)\n"
-		"  --fs ramfs|ext4   filesystem (ext2/ext3 are aliases of ext4; default ramfs)\n"
+		"  --fs ramfs|ext4|objfs  filesystem (ext2/ext3 are aliases of ext4; default ramfs)\n"
 		"  --image PATH      the image for ext2/3/4 (made by mke2fs)\n"
+		"  --store DIR|rados:POOL  objfs: a directory store (made, with an objfs, when\n"
+		"                    missing or empty) or a RADOS pool (CEPH_CONF); pcfsx opens it\n"
+		"                    and mounts it with pc_mount_opts.objstore\n"
+		"  --no-order-check  objfs: no ordering checker on the store (by default every\n"
+		"                    object write is checked: no older snap context after a newer\n"
+		"                    one; a violation fails the run)\n"
+		"  --snapshots, --no-snapshots  objfs: snapshot create/remove/verify and\n"
+		"                    read-only checks in the mix (default on for objfs; the\n"
+		"                    store must hold no snapshots at the start)\n"
+		"  --max-snapshots N live snapshots kept (default 8; the oldest is removed)\n"
+		"  --debug-corrupt-snapshot N  after op N, change one byte of the newest\n"
+		"                    snapshot's model and verify it (must exit 1)\n"
+		"  --debug-fsync-before-snapverify  fsync the file before each snapshot\n"
+		"                    verify (diagnosis: a failure that goes away with it is a\n"
+		"                    snapshot read missing data dirty at snapshot time)\n"
+		"  --debug-order-violation  write an object with an older snap context after a\n"
+		"                    newer one behind objfs's back (the run must then fail)\n"
+		"  --snap-models-out DIR  at the end, write each live snapshot's expected\n"
+		"                    file contents to DIR/fsx<ID> (DIR must exist)\n"
+		"  --ack FILE        after each fsync/fdatasync: FILE gets \"PCFSXACK NUM SIZE\\n\"\n"
+		"                    and the model's bytes (written to FILE.tmp, renamed), then\n"
+		"                    \"ACK NUM SIZE\" is printed on stdout (kill -9 tests)\n"
+		"  --dump-to FILE    only mount (no ops, no O_TRUNC), copy the file's bytes to\n"
+		"                    FILE, unmount\n"
 		"  --file PATH       the file inside the mount (default /fsx.dat)\n"
 		"  --maxlen BYTES    longest read/write (default 131072)\n"
 		"  --filelen BYTES   largest file size (default 1048576)\n"
@@ -1318,7 +1937,8 @@ bad:
 enum {
 	OPT_FS = 256, OPT_IMAGE, OPT_FILE, OPT_MAXLEN, OPT_FILELEN, OPT_NO_DIRECT, OPT_NO_REMOUNT,
 	OPT_CACHE, OPT_ENGINE, OPT_DIO_HOLD, OPT_LOG, OPT_REPLAY, OPT_MODEL_OUT, OPT_TIMEOUT,
-	OPT_SELFTEST, OPT_FSCK,
+	OPT_SELFTEST, OPT_FSCK, OPT_STORE, OPT_NO_ORDER, OPT_SNAPS, OPT_NO_SNAPS, OPT_MAX_SNAPS,
+	OPT_CORRUPT_SNAP, OPT_ACK, OPT_DUMP_TO, OPT_SYNC_SNAPVERIFY, OPT_ORDER_SELFTEST, OPT_SNAP_MODELS,
 };
 
 static const struct option long_opts[] = {
@@ -1338,6 +1958,17 @@ static const struct option long_opts[] = {
 	{ "op-timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "selftest-corrupt", required_argument, NULL, OPT_SELFTEST },
 	{ "fsck", no_argument, NULL, OPT_FSCK },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "no-order-check", no_argument, NULL, OPT_NO_ORDER },
+	{ "snapshots", no_argument, NULL, OPT_SNAPS },
+	{ "no-snapshots", no_argument, NULL, OPT_NO_SNAPS },
+	{ "max-snapshots", required_argument, NULL, OPT_MAX_SNAPS },
+	{ "debug-corrupt-snapshot", required_argument, NULL, OPT_CORRUPT_SNAP },
+	{ "ack", required_argument, NULL, OPT_ACK },
+	{ "dump-to", required_argument, NULL, OPT_DUMP_TO },
+	{ "debug-fsync-before-snapverify", no_argument, NULL, OPT_SYNC_SNAPVERIFY },
+	{ "debug-order-violation", no_argument, NULL, OPT_ORDER_SELFTEST },
+	{ "snap-models-out", required_argument, NULL, OPT_SNAP_MODELS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1376,6 +2007,17 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT: opt.op_timeout = (unsigned)parse_num(optarg, "--op-timeout"); break;
 		case OPT_SELFTEST: opt.selftest_corrupt = parse_num(optarg, "--selftest-corrupt"); break;
 		case OPT_FSCK: opt.fsck = true; break;
+		case OPT_STORE: opt.store = optarg; break;
+		case OPT_NO_ORDER: opt.order_check = false; break;
+		case OPT_SNAPS: opt.snapshots = 1; break;
+		case OPT_NO_SNAPS: opt.snapshots = 0; break;
+		case OPT_MAX_SNAPS: opt.max_snaps = (unsigned)parse_num(optarg, "--max-snapshots"); break;
+		case OPT_CORRUPT_SNAP: opt.corrupt_snapshot = parse_num(optarg, "--debug-corrupt-snapshot"); break;
+		case OPT_ACK: opt.ack = optarg; break;
+		case OPT_DUMP_TO: opt.dump_to = optarg; break;
+		case OPT_SYNC_SNAPVERIFY: opt.sync_before_snapverify = true; break;
+		case OPT_ORDER_SELFTEST: opt.order_selftest = true; break;
+		case OPT_SNAP_MODELS: opt.snap_models_out = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -1386,8 +2028,30 @@ int main(int argc, char **argv)
 	}
 	bool ramfs = !strcmp(opt.fs, "ramfs");
 
-	if (!ramfs && strcmp(opt.fs, "ext4") && strcmp(opt.fs, "ext3") && strcmp(opt.fs, "ext2"))
-		die_setup("unknown --fs %s (ramfs, ext2, ext3, ext4)", opt.fs);
+	objfs = !strcmp(opt.fs, "objfs");
+	if (!ramfs && !objfs && strcmp(opt.fs, "ext4") && strcmp(opt.fs, "ext3") && strcmp(opt.fs, "ext2"))
+		die_setup("unknown --fs %s (ramfs, ext2, ext3, ext4, objfs)", opt.fs);
+	if (objfs) {
+		if (!opt.store)
+			die_setup("--fs objfs needs --store DIR or --store rados:POOL");
+		if (opt.image)
+			die_setup("--fs objfs takes --store, not --image");
+		if (opt.fsck)
+			die_setup("--fsck is for ext2/3/4 images");
+		opt.image = opt.store;	/* the mount's label */
+		if (opt.snapshots < 0)
+			opt.snapshots = 1;
+	} else {
+		if (opt.store)
+			die_setup("--store is for --fs objfs");
+		if (opt.snapshots > 0)
+			die_setup("--snapshots needs --fs objfs");
+		opt.snapshots = 0;
+	}
+	if (opt.max_snaps < 1)
+		die_setup("--max-snapshots must be at least 1");
+	if (opt.corrupt_snapshot && !opt.snapshots)
+		die_setup("--debug-corrupt-snapshot needs snapshots");
 	if (!ramfs && !opt.image)
 		die_setup("--fs %s needs --image PATH", opt.fs);
 	if (ramfs)
@@ -1426,8 +2090,19 @@ int main(int argc, char **argv)
 	model_reserve(opt.filelen);
 	rng_state = opt.seed;
 
+	if (objfs)
+		open_store();
 	do_mount(true);
+	if (opt.dump_to)
+		return dump_file();
+	if (opt.order_selftest) {
+		if (!objfs)
+			die_setup("--debug-order-violation needs --fs objfs");
+		order_selftest();
+	}
 	open_fds(true);
+	if (opt.snapshots)
+		snap_check_list("start (the store must hold no snapshots)");
 	check_size("open");
 	if (logf) {
 		print_setup(logf, "# pcfsx ");
@@ -1454,6 +2129,9 @@ int main(int argc, char **argv)
 					  opt.replay);
 			if (o->kind == OP_REMOUNT && ramfs)
 				die_setup("op %" PRIu64 " of %s is a remount: not on ramfs", o->num, opt.replay);
+			if (o->kind >= OP_SNAPCREATE && !opt.snapshots)
+				die_setup("op %" PRIu64 " of %s is a snapshot op: objfs with snapshots only", o->num,
+					  opt.replay);
 		} else {
 			memset(o, 0, sizeof(*o));
 			o->num = n + 1;
@@ -1473,6 +2151,8 @@ int main(int argc, char **argv)
 		n++;
 		if (opt.selftest_corrupt && n == opt.selftest_corrupt)
 			selftest_corrupt();
+		if (opt.corrupt_snapshot && n == opt.corrupt_snapshot)
+			selftest_corrupt_snapshot();
 		if (!opt.quiet && opt.nops >= 100000 && n % (opt.nops / 10) == 0) {
 			printf("pcfsx: %" PRIu64 " ops, %.1f s\n", n, now() - t0);
 			fflush(stdout);
@@ -1490,15 +2170,21 @@ int main(int argc, char **argv)
 	if (opt.op_timeout)
 		alarm(opt.op_timeout * 4);
 	verify_all("final");
+	snap_verify_all("final");
 	close_fds();
 	do_umount();
 	if (!ramfs) {
 		do_mount(false);
 		open_fds(false);
 		verify_all("final, after remount");
+		snap_verify_all("final, after remount");
 		close_fds();
 		do_umount();
 	}
+	unsigned long violations = order_violations(NULL, 0);
+
+	pc_objstore_close(store);
+	store = NULL;
 	cur->done = true;
 	cur = NULL;
 	alarm(0);
@@ -1509,6 +2195,18 @@ int main(int argc, char **argv)
 
 		if (!mf || (msize && fwrite(model, 1, msize, mf) != msize) || fclose(mf)) {
 			fprintf(stderr, "pcfsx: cannot write %s\n", opt.model_out);
+			return 2;
+		}
+	}
+	for (unsigned i = 0; opt.snap_models_out && i < nsnaps; i++) {
+		char path[PATH_MAX];
+		FILE *mf;
+
+		snprintf(path, sizeof(path), "%s/fsx%" PRIu64, opt.snap_models_out, snaps[i].id);
+		mf = fopen(path, "w");
+		if (!mf || (snaps[i].size && fwrite(snaps[i].bytes, 1, snaps[i].size, mf) != snaps[i].size) ||
+		    fclose(mf)) {
+			fprintf(stderr, "pcfsx: cannot write %s\n", path);
 			return 2;
 		}
 	}
@@ -1524,6 +2222,16 @@ int main(int argc, char **argv)
 	printf(" (direct misaligned %lu, short at EOF %lu); %.1f MiB read, %.1f MiB written; final size %" PRIu64
 	       "; align mem %u offset %u\n", st.dbad, st.dshort, st.bytes_read / 1048576.0,
 	       st.bytes_written / 1048576.0, msize, have_direct ? mem_align : 0, have_direct ? off_align : 0);
+	if (objfs)
+		printf("pcfsx: objfs store %s: snapshots created %lu removed %lu verified %lu erofs-checked %lu "
+		       "live %u; snapshot direct reads %lu (%s); order violations %lu%s; fsync acks %lu; "
+		       "snapshots with unsynced writes %lu, with another since the last sync %lu\n",
+		       opt.store, st.snap_created, st.snap_removed, st.snap_verified, st.snap_erofs, nsnaps,
+		       st.snap_dio_ok, st.snap_dio_err ? strerror(-st.snap_dio_err) : "supported", violations,
+		       opt.order_check ? "" : " (no checker)", st.acks, st.snap_unsynced, st.snap_stacked);
+	while (nsnaps)
+		snap_free(nsnaps - 1);
+	free(snaps);
 
 	for (int i = 0; i < MAX_SEGS; i++)
 		free(iobuf[i]);
