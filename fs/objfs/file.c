@@ -76,10 +76,95 @@ int objfs_truncate_objects_ctx(struct pc_inode *inode, uint64_t old_size, uint64
 	return err;
 }
 
-/* Remove every data object of @inode (size @size). */
+/* Remove every data object of @inode (size @size; objects up to max_size
+ * too when a crash may have left bytes past the size). */
 int objfs_remove_data(struct pc_inode *inode, uint64_t size)
 {
+	struct objfs_inode *oi = OBJFS_I(inode);
+
+	if (oi->dirty_tail && oi->max_size > size)
+		size = oi->max_size;
 	return objfs_truncate_objects(inode, size, 0);
+}
+
+/*
+ * max_size (CephFS's): every byte the data objects hold lies below
+ * oi->max_size, which the inode object records. A data write may send
+ * bytes past the recorded size (the inode object with the new size is
+ * written later by the flusher, fsync or unmount), never past the
+ * recorded max_size: objfs_raise_max_size writes the inode object with a
+ * larger max_size, durably, before. So after a crash, stale bytes can only
+ * lie in [size, max_size) of the inode object read back (dirty_tail), and
+ * they are cut before the file grows over them (objfs_clean_tail) or when
+ * it is truncated (objfs_setattr cuts up to max_size, then lowers it).
+ */
+
+/*
+ * Cut the objects of @inode in [i_size, max_size) when they may hold
+ * bytes (dirty_tail), with context @sc, before the size grows over them.
+ * Inode lock held exclusive; inside a write section (older contexts
+ * flushed first, so no older write lands on a cut object after the cut).
+ * 0 or the store's -errno (dirty_tail then stays set).
+ */
+int objfs_clean_tail(struct pc_inode *inode, const struct pc_snap_context *sc)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+	uint64_t size = (uint64_t)pc_i_size_read(inode);
+	int err;
+
+	if (!oi->dirty_tail)
+		return 0;
+	if (oi->max_size <= size) {
+		oi->dirty_tail = false;
+		return 0;
+	}
+	err = objfs_truncate_objects_ctx(inode, oi->max_size, size, sc);
+	if (!err)
+		oi->dirty_tail = false;
+	return err;
+}
+
+/*
+ * Make the recorded max_size at least @end (file bytes) before data up to
+ * @end is written: when @end passes it, the inode object is written with
+ * PC_OBJ_F_SYNC and max_size = the larger of @end rounded up to the object
+ * size and twice the old value (one metadata write per growth step, not
+ * per write), with the current context. Inode lock held exclusive, no
+ * write section open, no page lock (takes snap_rwsem shared, then
+ * meta_lock). 0, or the store's -errno (nothing may be written then).
+ */
+int objfs_raise_max_size(struct pc_inode *inode, uint64_t end)
+{
+	struct objfs_inode *oi = OBJFS_I(inode);
+	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
+	uint64_t osz = oi->layout.object_size, lim = pc_objfs_max_bytes(&oi->layout);
+	uint64_t old, want;
+	int err;
+
+	if (end <= oi->max_size)
+		return 0;
+	want = (end + osz - 1) / osz * osz;
+	if (oi->max_size <= lim / 2 && want < 2 * oi->max_size)
+		want = 2 * oi->max_size;
+	if (want > lim)
+		want = lim > end ? lim : end;
+	objfs_meta_lock(sbi);
+	pthread_mutex_lock(&oi->meta_lock);
+	old = oi->max_size;
+	oi->max_size = want;
+	pthread_mutex_unlock(&oi->meta_lock);
+	/* An unlinked file writes no inode object (a crash leaves orphans,
+	 * which nothing names); eviction removes up to max_size. */
+	err = objfs_store_inode_cond_sync(inode);
+	if (err) {
+		pthread_mutex_lock(&oi->meta_lock);
+		oi->max_size = old;
+		pthread_mutex_unlock(&oi->meta_lock);
+	} else {
+		oi->max_size_raises++;
+	}
+	objfs_meta_unlock(sbi);
+	return err;
 }
 
 /* ---- reads ---- */
@@ -471,9 +556,31 @@ int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 				pc_snap_put_write(&oi->si);
 				return err;
 			}
-			pc_truncate_setsize(inode, attr->ia_size);
 			sc = pc_snap_inode_write_context(&oi->si);
-			err = objfs_truncate_objects_ctx(inode, old, new, sc);
+			if (new > old) {
+				/* Growing: bytes a crash left past the old
+				 * size must not appear in the new range. */
+				err = objfs_clean_tail(inode, sc);
+				pc_truncate_setsize(inode, attr->ia_size);
+				if (!err)
+					err = objfs_truncate_objects_ctx(inode, old, new, sc);
+			} else {
+				uint64_t from = old;
+
+				/* Shrinking: cut up to max_size where a crash
+				 * may have left bytes, then lower it. */
+				if (oi->dirty_tail && oi->max_size > from)
+					from = oi->max_size;
+				pc_truncate_setsize(inode, attr->ia_size);
+				err = objfs_truncate_objects_ctx(inode, from, new, sc);
+				if (!err) {
+					pthread_mutex_lock(&oi->meta_lock);
+					if (oi->max_size > new)
+						oi->max_size = new;
+					oi->dirty_tail = false;
+					pthread_mutex_unlock(&oi->meta_lock);
+				}
+			}
 			pc_snap_context_put(sc);
 			inode->i_blocks = (new + 511) >> 9;
 			objfs_touch(inode, PC_ATTR_MTIME | PC_ATTR_CTIME);
@@ -497,12 +604,56 @@ int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr)
 	return err;
 }
 
+/*
+ * f_op->write_iter: pc_generic_file_write_iter (buffered and O_DIRECT)
+ * after the max_size steps: a write past EOF first cuts what a crash left
+ * past the size (in a write section, closed again before write_begin
+ * opens its own), and the recorded max_size is raised past the write's
+ * end before any of its data can reach the store. Takes the inode lock.
+ */
+static ssize_t objfs_file_write_iter(struct pc_kiocb *iocb, struct pc_iov_iter *from)
+{
+	struct pc_inode *inode = iocb->ki_filp->f_mapping->host;
+	struct objfs_inode *oi = OBJFS_I(inode);
+	ssize_t ret;
+
+	pc_inode_lock(inode);
+	ret = pc_generic_write_checks(iocb, from);
+	if (ret > 0 && oi->si_live) {
+		uint64_t end = (uint64_t)iocb->ki_pos + pc_iov_iter_count(from);
+		int err = 0;
+
+		if (oi->dirty_tail && end > (uint64_t)pc_i_size_read(inode)) {
+			struct pc_snap_context *sc;
+
+			pc_snap_get_write(&oi->si);
+			err = pc_snap_inode_flush_older(&oi->si);
+			if (!err) {
+				sc = pc_snap_inode_write_context(&oi->si);
+				err = objfs_clean_tail(inode, sc);
+				pc_snap_context_put(sc);
+			}
+			pc_snap_put_write(&oi->si);
+		}
+		if (!err)
+			err = objfs_raise_max_size(inode, end);
+		if (err)
+			ret = err;
+	}
+	if (ret > 0)
+		ret = pc___generic_file_write_iter(iocb, from);
+	pc_inode_unlock(inode);
+	if (ret > 0)
+		ret = pc_generic_write_sync(iocb, ret);
+	return ret;
+}
+
 const struct pc_inode_operations objfs_file_iops = {
 	.setattr = objfs_setattr,
 };
 const struct pc_file_operations objfs_file_fops = {
 	.read_iter = pc_generic_file_read_iter,
-	.write_iter = pc_generic_file_write_iter,
+	.write_iter = objfs_file_write_iter,
 	.fsync = pc_generic_file_fsync,
 	.llseek = pc_generic_file_llseek,
 };

@@ -15,15 +15,19 @@
  *   32  8  next free inode number (numbers below it may be in use)
  *   40  8  root inode number
  *
- * <ino>.inode (OBJFS_INODE_HDR = 80 bytes, then the symlink target):
- *    0  4  magic "OBJI"       4 2 version (1)     6 2 header size (80)
+ * <ino>.inode (OBJFS_INODE_HDR = 88 bytes, then the symlink target):
+ *    0  4  magic "OBJI"       4 2 version (2)     6 2 header size (88)
  *    8  8  inode number (must match the name)
  *   16  4  mode   20 4 uid   24 4 gid   28 4 nlink
  *   32  8  size (bytes)
  *   40  8  atime, 48 8 mtime, 56 8 ctime (ns since the epoch, signed)
  *   64  4  stripe unit   68 4 stripe count   72 4 object size
  *   76  4  symlink target length (0 unless a symlink; = size)
- *   80  .. target bytes
+ *   80  8  max_size: no byte of the data objects lies at or past it
+ *          (>= what any data write sent; docs/objfs.md "max_size")
+ *   88  .. target bytes
+ * Version 1 (80-byte header, no max_size, target at 80) is still read,
+ * with max_size = size; it is rewritten as version 2 at its next write.
  *
  * <ino>.dir (OBJFS_DIR_HDR = 32 bytes, then the entries):
  *    0  4  magic "OBJD"       4 2 version (1)     6 2 header size (32)
@@ -158,6 +162,7 @@ size_t objfs_encode_inode(unsigned char *buf, const struct objfs_inode_rec *r)
 	put32(buf + 68, r->layout.stripe_count);
 	put32(buf + 72, r->layout.object_size);
 	put32(buf + 76, r->target_len);
+	put64(buf + 80, r->max_size);
 	if (r->target_len)
 		memcpy(buf + OBJFS_INODE_HDR, r->target, r->target_len);
 	return OBJFS_INODE_HDR + r->target_len;
@@ -167,15 +172,20 @@ int objfs_decode_inode(const unsigned char *buf, size_t len, uint64_t ino,
 		       struct objfs_inode_rec *r, char *why, size_t whylen)
 {
 	mode_t type;
+	size_t hdr;
 
-	if (len < OBJFS_INODE_HDR || get32(buf) != OBJFS_INODE_MAGIC) {
+	if (len < OBJFS_INODE_HDR_V1 || get32(buf) != OBJFS_INODE_MAGIC) {
 		snprintf(why, whylen, "inode %" PRIx64 ": object is %zu bytes, %s", ino, len,
 			 len < 4 ? "too short" : "bad magic");
 		return -EUCLEAN;
 	}
-	if (get16(buf + 4) != OBJFS_INODE_VERSION || get16(buf + 6) != OBJFS_INODE_HDR) {
-		snprintf(why, whylen, "inode %" PRIx64 ": unknown version %u (header %u)", ino,
-			 get16(buf + 4), get16(buf + 6));
+	r->version = get16(buf + 4);
+	hdr = r->version == 1 ? OBJFS_INODE_HDR_V1 : OBJFS_INODE_HDR;
+	if ((r->version != 1 && r->version != OBJFS_INODE_VERSION) || get16(buf + 6) != hdr ||
+	    len < hdr) {
+		snprintf(why, whylen, "inode %" PRIx64 ": unknown version %u (header %u, %zu bytes;"
+			 " this library reads versions 1 and %u)", ino, get16(buf + 4), get16(buf + 6),
+			 len, OBJFS_INODE_VERSION);
 		return -EUCLEAN;
 	}
 	r->ino = get64(buf + 8);
@@ -191,7 +201,8 @@ int objfs_decode_inode(const unsigned char *buf, size_t len, uint64_t ino,
 	r->layout.stripe_count = get32(buf + 68);
 	r->layout.object_size = get32(buf + 72);
 	r->target_len = get32(buf + 76);
-	r->target = (const char *)buf + OBJFS_INODE_HDR;
+	r->target = (const char *)buf + hdr;
+	r->max_size = hdr > OBJFS_INODE_HDR_V1 ? get64(buf + 80) : r->size;
 	type = r->mode & S_IFMT;
 	if (r->ino != ino) {
 		snprintf(why, whylen, "inode %" PRIx64 ": object holds inode %" PRIx64, ino, r->ino);
@@ -213,9 +224,14 @@ int objfs_decode_inode(const unsigned char *buf, size_t len, uint64_t ino,
 		snprintf(why, whylen, "inode %" PRIx64 ": size %" PRIu64 " too large", ino, r->size);
 		return -EUCLEAN;
 	}
+	if (r->max_size > pc_objfs_max_bytes(&r->layout) || r->max_size > INT64_MAX) {
+		snprintf(why, whylen, "inode %" PRIx64 ": max_size %" PRIu64 " too large", ino,
+			 r->max_size);
+		return -EUCLEAN;
+	}
 	if (type == S_IFLNK ? (r->target_len == 0 || r->target_len > OBJFS_SYMLINK_MAX ||
 			       r->target_len != r->size ||
-			       len < OBJFS_INODE_HDR + (size_t)r->target_len ||
+			       len < hdr + (size_t)r->target_len ||
 			       memchr(r->target, '\0', r->target_len))
 			    : r->target_len != 0) {
 		snprintf(why, whylen, "inode %" PRIx64 ": bad symlink target length %" PRIu32, ino,
@@ -304,16 +320,23 @@ int objfs_decode_dir(const unsigned char *buf, size_t len, uint64_t ino, uint64_
 int objfs_put_object(struct pc_objstore *os, const struct pc_snap_context *snapc,
 		     const char *oid, const void *buf, size_t len)
 {
+	return objfs_put_object_flags(os, snapc, oid, buf, len, 0);
+}
+
+int objfs_put_object_flags(struct pc_objstore *os, const struct pc_snap_context *snapc,
+			   const char *oid, const void *buf, size_t len, unsigned flags)
+{
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct pc_obj_req req = {
 		.op = PC_OBJ_WRITE, .oid = oid, .off = 0, .len = len, .iov = &iov, .iovcnt = 1,
-		.snapc = snapc,
+		.snapc = snapc, .flags = flags,
 	};
 	int64_t r = pc_objstore_exec(os, &req);
 
 	if (r < 0)
 		return (int)r;
-	req = (struct pc_obj_req){ .op = PC_OBJ_TRUNCATE, .oid = oid, .off = len, .snapc = snapc };
+	req = (struct pc_obj_req){ .op = PC_OBJ_TRUNCATE, .oid = oid, .off = len, .snapc = snapc,
+				   .flags = flags };
 	r = pc_objstore_exec(os, &req);
 	return r < 0 ? (int)r : 0;
 }

@@ -188,7 +188,8 @@ void objfs_touch(struct pc_inode *inode, unsigned which)
 /* ---- inode objects ---- */
 
 static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_snap_context *sc,
-		       const int64_t *size, const struct timespec *mtime, bool only_changed);
+		       const int64_t *size, const struct timespec *mtime, bool only_changed,
+		       unsigned flags);
 
 /*
  * Write @inode's object now with the current context. meta_lock serialises
@@ -202,7 +203,21 @@ static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_s
 int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 {
 	struct pc_snap_context *sc = objfs_get_snapc(OBJFS_SB(inode->i_sb));
-	int err = store_inode(inode, if_linked, sc, NULL, NULL, false);
+	int err = store_inode(inode, if_linked, sc, NULL, NULL, false, 0);
+
+	pc_snap_context_put(sc);
+	return err;
+}
+
+/*
+ * objfs_store_inode_cond(inode, true) with PC_OBJ_F_SYNC: the record is
+ * durable when it returns (a max_size raise, before the data it allows is
+ * sent). Caller holds sbi->snap_rwsem shared.
+ */
+int objfs_store_inode_cond_sync(struct pc_inode *inode)
+{
+	struct pc_snap_context *sc = objfs_get_snapc(OBJFS_SB(inode->i_sb));
+	int err = store_inode(inode, true, sc, NULL, NULL, false, PC_OBJ_F_SYNC);
 
 	pc_snap_context_put(sc);
 	return err;
@@ -217,11 +232,12 @@ int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked)
 int objfs_store_inode_ctx(struct pc_inode *inode, const struct pc_snap_context *sc,
 			  const int64_t *size, const struct timespec *mtime)
 {
-	return store_inode(inode, true, sc, size, mtime, true);
+	return store_inode(inode, true, sc, size, mtime, true, 0);
 }
 
 static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_snap_context *sc,
-		       const int64_t *size, const struct timespec *mtime, bool only_changed)
+		       const int64_t *size, const struct timespec *mtime, bool only_changed,
+		       unsigned flags)
 {
 	struct objfs_inode *oi = OBJFS_I(inode);
 	struct objfs_sb *sbi = OBJFS_SB(inode->i_sb);
@@ -252,6 +268,7 @@ static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_s
 	r.mtime_ns = ts_ns(&mt);
 	r.ctime_ns = ts_ns(&ct);
 	r.layout = oi->layout;
+	r.max_size = oi->max_size;
 	if (oi->target) {
 		r.target = oi->target;
 		r.target_len = (uint32_t)strlen(oi->target);
@@ -262,7 +279,7 @@ static int store_inode(struct pc_inode *inode, bool if_linked, const struct pc_s
 		return 0;
 	}
 	objfs_oid_inode(oid, inode->i_ino);
-	err = objfs_put_object(sbi->os, sc, oid, buf, len);
+	err = objfs_put_object_flags(sbi->os, sc, oid, buf, len, flags);
 	oi->last_valid = !err;
 	if (!err)
 		memcpy(oi->last_rec, buf, sizeof(oi->last_rec));
@@ -411,7 +428,7 @@ static int objfs_read_inode(struct pc_inode *inode)
 		pc_fs_set_error("objfs: %s", why);
 		return err;
 	}
-	if (!slot && got >= sizeof(oi->last_rec)) {
+	if (!slot && r.version == OBJFS_INODE_VERSION && got >= sizeof(oi->last_rec)) {
 		memcpy(oi->last_rec, buf, sizeof(oi->last_rec));
 		oi->last_valid = true;
 	}
@@ -429,6 +446,10 @@ static int objfs_read_inode(struct pc_inode *inode)
 	ts = ns_ts(r.ctime_ns);
 	pc_inode_set_times(inode, PC_ATTR_CTIME, &ts);
 	oi->layout = r.layout;
+	/* Bytes in [size, max_size) are left by a crash that lost a size
+	 * change: cut before the file grows over them (objfs_clean_tail). */
+	oi->max_size = r.max_size;
+	oi->dirty_tail = S_ISREG(r.mode) && r.max_size > r.size;
 	if (S_ISLNK(r.mode)) {
 		oi->target = strndup(r.target, r.target_len);
 		if (!oi->target)

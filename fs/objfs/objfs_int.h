@@ -41,8 +41,11 @@
 #define OBJFS_SB_SIZE 48u
 
 #define OBJFS_INODE_MAGIC 0x494a424fu	/* "OBJI" little endian */
-#define OBJFS_INODE_VERSION 1u
-#define OBJFS_INODE_HDR 80u
+/* Version 2 adds max_size (the bound on data in the objects, see
+ * docs/objfs.md); version 1 objects (80-byte header) are still read. */
+#define OBJFS_INODE_VERSION 2u
+#define OBJFS_INODE_HDR 88u
+#define OBJFS_INODE_HDR_V1 80u
 
 #define OBJFS_DIR_MAGIC 0x444a424fu	/* "OBJD" */
 #define OBJFS_DIR_VERSION 1u
@@ -63,6 +66,10 @@ struct objfs_inode_rec {
 	struct pc_objfs_layout layout;
 	uint32_t target_len;
 	const char *target;		/* decode: points into the buffer */
+	/* Version 2: every byte the data objects may hold lies below
+	 * max_size (decode of a version 1 object: = size). */
+	uint64_t max_size;
+	uint16_t version;		/* decode: the version read */
 };
 
 /* A decoded directory entry (decode: name points into the buffer). */
@@ -104,6 +111,9 @@ void objfs_oid_data(char *oid, uint64_t ino, uint64_t objno);
 /* Synchronous object I/O with the empty context (mkfs). */
 int objfs_put_object(struct pc_objstore *os, const struct pc_snap_context *snapc,
 		     const char *oid, const void *buf, size_t len);
+/* The same with request flags (PC_OBJ_F_SYNC: durable when it returns). */
+int objfs_put_object_flags(struct pc_objstore *os, const struct pc_snap_context *snapc,
+			   const char *oid, const void *buf, size_t len, unsigned flags);
 
 /* ---- in-memory state (objfs.c, dir.c, file.c) ---- */
 
@@ -174,13 +184,23 @@ struct objfs_inode {
 	bool on_sb_list;
 	struct pc_list_head sb_item;	/* objfs_sb.inodes (head inodes) */
 	struct pc_snap_inode si;
-	unsigned char last_rec[80];	/* the header last written (snapshots
+	unsigned char last_rec[OBJFS_INODE_HDR];	/* the header last written (snapshots
 					 * write only inodes whose record changed) */
 	bool last_valid;
 	struct pc_objfs_layout layout;
 	pthread_mutex_t meta_lock;
 	char *target;			/* symlinks */
 	struct objfs_dir dir;		/* directories (buckets NULL otherwise) */
+	/* Head regular files: no data byte of the objects lies at or past
+	 * max_size (raised durably before a write could send data past it,
+	 * lowered after truncate cut the objects). dirty_tail: objects in
+	 * [i_size, max_size) may hold bytes (read from the store with
+	 * max_size > size: a crash lost a size change); cleared once they
+	 * are cut. Both under i_rwsem (the VFS's inode lock) and meta_lock
+	 * (store_inode reads max_size). */
+	uint64_t max_size;
+	bool dirty_tail;
+	uint64_t max_size_raises;	/* durable raises (statistics, tests) */
 };
 
 static inline struct objfs_inode *OBJFS_I(struct pc_inode *inode)
@@ -217,6 +237,7 @@ int objfs_read(struct objfs_sb *sbi, const char *oid, uint64_t off, void *buf, s
 void objfs_touch(struct pc_inode *inode, unsigned which);
 int objfs_store_inode_cond(struct pc_inode *inode, bool if_linked);
 int objfs_store_inode(struct pc_inode *inode);
+int objfs_store_inode_cond_sync(struct pc_inode *inode);
 void objfs_nlink(struct pc_inode *inode, int delta, bool zero);
 void objfs_set_ops(struct pc_inode *inode);
 void objfs_inode_live(struct pc_inode *inode);
@@ -248,5 +269,7 @@ int objfs_truncate_objects_ctx(struct pc_inode *inode, uint64_t old_size, uint64
 int objfs_truncate_objects(struct pc_inode *inode, uint64_t old_size, uint64_t new_size);
 int objfs_remove_data(struct pc_inode *inode, uint64_t size);
 int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
+int objfs_clean_tail(struct pc_inode *inode, const struct pc_snap_context *sc);
+int objfs_raise_max_size(struct pc_inode *inode, uint64_t end);
 
 #endif
