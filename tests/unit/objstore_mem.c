@@ -38,6 +38,7 @@ struct mem_store {
 	bool stop;
 	long fail_in;			/* writes until the failing one (0: off) */
 	long writes, reads;
+	long sync_inode_writes;		/* PC_OBJ_F_SYNC WRITEs of "*.inode" */
 	uint64_t max_write;
 	char lock_holder[128];
 };
@@ -149,6 +150,9 @@ static int64_t run_req(struct mem_store *ms, struct pc_obj_req *req)
 		return (int64_t)done;
 	case PC_OBJ_WRITE:
 		ms->writes++;
+		if ((req->flags & PC_OBJ_F_SYNC) && strlen(req->oid) > 6 &&
+		    !strcmp(req->oid + strlen(req->oid) - 6, ".inode"))
+			ms->sync_inode_writes++;
 		if (len > ms->max_write)
 			ms->max_write = len;
 		if (ms->fail_in && --ms->fail_in == 0)
@@ -416,6 +420,7 @@ void objstore_mem_reset_stats(struct pc_objstore *os)
 
 	pthread_mutex_lock(&ms->lock);
 	ms->writes = 0;
+	ms->sync_inode_writes = 0;
 	ms->reads = 0;
 	ms->max_write = 0;
 	pthread_mutex_unlock(&ms->lock);
@@ -439,4 +444,15 @@ void objstore_mem_set_max_write(struct pc_objstore *os, uint64_t bytes)
 	pthread_mutex_lock(&ms->lock);
 	ms->os.max_write_size = bytes;
 	pthread_mutex_unlock(&ms->lock);
+}
+
+long objstore_mem_sync_inode_writes(struct pc_objstore *os)
+{
+	struct mem_store *ms = MS(os);
+	long n;
+
+	pthread_mutex_lock(&ms->lock);
+	n = ms->sync_inode_writes;
+	pthread_mutex_unlock(&ms->lock);
+	return n;
 }

@@ -28,5 +28,8 @@ void objstore_mem_reset_stats(struct pc_objstore *os);
 void objstore_mem_set_max_write(struct pc_objstore *os, uint64_t bytes);
 /* READ requests since the last reset. */
 long objstore_mem_reads(struct pc_objstore *os);
+/* WRITE requests with PC_OBJ_F_SYNC to objects named "*.inode" since the
+ * last reset (objfs's max_size raises). */
+long objstore_mem_sync_inode_writes(struct pc_objstore *os);
 
 #endif

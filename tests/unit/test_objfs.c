@@ -1013,6 +1013,132 @@ static void test_mkfs_and_source(void **state)
 	}
 }
 
+/* Set the size recorded in inode @ino's object to @size behind objfs's
+ * back (unmounted): the state kill -9 leaves when data reached the
+ * objects but the inode object with the new size did not. */
+static void set_recorded_size(struct pc_objstore *os, uint64_t ino, uint64_t size)
+{
+	unsigned char b[8];
+	char oid[64];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(size >> (8 * i));
+	snprintf(oid, sizeof(oid), "%" PRIx64 ".inode", ino);
+	poke(os, oid, 32, b, 8);
+}
+
+static bool zeros(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/*
+ * Stale data after a crash (docs/objfs.md, max_size): the objects hold
+ * bytes past the size the inode object records. O_TRUNC, a write past EOF
+ * and truncate up must not show them in a hole (they did before max_size:
+ * only objects up to the recorded size were cut).
+ */
+static void test_crash_stale_tail(void **state)
+{
+	struct pc_objstore *os = new_fs(NULL);
+	struct pc_mount *m = mnt(os, 16 << 20);
+	size_t mb2 = 2u << 20, mb3 = 3u << 20;
+	unsigned char *pat = malloc(mb2), *buf = malloc(mb3);
+	uint64_t ia, ib, ic;
+	int fd;
+
+	(void)state;
+	assert_non_null(pat);
+	assert_non_null(buf);
+	memset(pat, 0xA5, mb2);
+	CHECK(write_all(m, "/a", pat, 65536, 0) == 65536);
+	CHECK(write_all(m, "/b", pat, mb2, 0) == (ssize_t)mb2);
+	CHECK(write_all(m, "/c", pat, mb2, 0) == (ssize_t)mb2);
+	ia = ino_of(m, "/a");
+	ib = ino_of(m, "/b");
+	ic = ino_of(m, "/c");
+	CHECK(pc_umount(m) == 0);
+	set_recorded_size(os, ia, 0);
+	set_recorded_size(os, ib, 8192);
+	set_recorded_size(os, ic, 8192);
+
+	for (int pass = 0; pass < 2; pass++) {
+		m = mnt(os, 16 << 20);
+		if (pass == 0) {
+			/* a: O_TRUNC (empty as recorded), a write past EOF. */
+			fd = pc_open(m, "/a", O_RDWR | O_TRUNC, 0);
+			CHECK(fd >= 0);
+			CHECK(pc_pwrite(fd, pat, 512, 131072) == 512);
+			pc_close(fd);
+			/* b: O_TRUNC from 8 KiB, then truncate up. */
+			fd = pc_open(m, "/b", O_RDWR | O_TRUNC, 0);
+			CHECK(fd >= 0);
+			CHECK(pc_ftruncate(fd, (off_t)mb3) == 0);
+			pc_close(fd);
+			/* c: truncate up from 8 KiB. */
+			CHECK(pc_truncate(m, "/c", (off_t)mb3) == 0);
+		}
+		/* Read (pass 0: from the objects, nothing of it cached; pass 1:
+		 * after a remount). */
+		fd = pc_open(m, "/a", O_RDONLY, 0);
+		CHECK(fd >= 0 && pc_pread(fd, buf, 131072 + 512, 0) == 131072 + 512);
+		CHECK(zeros(buf, 131072) && !memcmp(buf + 131072, pat, 512));
+		pc_close(fd);
+		fd = pc_open(m, "/b", O_RDONLY, 0);
+		CHECK(fd >= 0 && pc_pread(fd, buf, mb3, 0) == (ssize_t)mb3 && zeros(buf, mb3));
+		pc_close(fd);
+		fd = pc_open(m, "/c", O_RDONLY, 0);
+		CHECK(fd >= 0 && pc_pread(fd, buf, mb3, 0) == (ssize_t)mb3);
+		CHECK(!memcmp(buf, pat, 8192) && zeros(buf + 8192, mb3 - 8192));
+		pc_close(fd);
+		CHECK(pc_umount(m) == 0);
+	}
+	free(pat);
+	free(buf);
+	pc_objstore_close(os);
+}
+
+/*
+ * The cost of max_size: a 200 MiB sequential copy raises it a handful of
+ * times (one durable inode write per doubling), not once per write; so
+ * does rewriting the file after O_TRUNC (which lowered it).
+ */
+static void test_max_size_raises(void **state)
+{
+	struct pc_objstore *os = new_fs(NULL);
+	struct pc_mount *m = mnt(os, 32 << 20);
+	size_t chunk = 1u << 20;
+	unsigned char *pat = malloc(chunk);
+	long raises[2];
+	int fd;
+
+	(void)state;
+	assert_non_null(pat);
+	memset(pat, 0x3C, chunk);
+	for (int round = 0; round < 2; round++) {
+		objstore_mem_reset_stats(os);
+		fd = pc_open(m, "/big", O_CREAT | O_RDWR | O_TRUNC, 0644);
+		CHECK(fd >= 0);
+		for (unsigned i = 0; i < 200; i++)
+			CHECK(pc_pwrite(fd, pat, chunk, (off_t)i * chunk) == (ssize_t)chunk);
+		CHECK(pc_fsync(fd) == 0);
+		pc_close(fd);
+		raises[round] = objstore_mem_sync_inode_writes(os);
+	}
+	if (getenv("OBJFS_TEST_VERBOSE"))
+		fprintf(stderr, "max_size raises for 200 MiB: %ld, after O_TRUNC %ld\n", raises[0],
+			raises[1]);
+	/* 4 MiB objects: 4, 8, 16, 32, 64, 128, 256 MiB. */
+	CHECK(raises[0] >= 1 && raises[0] <= 8);
+	CHECK(raises[1] >= 1 && raises[1] <= 8);
+	CHECK(pc_umount(m) == 0);
+	free(pat);
+	pc_objstore_close(os);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1030,6 +1156,8 @@ int main(void)
 		cmocka_unit_test(test_small_cache_copy),
 		cmocka_unit_test(test_direct_io),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_crash_stale_tail),
+		cmocka_unit_test(test_max_size_raises),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
