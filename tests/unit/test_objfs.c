@@ -1139,6 +1139,55 @@ static void test_max_size_raises(void **state)
 	pc_objstore_close(os);
 }
 
+/*
+ * Inode records of version 1 (80-byte header, no max_size: made before
+ * max_size) are still read, with max_size = size, and rewritten as
+ * version 2 (88 bytes) at their next write; an unknown version is
+ * -EUCLEAN with a clear message.
+ */
+static void test_inode_v1(void **state)
+{
+	struct pc_objstore *os = new_fs(NULL);
+	struct pc_mount *m = mnt(os, 8 << 20);
+	unsigned char hdr[88];
+	struct iovec iov = { hdr, sizeof(hdr) };
+	struct pc_obj_req req;
+	char oid[64];
+	uint64_t ino;
+
+	(void)state;
+	CHECK(write_all(m, "/f", "hello", 5, 0) == 5);
+	ino = ino_of(m, "/f");
+	CHECK(pc_umount(m) == 0);
+	snprintf(oid, sizeof(oid), "%" PRIx64 ".inode", ino);
+	req = (struct pc_obj_req){ .op = PC_OBJ_READ, .oid = oid, .len = sizeof(hdr), .iov = &iov,
+				   .iovcnt = 1, .snapid = PC_SNAP_HEAD };
+	CHECK(pc_objstore_exec(os, &req) == 88);
+	CHECK(hdr[4] == 2 && hdr[6] == 88 && hdr[82] == 0x40);	/* version 2, max_size 4 MiB */
+	/* Make it version 1: header 80, nothing after it. */
+	poke(os, oid, 4, "\x01\x00\x50\x00", 4);
+	req = (struct pc_obj_req){ .op = PC_OBJ_TRUNCATE, .oid = oid, .off = 80 };
+	CHECK(pc_objstore_exec(os, &req) == 0);
+	m = mnt(os, 8 << 20);
+	CHECK(file_is(m, "/f", (const unsigned char *)"hello", 5));
+	CHECK(write_all(m, "/f", " world", 6, 5) == 6);
+	CHECK(pc_umount(m) == 0);
+	req = (struct pc_obj_req){ .op = PC_OBJ_READ, .oid = oid, .len = sizeof(hdr), .iov = &iov,
+				   .iovcnt = 1, .snapid = PC_SNAP_HEAD };
+	CHECK(pc_objstore_exec(os, &req) == 88 && hdr[4] == 2 && hdr[6] == 88);
+	m = mnt(os, 8 << 20);
+	CHECK(file_is(m, "/f", (const unsigned char *)"hello world", 11));
+	CHECK(pc_umount(m) == 0);
+	/* An unknown version. */
+	poke(os, oid, 4, "\x03\x00", 2);
+	m = mnt(os, 8 << 20);
+	pc_clear_last_error();
+	CHECK(pc_open(m, "/f", O_RDONLY, 0) == -EUCLEAN);
+	CHECK(strstr(pc_last_error(), "unknown version 3") != NULL);
+	CHECK(pc_umount(m) == 0);
+	pc_objstore_close(os);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1158,6 +1207,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_crash_stale_tail),
 		cmocka_unit_test(test_max_size_raises),
+		cmocka_unit_test(test_inode_v1),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
