@@ -50,6 +50,10 @@
  *    removed and the object(s) holding the new EOF truncated to it
  *    (pc_objfs_object_size_for); truncating up trims the objects holding
  *    the old EOF the same way, so the bytes that become visible are zeros.
+ *  - max_size (CephFS's, file.c objfs_raise_max_size): the inode object
+ *    records a bound on where the data objects may hold bytes, raised
+ *    durably before a write passes it; truncate and growth cut what a
+ *    crash left in [size, max_size), so it never shows in a hole.
  *  - fsync: pc_generic_file_fsync (write back and wait, write_inode,
  *    sync_fs = the store's flush, errors once per file).
  *  - O_DIRECT: the range is written back and dropped from the cache, then
