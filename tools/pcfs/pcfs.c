@@ -8,6 +8,8 @@
  * source side of cp), read-write otherwise. All images are unmounted at the
  * end, whatever happened; pc_umount is where cached writes reach the disk,
  * so its error is reported ("write back failed") and makes the exit status 1.
+ * "pcfs batch" runs many commands in this one process, so they share the
+ * mounts (and the page cache, dirty pages included) until that end.
  */
 #include <errno.h>
 #include <getopt.h>
