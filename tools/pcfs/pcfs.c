@@ -8,6 +8,8 @@
  * source side of cp), read-write otherwise. All images are unmounted at the
  * end, whatever happened; pc_umount is where cached writes reach the disk,
  * so its error is reported ("write back failed") and makes the exit status 1.
+ * "pcfs batch" runs many commands in this one process, so they share the
+ * mounts (and the page cache, dirty pages included) until that end.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -62,11 +64,20 @@ static const char usage_text[] =
 	"  snap ls SOURCE                   list snapshots (/.snap)\n"
 	"  snap rm SOURCE NAME...           remove snapshots (rmdir /.snap/NAME)\n"
 	"                                   (snap needs an objfs with snapshots)\n"
+	"  batch [FILE|-]                   run one command per line of FILE (default\n"
+	"                                   standard input) in this one process: images\n"
+	"                                   and stores stay mounted, dirty data stays\n"
+	"                                   cached between lines; words split and\n"
+	"                                   quoted as in sh, no expansion; '#' lines\n"
+	"                                   are comments; stops at the first failing\n"
+	"                                   line (\"pcfs: FILE:LINE: ...\")\n"
 	"\n"
 	"Options:\n"
 	"  --cache-size=SIZE   page cache size (K/M/G suffixes; default 256M)\n"
 	"  --engine=ENGINE     block I/O engine: auto (default), uring or pread\n"
 	"  --stats             print cache and I/O statistics to stderr at the end\n"
+	"                      (objfs: also dirty pages per snap context, before\n"
+	"                      and after the final sync)\n"
 	"  --ro                mount every image read-only\n"
 	"  --force             write to an image that is not clean or has errors\n"
 	"                      recorded (otherwise refused: run e2fsck -f first)\n"
@@ -333,6 +344,35 @@ static void print_stats(struct pcfs_image *img)
 }
 
 /*
+ * The snapshot counters of an objfs mount (pc_mount_get_snap_stats), as
+ * they are at the moment of the call; @when says which moment ("before
+ * final sync" or "after sync"). Only the dirty contexts with @dirty_only.
+ */
+static void print_snap_stats(struct pcfs_image *img, const struct pc_mount_snap_stats *st,
+			     const char *when, bool dirty_only)
+{
+	unsigned i;
+
+	if (!dirty_only) {
+		fprintf(stderr, "  %-20s %" PRIu64 " (%u live snapshot%s)\n", "snap context seq",
+			st->seq, st->nr_snaps, st->nr_snaps == 1 ? "" : "s");
+		fprintf(stderr, "  %-20s %" PRIu64 "\n", "snapshots taken", st->snapshots);
+		fprintf(stderr, "  %-20s %" PRIu64 " (%" PRIu64 " pages)\n", "data object writes",
+			st->object_writes, st->pages_written);
+		fprintf(stderr, "  %-20s %" PRIu64 "\n", "data write errors", st->write_errors);
+		fprintf(stderr, "  %-20s %" PRIu64 " (%" PRIu64 " pending)\n", "cap_snaps",
+			st->cap_snaps, st->pending);
+	}
+	fprintf(stderr, "  %-20s %u context%s (%s)\n", "dirty contexts", st->nr_dirty,
+		st->nr_dirty == 1 ? "" : "s", when);
+	for (i = 0; i < st->nr_dirty && i < PC_MOUNT_SNAP_STATS_MAX; i++)
+		fprintf(stderr, "    %-18s seq %" PRIu64 ": %" PRIu64 " pages%s\n", "dirty in context",
+			st->dirty[i].seq, st->dirty[i].pages,
+			st->dirty[i].seq == st->seq ? " (head)" : "");
+	(void)img;
+}
+
+/*
  * Unmount every mounted image; returns 1 if any write-back failed.
  *
  * A read-write mount is first synced (pc_sync), and then its I/O error
@@ -349,8 +389,16 @@ static int umount_all(void)
 		next = img->next;
 		if (img->m) {
 			struct pc_mount_stats st;
+			struct pc_mount_snap_stats ss;
+			bool have_ss = false;
 			int err = 0, uerr;
 
+			/* Dirty pages per snap context are 0 after the sync:
+			 * take them before it too (--stats on objfs). */
+			if (pcfs_opt.stats && pcfs_is_objfs(img)) {
+				memset(&ss, 0, sizeof(ss));
+				have_ss = !pc_mount_get_snap_stats(img->m, &ss);
+			}
 			if (img->rw) {
 				err = pc_sync(img->m);
 				memset(&st, 0, sizeof(st));
@@ -358,8 +406,15 @@ static int umount_all(void)
 				if (!err && st.io_errors)
 					err = -EIO;
 			}
-			if (pcfs_opt.stats)
+			if (pcfs_opt.stats) {
 				print_stats(img);
+				if (have_ss) {
+					print_snap_stats(img, &ss, "before final sync", true);
+					memset(&ss, 0, sizeof(ss));
+					if (!pc_mount_get_snap_stats(img->m, &ss))
+						print_snap_stats(img, &ss, "after sync", false);
+				}
+			}
 			uerr = pc_umount(img->m);
 			img->m = NULL;
 			close_test_bdev(img);
@@ -386,6 +441,8 @@ static void on_signal(int sig)
 	pc_interrupt();		/* the library's long loops stop too */
 }
 
+static int cmd_batch(int argc, char **argv);
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -398,7 +455,210 @@ static const struct command commands[] = {
 	{ "stat", pcfs_cmd_stat },	{ "truncate", pcfs_cmd_truncate },
 	{ "ln", pcfs_cmd_ln },		{ "df", pcfs_cmd_df },
 	{ "mkfs", pcfs_cmd_mkfs },	{ "snap", pcfs_cmd_snap },
+	{ "batch", cmd_batch },
 };
+
+/*
+ * batch [FILE|-]: one pcfs command per line, run in this process, so that
+ * every image and store stays mounted (and its cache, dirty pages
+ * included) from one line to the next; umount_all() runs once, at the end
+ * of main. Words are split like a shell's, without expansion: blanks
+ * separate them, '...' quotes literally, "..." quotes with \" \\ \$ \`
+ * escapes, \ outside quotes escapes the next character; a line whose first
+ * word starts with '#' is a comment, blank lines are skipped. Stops at the
+ * first line that fails (or cannot be parsed) with "pcfs: FILE:LINE: ...".
+ */
+/* Split @line into words (malloc'ed, in *@words, NULL-terminated). Returns
+ * the word count, or -EINVAL (unterminated quote) or -ENOMEM. */
+static int split_words(const char *line, char ***words)
+{
+	char **w = NULL, *cur = NULL;
+	size_t n = 0, len = 0, cap = 0;
+	const char *p = line;
+	bool in_word = false;
+	int err = 0;
+
+#define PUTC(ch) do {							\
+		if (len + 1 >= cap) {					\
+			char *nc = realloc(cur, cap = cap ? cap * 2 : 64);	\
+			if (!nc) { err = -ENOMEM; goto out; }		\
+			cur = nc;					\
+		}							\
+		cur[len++] = (ch);					\
+		in_word = true;						\
+	} while (0)
+
+	for (;;) {
+		char c = *p;
+
+		if (c == '\0' || c == '\n' || c == ' ' || c == '\t' || c == '\r') {
+			if (in_word) {
+				char **nw = realloc(w, (n + 2) * sizeof(*w));
+
+				if (!nw) {
+					err = -ENOMEM;
+					goto out;
+				}
+				w = nw;
+				cur[len] = '\0';
+				w[n++] = cur;
+				w[n] = NULL;
+				cur = NULL;
+				len = cap = 0;
+				in_word = false;
+			}
+			if (c == '\0' || c == '\n')
+				break;
+			p++;
+		} else if (c == '#' && !in_word && n == 0) {
+			break;	/* a comment line */
+		} else if (c == '\'') {
+			const char *e = strchr(p + 1, '\'');
+
+			if (!e) {
+				err = -EINVAL;
+				goto out;
+			}
+			in_word = true;
+			if (!cur) {
+				PUTC('x');	/* allocate; "''" is an empty word */
+				len = 0;
+			}
+			for (p++; p < e; p++)
+				PUTC(*p);
+			p = e + 1;
+		} else if (c == '"') {
+			if (!cur) {
+				PUTC('x');
+				len = 0;
+			}
+			for (p++; *p != '"'; p++) {
+				if (!*p) {
+					err = -EINVAL;
+					goto out;
+				}
+				if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+					p++;
+				PUTC(*p);
+			}
+			p++;
+		} else if (c == '\\') {
+			if (!p[1] || p[1] == '\n') {
+				p++;
+				continue;
+			}
+			PUTC(p[1]);
+			p += 2;
+		} else {
+			PUTC(c);
+			p++;
+		}
+	}
+#undef PUTC
+out:
+	free(cur);
+	if (err) {
+		while (n)
+			free(w[--n]);
+		free(w);
+		return err;
+	}
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+	}
+	*words = w;
+	return (int)n;
+}
+
+static void free_words(char **w, int n)
+{
+	while (n > 0)
+		free(w[--n]);
+	free(w);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_batch(int argc, char **argv)
+{
+	const char *file = argc > 1 ? argv[1] : "-";
+	FILE *f;
+	char *line = NULL;
+	size_t lcap = 0;
+	unsigned long lineno = 0;
+	int status = 0;
+
+	if (argc > 2) {
+		pcfs_usage_err("usage: pcfs batch [FILE|-]");
+		return 1;
+	}
+	if (!strcmp(file, "-")) {
+		f = stdin;
+	} else if (!(f = fopen(file, "re"))) {
+		pcfs_err(file, -errno);
+		return 1;
+	}
+	while (!pcfs_interrupted) {
+		const struct command *cmd;
+		char **words;
+		int n;
+
+		errno = 0;
+		if (getline(&line, &lcap, f) < 0) {
+			if (ferror(f)) {
+				pcfs_err(file, errno ? -errno : -EIO);
+				status = 1;
+			}
+			break;
+		}
+		lineno++;
+		n = split_words(line, &words);
+		if (n < 0) {
+			if (n == -EINVAL)
+				fprintf(stderr, "pcfs: %s:%lu: unterminated quote\n", file, lineno);
+			else
+				pcfs_err(file, n);
+			status = 1;
+			break;
+		}
+		if (n == 0) {
+			free_words(words, n);
+			continue;
+		}
+		cmd = find_command(words[0]);
+		if (!cmd || cmd->fn == cmd_batch) {
+			fprintf(stderr, "pcfs: %s:%lu: %s command '%s'\n", file, lineno,
+				cmd ? "nested" : "unknown", words[0]);
+			free_words(words, n);
+			status = 1;
+			break;
+		}
+		fflush(stdout);
+		optind = 0;	/* glibc: reinitialise getopt for the command */
+		opterr = 1;
+		status = cmd->fn(n, words);
+		free_words(words, n);
+		if (status) {
+			fprintf(stderr, "pcfs: %s:%lu: '%s' failed; stopping here\n", file, lineno,
+				cmd->name);
+			break;
+		}
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return status;
+}
 
 enum {
 	OPT_CACHE_SIZE = 256, OPT_ENGINE, OPT_STATS, OPT_RO, OPT_FAULT_WRITE, OPT_NO_DIRECT,

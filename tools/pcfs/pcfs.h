@@ -4,7 +4,8 @@
  *
  * pcfs is a client of the public API only (pagecache/pagecache.h) and libc.
  * Files:
- *   pcfs.c  - main: global options, command dispatch, the table of mounted
+ *   pcfs.c  - main: global options, command dispatch, batch (commands
+ *             read from a file, run in one process), the table of mounted
  *             images, --stats and unmount (where write-back errors surface);
  *   loc.c   - operands ("IMAGE:PATH" or a host path) and the handful of
  *             file operations that work on either side;
