@@ -390,9 +390,10 @@ PC_EXPORT void pc_mount_get_stats(struct pc_mount *m, struct pc_mount_stats *st)
  *                 (each one run of pages of one context in one object).
  * @pages_written: pages those writes carried.
  * @write_errors:  data writes that failed.
- * @cap_snaps:     per-file snapshot records (dirty data of a context older
- *                 than the current one) that exist now; @pending: those
- *                 waiting for a write that began before their snapshot.
+ * @cap_snaps:     per-file snapshot records made since the mount (one per
+ *                 file with dirty data at each snapshot); @pending: how
+ *                 many of those had to wait for a write that began before
+ *                 their snapshot.
  * @nr_dirty, @dirty: the contexts with dirty pages now, oldest first, at
  *                 most PC_MOUNT_SNAP_STATS_MAX (older ones merged into the
  *                 first entry): each its seq and its dirty pages.

@@ -360,7 +360,7 @@ static void print_snap_stats(struct pcfs_image *img, const struct pc_mount_snap_
 		fprintf(stderr, "  %-20s %" PRIu64 " (%" PRIu64 " pages)\n", "data object writes",
 			st->object_writes, st->pages_written);
 		fprintf(stderr, "  %-20s %" PRIu64 "\n", "data write errors", st->write_errors);
-		fprintf(stderr, "  %-20s %" PRIu64 " (%" PRIu64 " pending)\n", "cap_snaps",
+		fprintf(stderr, "  %-20s %" PRIu64 " (%" PRIu64 " pending)\n", "cap_snaps made",
 			st->cap_snaps, st->pending);
 	}
 	fprintf(stderr, "  %-20s %u context%s (%s)\n", "dirty contexts", st->nr_dirty,
