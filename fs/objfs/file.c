@@ -175,11 +175,13 @@ struct objfs_rd {
 	char oid[OBJFS_OID_LEN];
 	struct pc_page **pages;
 	struct iovec *iov;
+	struct objfs_sb *sbi;
 };
 
 static void objfs_read_done(struct pc_obj_req *req)
 {
 	struct objfs_rd *rd = pc_container_of(req, struct objfs_rd, req);
+	struct objfs_sb *sbi = rd->sbi;
 	int64_t got = req->result;
 
 	for (unsigned i = 0; i < rd->nr; i++) {
@@ -203,6 +205,7 @@ static void objfs_read_done(struct pc_obj_req *req)
 	free(rd->pages);
 	free(rd->iov);
 	free(rd);
+	objfs_io_end(sbi);
 }
 
 /* Start an asynchronous read of @nr pages (locked, referenced by us) at
@@ -223,6 +226,8 @@ static void objfs_submit_read(struct pc_inode *inode, struct objfs_rd *rd, uint6
 		.len = (uint64_t)rd->nr << PC_PAGE_SHIFT, .iov = rd->iov, .iovcnt = (int)rd->nr,
 		.snapid = OBJFS_I(inode)->snapid, .done = objfs_read_done,
 	};
+	rd->sbi = sbi;
+	objfs_io_begin(sbi);
 	err = sbi->os->ops->submit(sbi->os, &rd->req);
 	if (err) {
 		rd->req.result = err;
@@ -315,6 +320,7 @@ static void objfs_readahead(struct pc_readahead_control *rac)
 struct objfs_wb {
 	struct pc_obj_req req;
 	struct pc_snap_write *sw;
+	struct objfs_sb *sbi;
 	char oid[OBJFS_OID_LEN];
 	struct iovec iov[];
 };
@@ -323,10 +329,12 @@ static void objfs_write_done(struct pc_obj_req *req)
 {
 	struct objfs_wb *wb = pc_container_of(req, struct objfs_wb, req);
 	struct pc_snap_write *sw = wb->sw;
+	struct objfs_sb *sbi = wb->sbi;
 	int err = req->result < 0 ? (int)req->result : 0;
 
 	free(wb);
 	pc_snap_write_done(sw, err);
+	objfs_io_end(sbi);
 }
 
 /*
@@ -358,14 +366,17 @@ static int objfs_write_pages(struct pc_snap_inode *si, struct pc_snap_write *sw)
 		left -= l;
 	}
 	wb->sw = sw;
+	wb->sbi = sbi;
 	wb->req = (struct pc_obj_req){
 		.op = PC_OBJ_WRITE, .oid = wb->oid, .off = objoff, .len = sw->len,
 		.iov = wb->iov, .iovcnt = (int)n, .snapc = sw->snapc,
 		.flags = sw->sync ? PC_OBJ_F_SYNC : 0, .done = objfs_write_done,
 	};
+	objfs_io_begin(sbi);
 	err = sbi->os->ops->submit(sbi->os, &wb->req);
 	if (err) {
 		free(wb);
+		objfs_io_end(sbi);
 		return err;
 	}
 	return 0;

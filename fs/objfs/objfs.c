@@ -557,14 +557,46 @@ static void objfs_free_sbi(struct objfs_sb *sbi)
 		pc_snap_realm_destroy(&sbi->realm);
 	objfs_snaps_free(sbi);
 	pthread_mutex_destroy(&sbi->ino_lock);
+	pthread_mutex_destroy(&sbi->io_lock);
+	pthread_cond_destroy(&sbi->io_cond);
 	pthread_mutex_destroy(&sbi->inodes_lock);
 	pthread_rwlock_destroy(&sbi->snap_rwsem);
 	free(sbi);
 }
 
+void objfs_io_begin(struct objfs_sb *sbi)
+{
+	pthread_mutex_lock(&sbi->io_lock);
+	sbi->io_inflight++;
+	pthread_mutex_unlock(&sbi->io_lock);
+}
+
+/* Called as the very last step of a completion: nothing of the request,
+ * its pages or the mount may be touched after it. */
+void objfs_io_end(struct objfs_sb *sbi)
+{
+	pthread_mutex_lock(&sbi->io_lock);
+	if (--sbi->io_inflight == 0)
+		pthread_cond_broadcast(&sbi->io_cond);
+	pthread_mutex_unlock(&sbi->io_lock);
+}
+
+/* Wait until every asynchronous request's completion has returned (a
+ * readahead the unmount did not wait for still drops its page references
+ * after unlocking the pages). */
+static void objfs_io_drain(struct objfs_sb *sbi)
+{
+	pthread_mutex_lock(&sbi->io_lock);
+	while (sbi->io_inflight)
+		pthread_cond_wait(&sbi->io_cond, &sbi->io_lock);
+	pthread_mutex_unlock(&sbi->io_lock);
+}
+
 static void objfs_put_super(struct pc_super_block *sb)
 {
 	struct objfs_sb *sbi = OBJFS_SB(sb);
+
+	objfs_io_drain(sbi);
 
 	if (!sb->s_readonly && sbi->os->ops->flush) {
 		int err = sbi->os->ops->flush(sbi->os);
@@ -710,6 +742,8 @@ static int objfs_fill_super(struct pc_super_block *sb, const char *source,
 	sbi->os = os;
 	sbi->own_os = own_os;
 	pthread_mutex_init(&sbi->ino_lock, NULL);
+	pthread_mutex_init(&sbi->io_lock, NULL);
+	pthread_cond_init(&sbi->io_cond, NULL);
 	pthread_mutex_init(&sbi->inodes_lock, NULL);
 	pc_list_init(&sbi->inodes);
 	{

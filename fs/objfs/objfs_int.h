@@ -119,6 +119,12 @@ int objfs_put_object_flags(struct pc_objstore *os, const struct pc_snap_context 
 
 struct objfs_sb {
 	struct pc_objstore *os;
+	/* Asynchronous requests (reads, writeback) whose completion has not
+	 * returned yet: put_super waits for none, so no completion touches a
+	 * page after the cache is gone. Under io_lock. */
+	pthread_mutex_t io_lock;
+	pthread_cond_t io_cond;
+	long io_inflight;
 	bool own_os;			/* opened from the source string: closed at umount */
 	bool locked;
 	char cookie[64];
@@ -271,5 +277,9 @@ int objfs_remove_data(struct pc_inode *inode, uint64_t size);
 int objfs_setattr(struct pc_inode *inode, const struct pc_iattr *attr);
 int objfs_clean_tail(struct pc_inode *inode, const struct pc_snap_context *sc);
 int objfs_raise_max_size(struct pc_inode *inode, uint64_t end);
+
+/* In-flight asynchronous store requests of a mount (objfs.c). */
+void objfs_io_begin(struct objfs_sb *sbi);
+void objfs_io_end(struct objfs_sb *sbi);
 
 #endif
